@@ -1,0 +1,59 @@
+"""Settings from SPORTSBOOK_* environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Defaults give the embedded platform: SQLite, in-process bus."""
+
+    model_config = SettingsConfigDict(env_prefix="SPORTSBOOK_", extra="ignore")
+
+    database_url: str = "sqlite:///./var/sportsbook.sqlite3"
+    # SQLite durability: FULL survives power loss, NORMAL (in WAL mode) survives a process crash.
+    sqlite_synchronous: str = Field(default="FULL", pattern="^(FULL|NORMAL|OFF)$")
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    broker_url: str | None = None  # amqp://... selects RabbitMQ; none means the in-process bus
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_json: bool = True
+    session_ttl_s: int = Field(default=12 * 3600, ge=60)
+    # Argon2id cost; the defaults follow RFC 9106's second recommended option.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lock_s: int = Field(default=900, ge=1)
+    ledger_batch_max: int = Field(default=500, ge=1, le=10000)
+    pending_expiry_sweep_s: float = Field(default=5.0, gt=0)
+    outbox_poll_s: float = Field(default=0.5, gt=0)
+
+    @cached_property
+    def async_database_url(self) -> str:
+        """The SQLAlchemy URL with the async driver for this database."""
+        return to_async_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def to_async_url(url: str) -> str:
+    """Map a plain database URL to its asyncio driver (asyncpg or aiosqlite)."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://"):
+        path = url.split("://", 1)[1]
+        if path.startswith("/") and not path.startswith("//"):  # sqlite:///relative/path
+            Path(path[1:]).parent.mkdir(parents=True, exist_ok=True)
+        elif path.startswith("//"):
+            Path(path[1:]).parent.mkdir(parents=True, exist_ok=True)
+        return "sqlite+aiosqlite://" + path
+    return url

@@ -1,0 +1,88 @@
+"""Domain errors with stable machine-readable codes, mapped to HTTP in one place (ops/http.py)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal the client can act on. `code` is part of the public contract; never rename one."""
+
+    code: str = "domain_error"
+    status: int = 400
+
+    def __init__(self, message: str = "", *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message or self.__class__.__doc__ or self.code)
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class InvalidRequest(DomainError):
+    """The request is not valid."""
+
+    code = "invalid_request"
+    status = 422
+
+
+class NotFound(DomainError):
+    """No such resource."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state."""
+
+    code = "conflict"
+    status = 409
+
+
+class Unauthorized(DomainError):
+    """Authentication is required."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(DomainError):
+    """This account may not do that."""
+
+    code = "forbidden"
+    status = 403
+
+
+class InsufficientFunds(DomainError):
+    """The balance does not cover the amount."""
+
+    code = "insufficient_funds"
+    status = 409
+
+
+class IdempotencyKeyReused(DomainError):
+    """This Idempotency-Key was already used with a different request."""
+
+    code = "idempotency_key_reused"
+    status = 409
+
+
+class IdempotencyKeyMissing(DomainError):
+    """This request needs an Idempotency-Key header of 1 to 255 characters."""
+
+    code = "idempotency_key_required"
+    status = 400
+
+
+class RateLimited(DomainError):
+    """Too many requests; retry later."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str = "", *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,1 @@
+"""Database access: the engine, the shared metadata and the migrations."""

@@ -1,0 +1,146 @@
+"""Group commit: many concurrent requests, one transaction per batch.
+
+One durable commit costs about as much for a hundred writes as for one, so a writer that gathers whatever
+requests are waiting and commits them together is how a Python service goes past one-transaction-per-request
+throughput. Callers await their own result as if they had the transaction to themselves."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import structlog
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sportsbook.db.engine import Database
+
+Item = TypeVar("Item")
+Res = TypeVar("Res")
+
+log = structlog.get_logger("sportsbook.db.batching")
+
+# PostgreSQL SQLSTATEs worth a retry: serialization failure, deadlock, unique violation from a racing writer
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether running the same transaction again may succeed."""
+    if isinstance(exc, OperationalError) and "locked" in str(exc).lower():
+        return True
+    if isinstance(exc, DBAPIError):
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return state in _RETRYABLE_SQLSTATES
+    return False
+
+
+@dataclass
+class _Waiting(Generic[Item, Res]):
+    item: Item
+    future: asyncio.Future[Res]
+
+
+class GroupCommitter(Generic[Item, Res]):
+    """Runs `process(conn, items)` over batches of queued items, each batch in one write transaction.
+
+    `process` returns one result per item, in order. If a batch raises, it is retried when the error is
+    transient, and otherwise each item runs alone so one bad item cannot fail its neighbours."""
+
+    def __init__(
+        self,
+        db: Database,
+        process: Callable[[AsyncConnection, Sequence[Item]], Awaitable[list[Res]]],
+        *,
+        max_batch: int = 500,
+        name: str = "writer",
+        on_batch: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.process = process
+        self.max_batch = max_batch
+        self.name = name
+        self.on_batch = on_batch
+        self._queue: asyncio.Queue[_Waiting[Item, Res]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"group-commit:{self.name}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        while not self._queue.empty():
+            waiting = self._queue.get_nowait()
+            if not waiting.future.done():
+                waiting.future.set_exception(RuntimeError(f"{self.name} stopped"))
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def submit(self, item: Item) -> Res:
+        """Queue one item and wait for its result (its transaction has committed when this returns)."""
+        if not self.running:
+            # Not started (a one-off command, a test): run it in a transaction of its own.
+            return (await self._commit([item]))[0]
+        future: asyncio.Future[Res] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Waiting(item, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._settle(batch)
+
+    async def _settle(self, batch: list[_Waiting[Item, Res]]) -> None:
+        try:
+            results = await self._commit_with_retry([w.item for w in batch])
+        except asyncio.CancelledError:
+            for w in batch:
+                if not w.future.done():
+                    w.future.set_exception(RuntimeError(f"{self.name} stopped"))
+            raise
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0].future.done():
+                    batch[0].future.set_exception(exc)
+                return
+            log.warning("group_commit_batch_failed", writer=self.name, size=len(batch), error=repr(exc))
+            for w in batch:  # isolate the bad item: everyone else still commits
+                await self._settle([w])
+            return
+        for w, r in zip(batch, results, strict=True):
+            if not w.future.done():
+                w.future.set_result(r)
+
+    async def _commit_with_retry(self, items: list[Item]) -> list[Res]:
+        delay = 0.002
+        for attempt in range(5):
+            try:
+                return await self._commit(items)
+            except Exception as exc:
+                if attempt == 4 or not is_retryable(exc):
+                    raise
+                await asyncio.sleep(delay)
+                delay *= 4
+        raise AssertionError("unreachable")
+
+    async def _commit(self, items: list[Item]) -> list[Res]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with self.db.transaction() as conn:
+            results = await self.process(conn, items)
+        if self.on_batch is not None:
+            self.on_batch(len(items), loop.time() - started)
+        return results

@@ -1,0 +1,280 @@
+"""The ledger's use cases: transfers (group-committed), accounts, wallets, statements, expiry, reconcile."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import structlog
+from prometheus_client import Counter as PromCounter
+from prometheus_client import Histogram
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sportsbook.core.clock import Clock
+from sportsbook.core.money import check_currency
+from sportsbook.db.batching import GroupCommitter
+from sportsbook.db.engine import Database
+from sportsbook.ledger.model import (
+    HOUSE,
+    AccountKind,
+    Fault,
+    LedgerBatch,
+    Result,
+    Transfer,
+    TransferRequest,
+    player_owner,
+    verify_chain,
+)
+from sportsbook.ledger.store import AccountKey, LedgerStore
+
+log = structlog.get_logger("sportsbook.ledger")
+
+TRANSFERS = PromCounter("sportsbook_ledger_transfers", "Ledger transfer requests by result", ["result"])
+BATCH_SIZE = Histogram(
+    "sportsbook_ledger_batch_size",
+    "Transfer groups committed per ledger transaction",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+COMMIT_SECONDS = Histogram(
+    "sportsbook_ledger_commit_seconds",
+    "Duration of one group-committed ledger transaction",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+)
+
+PLAYER_KINDS = (AccountKind.CASH, AccountKind.BONUS, AccountKind.RESERVED)
+
+
+@dataclass(frozen=True, slots=True)
+class Wallet:
+    """A player's balances in minor units."""
+
+    currency: str
+    cash: int
+    bonus: int
+    reserved: int
+
+    @property
+    def withdrawable(self) -> int:
+        return self.cash
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One movement on an account, as a player or an auditor reads it."""
+
+    id: UUID
+    seq: int
+    kind: str
+    amount: int
+    balance_after: int
+    reference: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    """What `sportsbook reconcile` found. Sound when there are no faults."""
+
+    accounts: int
+    transfers: int
+    faults: list[Fault]
+
+    @property
+    def sound(self) -> bool:
+        return not self.faults
+
+
+@dataclass(frozen=True, slots=True)
+class _Expire:
+    pending_ids: tuple[UUID, ...]
+
+
+_Item = tuple[TransferRequest, ...] | _Expire
+
+
+class Ledger:
+    """Moves money. Every transfer goes through here; every call is idempotent by transfer id."""
+
+    def __init__(self, db: Database, clock: Clock, *, batch_max: int = 500) -> None:
+        self.db = db
+        self.clock = clock
+        self.store = LedgerStore(db.dialect)
+        self._writer: GroupCommitter[_Item, list[Result]] = GroupCommitter(
+            db, self._process, max_batch=batch_max, name="ledger", on_batch=self._observe
+        )
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # ---- lifecycle ----
+
+    async def start(self, *, sweep_s: float = 5.0) -> None:
+        """Start the group-commit writer and the sweeper that expires timed-out holds."""
+        await self._writer.start()
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(sweep_s), name="ledger-expiry")
+
+    async def stop(self) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            try:
+                await sweeper
+            except asyncio.CancelledError:
+                pass
+        await self._writer.stop()
+
+    # ---- transfers ----
+
+    async def create_transfers(self, requests: Sequence[TransferRequest]) -> list[Result]:
+        """Apply a batch (linked chains all or nothing), group-committed with other callers' batches."""
+        if not requests:
+            return []
+        return await self._writer.submit(tuple(requests))
+
+    async def transfer(self, request: TransferRequest) -> Result:
+        return (await self.create_transfers([request]))[0]
+
+    async def create_transfers_in(
+        self, conn: AsyncConnection, requests: Sequence[TransferRequest]
+    ) -> list[Result]:
+        """Apply a batch inside the caller's transaction (a bet, a payment, an adjustment with its record)."""
+        return (await self._process(conn, [tuple(requests)]))[0]
+
+    async def expire_due(self) -> int:
+        """Release every hold whose timeout has passed. Returns how many were released."""
+        async with self.db.read() as conn:
+            due = await self.store.due_holds(conn, self.clock.now(), limit=1000)
+        if not due:
+            return 0
+        results = await self._writer.submit(_Expire(tuple(due)))
+        return sum(1 for r in results if r is Result.OK)
+
+    async def _process(self, conn: AsyncConnection, items: Sequence[_Item]) -> list[list[Result]]:
+        now = self.clock.now()
+        prev_seq, prev_hash = await self.store.lock_chain(conn)
+        groups = [i for i in items if not isinstance(i, _Expire)]
+        expiring = {p for i in items if isinstance(i, _Expire) for p in i.pending_ids}
+        state = await self.store.load_state(conn, (r for g in groups for r in g), now, expiring)
+        batch = LedgerBatch(state, now)
+        results: list[list[Result]] = []
+        for item in items:
+            if isinstance(item, _Expire):
+                expired = set(batch.expire(item.pending_ids))
+                results.append([Result.OK if p in expired else Result.PENDING_TRANSFER_NOT_PENDING
+                                for p in item.pending_ids])  # fmt: skip
+            else:
+                results.append(batch.apply(item))
+        outcome = batch.seal(prev_seq, prev_hash)
+        await self.store.write(conn, outcome)
+        tally = Counter(r.value for group in results for r in group)
+        for result, n in tally.items():
+            TRANSFERS.labels(result).inc(n)
+        return results
+
+    @staticmethod
+    def _observe(size: int, seconds: float) -> None:
+        BATCH_SIZE.observe(size)
+        COMMIT_SECONDS.observe(seconds)
+
+    async def _sweep_forever(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.expire_due()
+            except Exception as exc:  # keep sweeping; the next pass retries
+                log.warning("ledger_expiry_failed", error=repr(exc))
+
+    # ---- accounts ----
+
+    async def open_player_accounts(self, conn: AsyncConnection, player_id: UUID, currency: str) -> None:
+        """Create the player's cash, bonus and reserved accounts inside the caller's transaction."""
+        check_currency(currency)
+        owner = player_owner(player_id)
+        now = self.clock.now()
+        for kind in PLAYER_KINDS:
+            await self.store.get_or_create_account(conn, AccountKey(owner, kind, currency), now)
+
+    async def player_account(self, player_id: UUID, kind: AccountKind, currency: str) -> int | None:
+        async with self.db.read() as conn:
+            return await self.store.find_account(conn, AccountKey(player_owner(player_id), kind, currency))
+
+    async def house_account(self, kind: AccountKind, currency: str, sub: str = "") -> int:
+        """The id of a house account, created on first use."""
+        check_currency(currency)
+        key = AccountKey(HOUSE, kind, currency, sub)
+        async with self.db.read() as conn:
+            found = await self.store.find_account(conn, key)
+        if found is not None:
+            return found
+        async with self.db.transaction() as conn:
+            return await self.store.get_or_create_account(conn, key, self.clock.now())
+
+    async def account(self, key: AccountKey) -> int:
+        """The id of any account by key, created on first use (tests, benchmarks, tools)."""
+        async with self.db.transaction() as conn:
+            return await self.store.get_or_create_account(conn, key, self.clock.now())
+
+    async def balances(self, account_ids: Sequence[int]) -> dict[int, int]:
+        async with self.db.read() as conn:
+            return await self.store.account_balances(conn, account_ids)
+
+    async def wallet(self, player_id: UUID, currency: str) -> Wallet:
+        async with self.db.read() as conn:
+            got = await self.store.balances_of(conn, player_owner(player_id), currency)
+        return Wallet(
+            currency=currency,
+            cash=got.get(AccountKind.CASH, 0),
+            bonus=got.get(AccountKind.BONUS, 0),
+            reserved=got.get(AccountKind.RESERVED, 0),
+        )
+
+    async def get_transfer(self, transfer_id: UUID) -> Transfer | None:
+        async with self.db.read() as conn:
+            return await self.store.get_transfer(conn, transfer_id)
+
+    async def statement(
+        self, account_id: int, *, limit: int = 50, before_seq: int | None = None
+    ) -> list[StatementLine]:
+        """The account's movements, newest first, with the balance after each."""
+        async with self.db.read() as conn:
+            rows = await self.store.statement(conn, account_id, limit, before_seq)
+        return [
+            StatementLine(t.id, t.seq, t.code, amount, after, t.reference, t.created_at)
+            for t, amount, after in rows
+        ]
+
+    # ---- reconciliation ----
+
+    async def reconcile(self, *, chunk: int = 20_000) -> ReconcileReport:
+        """Prove the ledger sound: balances equal their entries, currencies sum to zero, the chain holds."""
+        faults: list[Fault] = []
+        async with self.db.read() as conn:
+            for r in await self.store.balance_mismatches(conn):
+                faults.append(Fault("balance_mismatch", f"account {r.id} ({r.owner} {r.kind} {r.currency})",
+                                    f"balance {r.balance}, entries sum to {r.expected}"))  # fmt: skip
+            for r in await self.store.currency_totals(conn):
+                faults.append(Fault("currency_unbalanced", f"currency {r.currency}", f"accounts sum to {r.total}"))
+            for r in await self.store.negative_player_balances(conn):
+                faults.append(Fault("negative_balance", f"account {r.id} ({r.owner} {r.kind})", f"{r.balance}"))
+            for r in await self.store.currency_mismatches(conn):
+                faults.append(Fault("currency_mismatch", f"transfer {r.id}", f"seq {r.seq}"))
+            for r in await self.store.hold_mismatches(conn):
+                faults.append(Fault("holds_mismatch", f"account {r.id} ({r.owner} reserved)",
+                                    f"balance {r.balance}, open holds {r.held}"))  # fmt: skip
+            head_seq, head_hash = await self.store.chain_head(conn)
+            n_accounts = await self.store.count_accounts(conn)
+            last_seq, last_hash, count = 0, b"\x00" * 32, 0
+            while True:
+                rows = await self.store.stream_transfers(conn, last_seq, chunk)
+                if not rows:
+                    break
+                faults.extend(verify_chain(rows, last_seq, last_hash))
+                count += len(rows)
+                last_seq, last_hash = rows[-1].seq, rows[-1].hash
+            if (last_seq, last_hash) != (head_seq, head_hash):
+                faults.append(Fault("chain_head_mismatch", "ledger chain",
+                                    f"journal ends at seq {last_seq}, head says {head_seq}"))  # fmt: skip
+        return ReconcileReport(accounts=n_accounts, transfers=count, faults=faults)

@@ -1,0 +1,512 @@
+"""The only code that reads or writes the ledger's tables (SQLAlchemy Core).
+
+A batch of transfers runs in one transaction: lock the chain head (this serialises ledger writers, so account
+rows need no further locks and no deadlock is possible), read what the batch touches, let the model decide,
+then write set-based: one INSERT of all new transfers, one UPDATE of every touched balance."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from sportsbook.core.clock import utc
+from sportsbook.db.metadata import BigIntKey, metadata
+from sportsbook.ledger.model import (
+    GENESIS_HASH,
+    Account,
+    AccountKind,
+    BatchOutcome,
+    Flag,
+    LedgerState,
+    PendingState,
+    Phase,
+    Resolution,
+    Transfer,
+    TransferRequest,
+)
+
+accounts = Table(
+    "ledger_accounts",
+    metadata,
+    Column("id", BigIntKey, primary_key=True, autoincrement=True),
+    Column("owner", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("sub", String(64), nullable=False, server_default=""),
+    Column("currency", String(3), nullable=False),
+    Column("non_negative", Boolean, nullable=False),
+    Column("balance", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("owner", "kind", "sub", "currency", name="uq_ledger_accounts_key"),
+    CheckConstraint("NOT non_negative OR balance >= 0", name="balance_non_negative"),
+)
+
+transfers = Table(
+    "ledger_transfers",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", Uuid, nullable=False, unique=True),
+    Column("debit_account_id", BigInteger, ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("credit_account_id", BigInteger, ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("flags", SmallInteger, nullable=False),
+    Column("reference", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("debit_balance_after", BigInteger, nullable=False),
+    Column("credit_balance_after", BigInteger, nullable=False),
+    Column("pending_id", Uuid, nullable=True),
+    # set on the one row that posts, voids or expires a pending transfer: unique, so it can close only once
+    Column("resolves", Uuid, nullable=True, unique=True),
+    Column("target_account_id", BigInteger, nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("hash", LargeBinary(32), nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("debit_account_id <> credit_account_id", name="accounts_differ"),
+    Index("ix_ledger_transfers_debit", "debit_account_id", "seq"),
+    Index("ix_ledger_transfers_credit", "credit_account_id", "seq"),
+)
+
+# Open pending transfers: a row while the hold is open, deleted when it is posted, voided or expired.
+holds = Table(
+    "ledger_holds",
+    metadata,
+    Column("pending_id", Uuid, primary_key=True),
+    Column("holding_account_id", BigInteger, ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Index("ix_ledger_holds_expires_at", "expires_at"),
+)
+
+chain = Table(
+    "ledger_chain",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("head", LargeBinary(32), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountKey:
+    """The identity of an account: who owns it, what it holds, in which currency."""
+
+    owner: str
+    kind: str
+    currency: str
+    sub: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    owner: str
+    kind: str
+    currency: str
+    non_negative: bool
+
+
+class LedgerStore:
+    """Reads and writes the ledger tables. Holds a cache of account identities (they never change)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self._identity: dict[int, _Identity] = {}
+        self._ids: dict[AccountKey, int] = {}
+
+    # ---- accounts ----
+
+    async def get_or_create_account(self, conn: AsyncConnection, key: AccountKey, now: datetime) -> int:
+        """The id of the account with this key, created (balance 0) if it does not exist yet."""
+        cached = self._ids.get(key)
+        if cached is not None:
+            return cached
+        non_negative = key.owner != "house"
+        values = {
+            "owner": key.owner,
+            "kind": key.kind,
+            "sub": key.sub,
+            "currency": key.currency,
+            "non_negative": non_negative,
+            "balance": 0,
+            "created_at": now,
+        }
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        await conn.execute(insert(accounts).values(values).on_conflict_do_nothing())
+        found = await self.find_account(conn, key)
+        assert found is not None
+        return found
+
+    async def find_account(self, conn: AsyncConnection, key: AccountKey) -> int | None:
+        cached = self._ids.get(key)
+        if cached is not None:
+            return cached
+        row = (
+            await conn.execute(
+                select(accounts.c.id, accounts.c.non_negative).where(
+                    accounts.c.owner == key.owner,
+                    accounts.c.kind == key.kind,
+                    accounts.c.sub == key.sub,
+                    accounts.c.currency == key.currency,
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        self._remember(row.id, _Identity(key.owner, key.kind, key.currency, row.non_negative), key)
+        return int(row.id)
+
+    async def balances_of(self, conn: AsyncConnection, owner: str, currency: str) -> dict[str, int]:
+        """Balance per account kind of one owner in one currency."""
+        rows = await conn.execute(
+            select(accounts.c.kind, accounts.c.balance).where(
+                accounts.c.owner == owner, accounts.c.currency == currency
+            )
+        )
+        return {r.kind: int(r.balance) for r in rows}
+
+    async def account_balances(self, conn: AsyncConnection, ids: Collection[int]) -> dict[int, int]:
+        rows = await conn.execute(select(accounts.c.id, accounts.c.balance).where(self._in(accounts.c.id, ids)))
+        return {int(r.id): int(r.balance) for r in rows}
+
+    def _remember(self, account_id: int, ident: _Identity, key: AccountKey | None = None) -> None:
+        self._identity[account_id] = ident
+        if key is not None:
+            self._ids[key] = account_id
+
+    # ---- the write path ----
+
+    async def lock_chain(self, conn: AsyncConnection) -> tuple[int, bytes]:
+        """Take the chain head for this transaction: ledger writers queue here, one at a time."""
+        query = select(chain.c.seq, chain.c.head).where(chain.c.id == 1)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        row = (await conn.execute(query)).first()
+        if row is None:  # a database migrated before the chain row existed: start it
+            await conn.execute(chain.insert().values(id=1, seq=0, head=GENESIS_HASH))
+            return 0, GENESIS_HASH
+        return int(row.seq), bytes(row.head)
+
+    async def load_state(
+        self,
+        conn: AsyncConnection,
+        requests: Iterable[TransferRequest],
+        now: datetime,
+        expiring: Collection[UUID] = (),
+    ) -> LedgerState:
+        """Read everything the model needs to decide these requests (and expire these pending ids)."""
+        requests = list(requests)
+        ids = {r.id for r in requests}
+        pending_ids = {r.pending_id for r in requests if r.pending_id is not None} | set(expiring)
+        state = LedgerState()
+        if ids or pending_ids:
+            for row in await conn.execute(select(transfers).where(self._in(transfers.c.id, ids | pending_ids))):
+                t = _transfer(row)
+                state.transfers[t.id] = t
+        account_ids: set[int] = set()
+        for r in requests:
+            if r.phase in (Phase.SINGLE, Phase.PENDING):
+                account_ids.update((r.debit_account_id, r.credit_account_id))
+        pendings = [state.transfers[p] for p in pending_ids if p in state.transfers]
+        pendings = [p for p in pendings if p.flags & Flag.PENDING]
+        if pendings:
+            open_ids = {
+                r.pending_id
+                for r in await conn.execute(
+                    select(holds.c.pending_id).where(self._in(holds.c.pending_id, [p.id for p in pendings]))
+                )
+            }
+            closed = [p.id for p in pendings if p.id not in open_ids]
+            resolutions: dict[UUID, Resolution] = {}
+            if closed:
+                for r in await conn.execute(
+                    select(transfers.c.resolves, transfers.c.flags).where(self._in(transfers.c.resolves, closed))
+                ):
+                    resolutions[r.resolves] = _resolution(Flag(r.flags))
+            for p in pendings:
+                res = Resolution.OPEN if p.id in open_ids else resolutions.get(p.id, Resolution.VOIDED)
+                state.pendings[p.id] = PendingState(p, res)
+                account_ids.update((p.debit_account_id, p.credit_account_id))
+                if p.target_account_id is not None:
+                    account_ids.add(p.target_account_id)
+        await self._identify(conn, account_ids)
+        for r in requests:
+            if r.phase is Phase.PENDING and r.debit_account_id in self._identity:
+                ident = self._identity[r.debit_account_id]
+                key = AccountKey(ident.owner, AccountKind.RESERVED, ident.currency)
+                holding = self._ids.get(key) or await self.get_or_create_account(conn, key, now)
+                state.holding[(ident.owner, ident.currency)] = holding
+                account_ids.add(holding)
+        await self._identify(conn, account_ids)
+        known = [a for a in account_ids if a in self._identity]
+        balances = await self.account_balances(conn, known) if known else {}
+        for account_id, balance in balances.items():
+            ident = self._identity[account_id]
+            state.accounts[account_id] = Account(
+                account_id, ident.owner, ident.kind, ident.currency, ident.non_negative, balance
+            )
+        return state
+
+    async def _identify(self, conn: AsyncConnection, ids: Iterable[int]) -> None:
+        missing = [i for i in ids if i not in self._identity]
+        if not missing:
+            return
+        rows = await conn.execute(
+            select(
+                accounts.c.id,
+                accounts.c.owner,
+                accounts.c.kind,
+                accounts.c.sub,
+                accounts.c.currency,
+                accounts.c.non_negative,
+            ).where(self._in(accounts.c.id, missing))
+        )
+        for r in rows:
+            ident = _Identity(r.owner, r.kind, r.currency, bool(r.non_negative))
+            self._remember(int(r.id), ident, AccountKey(r.owner, r.kind, r.currency, r.sub))
+
+    async def write(self, conn: AsyncConnection, outcome: BatchOutcome) -> None:
+        """Persist a sealed batch: the new rows, the new balances, the holds and the chain head."""
+        if not outcome.rows:
+            return
+        await conn.execute(transfers.insert(), [_row_values(t) for t in outcome.rows])
+        await conn.execute(
+            update(accounts).where(accounts.c.id == bindparam("b_id")).values(balance=bindparam("b_balance")),
+            [{"b_id": k, "b_balance": v} for k, v in outcome.balances.items()],
+        )
+        if outcome.opened:
+            await conn.execute(
+                holds.insert(),
+                [
+                    {
+                        "pending_id": t.id,
+                        "holding_account_id": t.credit_account_id,
+                        "amount": t.amount,
+                        "expires_at": t.expires_at,
+                    }
+                    for t in outcome.opened
+                ],
+            )
+        if outcome.closed:
+            await conn.execute(holds.delete().where(self._in(holds.c.pending_id, outcome.closed)))
+        await conn.execute(
+            update(chain).where(chain.c.id == 1).values(seq=outcome.head_seq, head=outcome.head_hash)
+        )
+
+    async def due_holds(self, conn: AsyncConnection, now: datetime, limit: int) -> list[UUID]:
+        """Pending transfers whose timeout has passed and are still open."""
+        rows = await conn.execute(
+            select(holds.c.pending_id)
+            .where(holds.c.expires_at.is_not(None), holds.c.expires_at <= now)
+            .order_by(holds.c.expires_at)
+            .limit(limit)
+        )
+        return [r.pending_id for r in rows]
+
+    # ---- reading transfers ----
+
+    async def get_transfer(self, conn: AsyncConnection, transfer_id: UUID) -> Transfer | None:
+        row = (await conn.execute(select(transfers).where(transfers.c.id == transfer_id))).first()
+        return _transfer(row) if row else None
+
+    async def statement(
+        self, conn: AsyncConnection, account_id: int, limit: int, before_seq: int | None
+    ) -> list[tuple[Transfer, int, int]]:
+        """The account's transfers, newest first: (transfer, signed amount, balance after)."""
+        bound = [transfers.c.seq < before_seq] if before_seq is not None else []
+        debits = select(transfers.c.seq).where(transfers.c.debit_account_id == account_id, *bound)
+        credits = select(transfers.c.seq).where(transfers.c.credit_account_id == account_id, *bound)
+        # Each side walks its own (account, seq) index backwards; SQLite needs them as subqueries.
+        newest_debits = debits.order_by(transfers.c.seq.desc()).limit(limit).subquery()
+        newest_credits = credits.order_by(transfers.c.seq.desc()).limit(limit).subquery()
+        seqs = union_all(select(newest_debits.c.seq), select(newest_credits.c.seq)).subquery()
+        rows = await conn.execute(
+            select(transfers)
+            .where(transfers.c.seq.in_(select(seqs.c.seq)))
+            .order_by(transfers.c.seq.desc())
+            .limit(limit)
+        )
+        out: list[tuple[Transfer, int, int]] = []
+        for row in rows:
+            t = _transfer(row)
+            if t.credit_account_id == account_id:
+                out.append((t, t.amount, t.credit_balance_after))
+            else:
+                out.append((t, -t.amount, t.debit_balance_after))
+        return out
+
+    # ---- reconciliation queries ----
+
+    async def balance_mismatches(self, conn: AsyncConnection) -> list[Row[Any]]:
+        """Accounts whose stored balance differs from credits minus debits of their transfers."""
+        credited = (
+            select(transfers.c.credit_account_id.label("aid"), transfers.c.amount.label("delta"))
+        )
+        debited = select(transfers.c.debit_account_id.label("aid"), (-transfers.c.amount).label("delta"))
+        movements = union_all(credited, debited).subquery()
+        sums = (
+            select(movements.c.aid, func.sum(movements.c.delta).label("total"))
+            .group_by(movements.c.aid)
+            .subquery()
+        )
+        total = func.coalesce(sums.c.total, literal(0))
+        query = (
+            select(accounts.c.id, accounts.c.owner, accounts.c.kind, accounts.c.currency, accounts.c.balance,
+                   total.label("expected"))  # fmt: skip
+            .select_from(accounts.outerjoin(sums, sums.c.aid == accounts.c.id))
+            .where(accounts.c.balance != total)
+        )
+        return list(await conn.execute(query))
+
+    async def currency_totals(self, conn: AsyncConnection) -> list[Row[Any]]:
+        """Currencies whose account balances do not sum to zero."""
+        total = func.sum(accounts.c.balance)
+        query = select(accounts.c.currency, total.label("total")).group_by(accounts.c.currency)
+        return [r for r in await conn.execute(query) if int(r.total) != 0]
+
+    async def negative_player_balances(self, conn: AsyncConnection) -> list[Row[Any]]:
+        query = select(accounts.c.id, accounts.c.owner, accounts.c.kind, accounts.c.balance).where(
+            accounts.c.non_negative, accounts.c.balance < 0
+        )
+        return list(await conn.execute(query))
+
+    async def currency_mismatches(self, conn: AsyncConnection) -> list[Row[Any]]:
+        """Transfers whose currency differs from that of the accounts they move money between."""
+        debit = accounts.alias("d")
+        credit = accounts.alias("c")
+        query = (
+            select(transfers.c.id, transfers.c.seq)
+            .select_from(
+                transfers.join(debit, debit.c.id == transfers.c.debit_account_id).join(
+                    credit, credit.c.id == transfers.c.credit_account_id
+                )
+            )
+            .where(or_(debit.c.currency != transfers.c.currency, credit.c.currency != transfers.c.currency))
+        )
+        return list(await conn.execute(query))
+
+    async def hold_mismatches(self, conn: AsyncConnection) -> list[Row[Any]]:
+        """Holding accounts whose balance differs from the sum of the open holds in them."""
+        held = (
+            select(holds.c.holding_account_id.label("aid"), func.sum(holds.c.amount).label("total"))
+            .group_by(holds.c.holding_account_id)
+            .subquery()
+        )
+        total = func.coalesce(held.c.total, literal(0))
+        query = (
+            select(accounts.c.id, accounts.c.owner, accounts.c.balance, total.label("held"))
+            .select_from(accounts.outerjoin(held, held.c.aid == accounts.c.id))
+            .where(and_(accounts.c.kind == AccountKind.RESERVED.value, accounts.c.balance != total))
+        )
+        return list(await conn.execute(query))
+
+    async def count_accounts(self, conn: AsyncConnection) -> int:
+        return int((await conn.execute(select(func.count()).select_from(accounts))).scalar_one())
+
+    async def chain_head(self, conn: AsyncConnection) -> tuple[int, bytes]:
+        row = (await conn.execute(select(chain.c.seq, chain.c.head).where(chain.c.id == 1))).first()
+        return (int(row.seq), bytes(row.head)) if row else (0, GENESIS_HASH)
+
+    async def stream_transfers(self, conn: AsyncConnection, after_seq: int, limit: int) -> list[Transfer]:
+        rows = await conn.execute(
+            select(transfers).where(transfers.c.seq > after_seq).order_by(transfers.c.seq).limit(limit)
+        )
+        return [_transfer(r) for r in rows]
+
+    # ---- helpers ----
+
+    def _in(self, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+        """`column IN values`: one array parameter on PostgreSQL, so the prepared statement is reused."""
+        if self.dialect == "postgresql":
+            return column == any_(bindparam(None, list(values), type_=_array_of(column)))  # type: ignore[no-any-return]
+        return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def _array_of(column: Any) -> Any:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return ARRAY(column.type)
+
+
+def _resolution(flags: Flag) -> Resolution:
+    if flags & Flag.POST:
+        return Resolution.POSTED
+    if flags & Flag.EXPIRE:
+        return Resolution.EXPIRED
+    return Resolution.VOIDED
+
+
+def _row_values(t: Transfer) -> dict[str, Any]:
+    return {
+        "seq": t.seq,
+        "id": t.id,
+        "debit_account_id": t.debit_account_id,
+        "credit_account_id": t.credit_account_id,
+        "amount": t.amount,
+        "currency": t.currency,
+        "code": t.code,
+        "flags": int(t.flags),
+        "reference": t.reference,
+        "created_at": t.created_at,
+        "debit_balance_after": t.debit_balance_after,
+        "credit_balance_after": t.credit_balance_after,
+        "pending_id": t.pending_id,
+        "resolves": t.resolves,
+        "target_account_id": t.target_account_id,
+        "expires_at": t.expires_at,
+        "hash": t.hash,
+    }
+
+
+def _transfer(row: Row[Any]) -> Transfer:
+    m = row._mapping
+    return Transfer(
+        id=m["id"],
+        debit_account_id=int(m["debit_account_id"]),
+        credit_account_id=int(m["credit_account_id"]),
+        amount=int(m["amount"]),
+        currency=m["currency"],
+        code=m["code"],
+        flags=Flag(m["flags"]),
+        reference=m["reference"],
+        created_at=utc(m["created_at"]),
+        debit_balance_after=int(m["debit_balance_after"]),
+        credit_balance_after=int(m["credit_balance_after"]),
+        pending_id=m["pending_id"],
+        target_account_id=m["target_account_id"],
+        expires_at=utc(m["expires_at"]) if m["expires_at"] is not None else None,
+        seq=int(m["seq"]),
+        hash=bytes(m["hash"]),
+    )

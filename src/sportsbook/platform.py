@@ -1,0 +1,38 @@
+"""The running platform: the services each feature exposes, built once by app.py and shared by the routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+from sportsbook.config import Settings
+from sportsbook.core.clock import Clock
+from sportsbook.db.engine import Database
+
+if TYPE_CHECKING:
+    from sportsbook.events.bus import EventBus
+    from sportsbook.events.relay import OutboxRelay
+    from sportsbook.ledger.service import Ledger
+    from sportsbook.players.service import Players
+
+
+@dataclass
+class Platform:
+    """Every long-lived service of one process. Features reach each other through these, never tables."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    ledger: Ledger
+    bus: EventBus
+    relay: OutboxRelay
+    players: Players
+    started: bool = field(default=False)
+
+
+def get_platform(request: Request) -> Platform:
+    """FastAPI dependency: the platform of the app serving this request."""
+    platform: Platform = request.app.state.platform
+    return platform
