@@ -1,0 +1,1 @@
+"""Event bus backends side by side: `memory` (embedded, in-process) and `rabbitmq` (production)."""

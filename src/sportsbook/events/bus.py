@@ -1,0 +1,30 @@
+"""The event bus interface every backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from sportsbook.events.model import Event
+
+Handler = Callable[[Event], Awaitable[None]]
+"""A consumer's handler. Raising means "not handled": the bus delivers the event again later."""
+
+
+class EventBus(Protocol):
+    """Publishes events and delivers them, at least once, to every consumer subscribed to their type."""
+
+    async def start(self) -> None:
+        """Connect and start delivering to the subscribed consumers."""
+
+    async def stop(self) -> None:
+        """Stop delivering and disconnect."""
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        """Return only once the bus has durably accepted every event; raise if it has not."""
+
+    def subscribe(self, consumer: str, types: Sequence[str], handler: Handler) -> None:
+        """Register a consumer (a unique name) for types: exact, "prefix.*" or "*". Call before start()."""
+
+    def is_healthy(self) -> bool:
+        """Whether the bus can publish and deliver right now (health checks call it)."""

@@ -1,0 +1,215 @@
+"""Domain events: the immutable record of something that happened, its wire format and its schemas.
+
+Pure: no I/O. Every event a feature emits has a registered, versioned schema, listed in docs/events.md."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+# Dotted lower-case words, at least two of them ("player.registered"): the routing key on the broker,
+# where "*" and "#" are wildcards and so cannot appear in a type.
+_TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+class UnknownEventType(ValueError):
+    """An event was built for a (type, version) that has no registered schema."""
+
+
+class InvalidEvent(ValueError):
+    """An event does not match its schema, or bytes on the wire are not an event."""
+
+
+def _json_default(value: Any) -> Any:
+    # Decimals (odds) travel as strings so no precision is lost; orjson handles UUID and datetime itself.
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def normalise_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as plain JSON values (UUID, datetime and Decimal become strings).
+
+    Done once when an event is made, so the event equals itself after a trip through the outbox or the
+    wire."""
+    result: dict[str, Any] = orjson.loads(orjson.dumps(dict(payload), default=_json_default))
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened. `key` names the entity it is about (ordering and partitioning)."""
+
+    type: str
+    version: int
+    key: str
+    payload: dict[str, Any]
+    id: uuid.UUID
+    occurred_at: datetime
+
+    def __post_init__(self) -> None:
+        if not _TYPE_RE.match(self.type):
+            raise InvalidEvent(f"event type {self.type!r} is not dotted lower-case words")
+        if self.occurred_at.tzinfo is None:
+            raise InvalidEvent("occurred_at must be timezone-aware")
+
+    @classmethod
+    def new(
+        cls,
+        type: str,
+        version: int,
+        key: str | uuid.UUID,
+        payload: Mapping[str, Any],
+        occurred_at: datetime,
+    ) -> Event:
+        """A fresh event with a new id, checked against its registered schema."""
+        body = normalise_payload(payload)
+        schema(type, version).check(body)
+        return cls(
+            type=type,
+            version=version,
+            key=str(key),
+            payload=body,
+            id=uuid.uuid4(),
+            occurred_at=occurred_at.astimezone(UTC),
+        )
+
+    def encode(self) -> bytes:
+        """The event as JSON bytes for the wire."""
+        return orjson.dumps(
+            {
+                "id": str(self.id),
+                "type": self.type,
+                "version": self.version,
+                "key": self.key,
+                "occurred_at": self.occurred_at.astimezone(UTC),
+                "payload": self.payload,
+            },
+            default=_json_default,
+            option=orjson.OPT_UTC_Z,
+        )
+
+    @classmethod
+    def decode(cls, data: bytes | str) -> Event:
+        """Parse bytes made by `encode`. Not checked against the registry: a consumer may be older than
+        the producer, and decides itself what to do with a version it does not know."""
+        try:
+            raw = orjson.loads(data)
+            return cls(
+                type=str(raw["type"]),
+                version=int(raw["version"]),
+                key=str(raw["key"]),
+                payload=dict(raw["payload"]),
+                id=uuid.UUID(str(raw["id"])),
+                occurred_at=datetime.fromisoformat(str(raw["occurred_at"])).astimezone(UTC),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise InvalidEvent(f"not an event: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class EventSchema:
+    """The published shape of one version of one event type: what docs/events.md lists."""
+
+    type: str
+    version: int
+    description: str
+    # field name -> what it holds (type and meaning), as the documentation shows it
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def check(self, payload: Mapping[str, Any]) -> None:
+        """Raise InvalidEvent unless the payload has exactly the declared fields."""
+        missing = self.fields.keys() - payload.keys()
+        extra = payload.keys() - self.fields.keys()
+        if missing or extra:
+            raise InvalidEvent(f"{self.type} v{self.version}: missing {sorted(missing)}, unexpected {sorted(extra)}")
+
+
+_REGISTRY: dict[tuple[str, int], EventSchema] = {}
+
+
+def register(*schemas: EventSchema) -> None:
+    """Add schemas to the registry. A (type, version) is immutable once published: registering the
+    same one twice with a different shape is an error, the same shape again is a no-op."""
+    for s in schemas:
+        if not _TYPE_RE.match(s.type) or s.version < 1:
+            raise ValueError(f"bad schema name {s.type!r} v{s.version}")
+        existing = _REGISTRY.get((s.type, s.version))
+        if existing is not None and existing != s:
+            raise ValueError(f"{s.type} v{s.version} is already registered with another shape")
+        _REGISTRY[(s.type, s.version)] = s
+
+
+def schema(type: str, version: int) -> EventSchema:
+    """The registered schema of this type and version."""
+    try:
+        return _REGISTRY[(type, version)]
+    except KeyError:
+        raise UnknownEventType(f"no schema registered for {type} v{version}") from None
+
+
+def schemas() -> list[EventSchema]:
+    """Every registered schema, sorted by type then version."""
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def matches(pattern: str, type: str) -> bool:
+    """Whether a subscription pattern takes an event type: "*" takes all, "player.*" every type under
+    "player.", anything else only that exact type."""
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*"):
+        return type.startswith(pattern[:-1])
+    return pattern == type
+
+
+def check_pattern(pattern: str) -> str:
+    """Return the pattern if it is one `matches` understands, else raise ValueError."""
+    base = pattern[:-2] if pattern.endswith(".*") else pattern
+    if pattern != "*" and not re.match(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", base):
+        raise ValueError(f"bad subscription pattern {pattern!r}: use '*', 'prefix.*' or an exact type")
+    return pattern
+
+
+# The schemas of this release. A feature adds its own here (and a row to docs/events.md); a change to a
+# published payload is a new version, never an edit.
+register(
+    EventSchema(
+        "player.registered",
+        1,
+        "A player account was created.",
+        {
+            "player_id": "uuid: the new player",
+            "email": "str: the login email",
+            "country": "str: ISO 3166-1 alpha-2",
+            "currency": "str: ISO 4217, the wallet currency",
+        },
+    ),
+    EventSchema(
+        "player.session_started",
+        1,
+        "A player logged in and a session was issued.",
+        {"player_id": "uuid: the player", "session_id": "uuid: the new session"},
+    ),
+    EventSchema(
+        "wallet.adjusted",
+        1,
+        "Staff credited or debited a player's cash by hand.",
+        {
+            "adjustment_id": "uuid: the adjustment",
+            "player_id": "uuid: the player",
+            "amount": "int: signed, minor units",
+            "currency": "str: ISO 4217",
+            "reason": "str: the staff member's reason",
+            "staff_id": "uuid: who made it",
+            "transfer_id": "uuid: the ledger transfer that moved the money",
+        },
+    ),
+)

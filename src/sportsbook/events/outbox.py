@@ -1,0 +1,122 @@
+"""The transactional outbox: events stored in the same transaction as the change they describe.
+
+A feature calls `add(conn, events)` inside its own transaction, so an event exists if and only if its
+change committed. The relay (relay.py) later publishes unpublished rows in seq order and marks them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sportsbook.core.clock import utc
+from sportsbook.db.metadata import BigIntKey, metadata
+from sportsbook.events.model import Event
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("seq", BigIntKey, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Uuid(), nullable=False, unique=True),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("payload", sa.JSON(), nullable=False),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+    # Partial: only the backlog is indexed, so "oldest unpublished first" stays cheap however many
+    # published rows are kept.
+    sa.Index(
+        "ix_outbox_unpublished",
+        "seq",
+        sqlite_where=sa.text("published_at IS NULL"),
+        postgresql_where=sa.text("published_at IS NULL"),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """An event waiting in the outbox, with its position."""
+
+    seq: int
+    event: Event
+
+
+async def add(conn: AsyncConnection, events: Sequence[Event]) -> None:
+    """Store events in the caller's open transaction: they commit or roll back with its change."""
+    if not events:
+        return
+    await conn.execute(
+        outbox.insert(),
+        [
+            {
+                "event_id": e.id,
+                "type": e.type,
+                "version": e.version,
+                "key": e.key,
+                "payload": e.payload,
+                "occurred_at": e.occurred_at,
+            }
+            for e in events
+        ],
+    )
+
+
+async def fetch_unpublished(conn: AsyncConnection, limit: int, *, lock: bool = False) -> list[OutboxRow]:
+    """The oldest unpublished events, in seq order.
+
+    With `lock` on PostgreSQL the rows stay locked until the transaction ends, and rows another relay
+    holds are skipped, so concurrent relays share the backlog instead of publishing the same rows.
+    (SQLite has one writer at a time, so its write transaction already excludes other relays.)"""
+    query = sa.select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    result = await conn.execute(query)
+    return [
+        OutboxRow(
+            seq=row.seq,
+            event=Event(
+                type=row.type,
+                version=row.version,
+                key=row.key,
+                payload=row.payload,
+                # asyncpg answers with its own UUID subclass, which orjson will not encode.
+                id=uuid.UUID(bytes=row.event_id.bytes),
+                occurred_at=utc(row.occurred_at),
+            ),
+        )
+        for row in result
+    ]
+
+
+async def mark_published(conn: AsyncConnection, seqs: Sequence[int], at: datetime) -> int:
+    """Mark rows as published (the bus confirmed them). Returns how many were still unpublished."""
+    if not seqs:
+        return 0
+    result = await conn.execute(
+        outbox.update().where(outbox.c.seq.in_(list(seqs)), outbox.c.published_at.is_(None)).values(published_at=at)
+    )
+    return int(result.rowcount)
+
+
+async def backlog(conn: AsyncConnection) -> int:
+    """How many events wait to be published (a metric and a readiness signal)."""
+    result = await conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+    return int(result.scalar_one())
+
+
+async def purge_published(conn: AsyncConnection, before: datetime, limit: int = 10_000) -> int:
+    """Delete up to `limit` rows published before `before`; returns how many. Keeps the table small."""
+    oldest = (
+        sa.select(outbox.c.seq)
+        .where(outbox.c.published_at.is_not(None), outbox.c.published_at < before)
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    )
+    result = await conn.execute(outbox.delete().where(outbox.c.seq.in_(oldest)))
+    return int(result.rowcount)

@@ -1,0 +1,1 @@
+"""Tests of the events feature: model, buses, outbox, relay, inbox, schema."""
