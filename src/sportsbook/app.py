@@ -13,7 +13,7 @@ from sportsbook.core.clock import Clock, SystemClock
 from sportsbook.db.engine import Database
 from sportsbook.events.factory import build_bus
 from sportsbook.events.relay import OutboxRelay
-from sportsbook.ledger import routes as ledger_routes
+from sportsbook.idempotency.service import Idempotency
 from sportsbook.ledger.service import Ledger
 from sportsbook.ops import health, metrics
 from sportsbook.ops.http import install_error_handlers
@@ -21,6 +21,8 @@ from sportsbook.ops.logging import configure_logging, install_request_context
 from sportsbook.platform import Platform
 from sportsbook.players import routes as players_routes
 from sportsbook.players.service import Players
+from sportsbook.wallet import routes as wallet_routes
+from sportsbook.wallet.service import Wallets
 
 
 def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
@@ -31,7 +33,17 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
     bus = build_bus(settings)
     relay = OutboxRelay(db, bus, poll_s=settings.outbox_poll_s)
     players = Players(db, clock, ledger, settings)
-    return Platform(settings=settings, clock=clock, db=db, ledger=ledger, bus=bus, relay=relay, players=players)
+    return Platform(
+        settings=settings,
+        clock=clock,
+        db=db,
+        ledger=ledger,
+        bus=bus,
+        relay=relay,
+        players=players,
+        wallets=Wallets(ledger, clock),
+        idempotency=Idempotency(db, clock),
+    )
 
 
 async def start_platform(platform: Platform, *, relay: bool = True) -> None:
@@ -71,5 +83,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     metrics.install(app)
     app.include_router(health.router)
     app.include_router(players_routes.router)
-    app.include_router(ledger_routes.router)
+    app.include_router(wallet_routes.router)
     return app

@@ -14,8 +14,10 @@ from sportsbook.db.engine import Database
 if TYPE_CHECKING:
     from sportsbook.events.bus import EventBus
     from sportsbook.events.relay import OutboxRelay
+    from sportsbook.idempotency.service import Idempotency
     from sportsbook.ledger.service import Ledger
     from sportsbook.players.service import Players
+    from sportsbook.wallet.service import Wallets
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Platform:
     bus: EventBus
     relay: OutboxRelay
     players: Players
+    wallets: Wallets
+    idempotency: Idempotency
     started: bool = field(default=False)
 
 

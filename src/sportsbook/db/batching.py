@@ -7,6 +7,7 @@ throughput. Callers await their own result as if they had the transaction to the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -73,10 +74,8 @@ class GroupCommitter(Generic[Item, Res]):
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
         while not self._queue.empty():
             waiting = self._queue.get_nowait()
             if not waiting.future.done():

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -59,8 +59,8 @@ class Phase(enum.StrEnum):
     VOID = "void"  # second phase: release the held amount
 
 
-class Flag(enum.IntFlag):
-    """What a stored transfer row is (stored, hashed, never changed)."""
+class Flag:
+    """What a stored transfer row is (stored, hashed, never changed). Plain ints: IntFlag is slow here."""
 
     NONE = 0
     PENDING = 1
@@ -68,6 +68,7 @@ class Flag(enum.IntFlag):
     VOID = 4
     RELEASE = 8  # the unposted rest of a partially posted pending transfer
     EXPIRE = 16  # a pending transfer released because its timeout passed
+    RESOLVING = POST | VOID | EXPIRE  # the row types that close a pending transfer
 
 
 class Result(enum.StrEnum):
@@ -131,9 +132,11 @@ class Account:
     balance: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Transfer:
-    """A stored transfer row: one debit, one credit, immutable, chained by hash."""
+    """A stored transfer row: one debit, one credit, immutable once sealed, chained by hash.
+
+    `seq` and `hash` are filled in by `LedgerBatch.seal`; nothing changes a row after that."""
 
     id: UUID
     debit_account_id: int
@@ -141,7 +144,7 @@ class Transfer:
     amount: int
     currency: str
     code: str
-    flags: Flag
+    flags: int
     reference: str
     created_at: datetime
     debit_balance_after: int
@@ -155,7 +158,7 @@ class Transfer:
     @property
     def resolves(self) -> UUID | None:
         """The pending transfer this row closes (at most one row may close each)."""
-        return self.pending_id if self.flags & (Flag.POST | Flag.VOID | Flag.EXPIRE) else None
+        return self.pending_id if self.flags & Flag.RESOLVING else None
 
 
 class Resolution(enum.StrEnum):
@@ -188,24 +191,14 @@ class LedgerState:
 
 def content_bytes(t: Transfer) -> bytes:
     """The canonical content a transfer's hash covers: every field but the hash itself."""
-    fields = (
-        t.seq,
-        t.id.hex,
-        t.debit_account_id,
-        t.credit_account_id,
-        t.amount,
-        t.currency,
-        t.code,
-        int(t.flags),
-        t.reference,
-        _micros(t.created_at),
-        t.debit_balance_after,
-        t.credit_balance_after,
-        t.pending_id.hex if t.pending_id else "",
-        t.target_account_id if t.target_account_id is not None else "",
-        _micros(t.expires_at) if t.expires_at else "",
-    )
-    return "|".join(str(f) for f in fields).encode()
+    pending = t.pending_id.hex if t.pending_id else ""
+    target = t.target_account_id if t.target_account_id is not None else ""
+    expires = _micros(t.expires_at) if t.expires_at else ""
+    return (
+        f"{t.seq}|{t.id.hex}|{t.debit_account_id}|{t.credit_account_id}|{t.amount}|{t.currency}|{t.code}|"
+        f"{t.flags}|{t.reference}|{_micros(t.created_at)}|{t.debit_balance_after}|{t.credit_balance_after}|"
+        f"{pending}|{target}|{expires}"
+    ).encode()
 
 
 def chain_hash(prev_hash: bytes, t: Transfer) -> bytes:
@@ -354,17 +347,36 @@ class LedgerBatch:
         if req.phase is Phase.VOID:
             if req.amount not in (0, pending.amount):
                 return Result.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT
-            self._record(req.id, holding, origin, pending.amount, pending.currency, req.code, Flag.VOID, req,
-                         pending_id=pending.id)  # fmt: skip
+            self._record(
+                req.id,
+                holding,
+                origin,
+                pending.amount,
+                pending.currency,
+                req.code,
+                Flag.VOID,
+                req,
+                pending_id=pending.id,
+            )
         else:
             amount = req.amount or pending.amount
             if amount > pending.amount:
                 return Result.EXCEEDS_PENDING_TRANSFER_AMOUNT
-            self._record(req.id, holding, target, amount, pending.currency, req.code, Flag.POST, req,
-                         pending_id=pending.id)  # fmt: skip
+            self._record(
+                req.id, holding, target, amount, pending.currency, req.code, Flag.POST, req, pending_id=pending.id
+            )
             if amount < pending.amount:
-                self._record(derived_id(req.id, "release"), holding, origin, pending.amount - amount,
-                             pending.currency, req.code, Flag.RELEASE, req, pending_id=pending.id)  # fmt: skip
+                self._record(
+                    derived_id(req.id, "release"),
+                    holding,
+                    origin,
+                    pending.amount - amount,
+                    pending.currency,
+                    req.code,
+                    Flag.RELEASE,
+                    req,
+                    pending_id=pending.id,
+                )
         self._set_closed(pending.id, Resolution.POSTED if req.phase is Phase.POST else Resolution.VOIDED)
         return Result.OK
 
@@ -378,8 +390,17 @@ class LedgerBatch:
             p = found[0]
             if p.expires_at is None or self.now < p.expires_at:
                 continue
-            self._record(derived_id(pid, "expire"), p.credit_account_id, p.debit_account_id, p.amount,
-                         p.currency, code, Flag.EXPIRE, None, pending_id=pid)  # fmt: skip
+            self._record(
+                derived_id(pid, "expire"),
+                p.credit_account_id,
+                p.debit_account_id,
+                p.amount,
+                p.currency,
+                code,
+                Flag.EXPIRE,
+                None,
+                pending_id=pid,
+            )
             self._set_closed(pid, Resolution.EXPIRED)
             expired.append(pid)
         return expired
@@ -388,17 +409,16 @@ class LedgerBatch:
 
     def seal(self, prev_seq: int, prev_hash: bytes) -> BatchOutcome:
         """Number and hash the accepted rows after the chain head `prev_seq`/`prev_hash`."""
-        rows: list[Transfer] = []
         seq, head = prev_seq, prev_hash
+        sha256 = hashlib.sha256
         for row in self._rows:
             seq += 1
-            numbered = replace(row, seq=seq)
-            head = chain_hash(head, numbered)
-            rows.append(replace(numbered, hash=head))
+            row.seq = seq
+            head = row.hash = sha256(head + content_bytes(row)).digest()
         return BatchOutcome(
-            rows=rows,
+            rows=self._rows,
             balances=dict(self._balances),
-            opened=[t for t in self._opened.values()],
+            opened=list(self._opened.values()),
             closed=list(self._closed),
             head_seq=seq,
             head_hash=head,
@@ -443,7 +463,7 @@ class LedgerBatch:
         amount: int,
         currency: str,
         code: str,
-        flags: Flag,
+        flags: int,
         req: TransferRequest | None,
         *,
         pending_id: UUID | None = None,
@@ -520,7 +540,8 @@ class LedgerBatch:
                 assert isinstance(key, UUID)
                 del self._opened[key]
             elif what == "reopen":
-                assert isinstance(key, UUID) and isinstance(old, Transfer)
+                assert isinstance(key, UUID)
+                assert isinstance(old, Transfer)
                 self._opened[key] = old
             elif what == "closed":
                 self._closed.pop()
@@ -563,7 +584,11 @@ def verify_chain(rows: Iterable[Transfer], prev_seq: int = 0, prev_hash: bytes =
         recomputed = chain_hash(expected_prev, row)
         if recomputed != row.hash:
             faults.append(
-                Fault("hash_mismatch", f"transfer {row.id}", f"seq {row.seq}: stored hash does not match content")
+                Fault(
+                    "hash_mismatch",
+                    f"transfer {row.id}",
+                    f"seq {row.seq}: stored hash does not match content",
+                )
             )
         expected_prev = row.hash
         expected_seq = row.seq + 1

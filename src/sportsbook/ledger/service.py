@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -120,10 +121,8 @@ class Ledger:
         sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None:
             sweeper.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            except asyncio.CancelledError:
-                pass
         await self._writer.stop()
 
     # ---- transfers ----
@@ -137,9 +136,7 @@ class Ledger:
     async def transfer(self, request: TransferRequest) -> Result:
         return (await self.create_transfers([request]))[0]
 
-    async def create_transfers_in(
-        self, conn: AsyncConnection, requests: Sequence[TransferRequest]
-    ) -> list[Result]:
+    async def create_transfers_in(self, conn: AsyncConnection, requests: Sequence[TransferRequest]) -> list[Result]:
         """Apply a batch inside the caller's transaction (a bet, a payment, an adjustment with its record)."""
         return (await self._process(conn, [tuple(requests)]))[0]
 
@@ -163,8 +160,9 @@ class Ledger:
         for item in items:
             if isinstance(item, _Expire):
                 expired = set(batch.expire(item.pending_ids))
-                results.append([Result.OK if p in expired else Result.PENDING_TRANSFER_NOT_PENDING
-                                for p in item.pending_ids])  # fmt: skip
+                results.append(
+                    [Result.OK if p in expired else Result.PENDING_TRANSFER_NOT_PENDING for p in item.pending_ids]
+                )
             else:
                 results.append(batch.apply(item))
         outcome = batch.seal(prev_seq, prev_hash)
@@ -242,8 +240,7 @@ class Ledger:
         async with self.db.read() as conn:
             rows = await self.store.statement(conn, account_id, limit, before_seq)
         return [
-            StatementLine(t.id, t.seq, t.code, amount, after, t.reference, t.created_at)
-            for t, amount, after in rows
+            StatementLine(t.id, t.seq, t.code, amount, after, t.reference, t.created_at) for t, amount, after in rows
         ]
 
     # ---- reconciliation ----
@@ -253,8 +250,13 @@ class Ledger:
         faults: list[Fault] = []
         async with self.db.read() as conn:
             for r in await self.store.balance_mismatches(conn):
-                faults.append(Fault("balance_mismatch", f"account {r.id} ({r.owner} {r.kind} {r.currency})",
-                                    f"balance {r.balance}, entries sum to {r.expected}"))  # fmt: skip
+                faults.append(
+                    Fault(
+                        "balance_mismatch",
+                        f"account {r.id} ({r.owner} {r.kind} {r.currency})",
+                        f"balance {r.balance}, entries sum to {r.expected}",
+                    )
+                )
             for r in await self.store.currency_totals(conn):
                 faults.append(Fault("currency_unbalanced", f"currency {r.currency}", f"accounts sum to {r.total}"))
             for r in await self.store.negative_player_balances(conn):
@@ -262,8 +264,13 @@ class Ledger:
             for r in await self.store.currency_mismatches(conn):
                 faults.append(Fault("currency_mismatch", f"transfer {r.id}", f"seq {r.seq}"))
             for r in await self.store.hold_mismatches(conn):
-                faults.append(Fault("holds_mismatch", f"account {r.id} ({r.owner} reserved)",
-                                    f"balance {r.balance}, open holds {r.held}"))  # fmt: skip
+                faults.append(
+                    Fault(
+                        "holds_mismatch",
+                        f"account {r.id} ({r.owner} reserved)",
+                        f"balance {r.balance}, open holds {r.held}",
+                    )
+                )
             head_seq, head_hash = await self.store.chain_head(conn)
             n_accounts = await self.store.count_accounts(conn)
             last_seq, last_hash, count = 0, b"\x00" * 32, 0
@@ -275,6 +282,9 @@ class Ledger:
                 count += len(rows)
                 last_seq, last_hash = rows[-1].seq, rows[-1].hash
             if (last_seq, last_hash) != (head_seq, head_hash):
-                faults.append(Fault("chain_head_mismatch", "ledger chain",
-                                    f"journal ends at seq {last_seq}, head says {head_seq}"))  # fmt: skip
+                faults.append(
+                    Fault(
+                        "chain_head_mismatch", "ledger chain", f"journal ends at seq {last_seq}, head says {head_seq}"
+                    )
+                )
         return ReconcileReport(accounts=n_accounts, transfers=count, faults=faults)

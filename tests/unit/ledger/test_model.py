@@ -171,7 +171,8 @@ def test_partial_post_releases_the_rest_to_the_debit_account() -> None:
     assert ledger.apply(pending, post) == [Result.OK, Result.OK]
     assert (ledger.balance(ALICE), ledger.balance(ALICE_HOLD), ledger.balance(HOUSE)) == (80, 0, -80)
     release = ledger.rows[-1]
-    assert release.flags == Flag.RELEASE and release.id == derived_id(post.id, "release")
+    assert release.flags == Flag.RELEASE
+    assert release.id == derived_id(post.id, "release")
     assert release.amount == 10
 
 
@@ -266,7 +267,8 @@ def test_failed_chain_undoes_a_pending_opened_and_posted_inside_it() -> None:
         Result.INSUFFICIENT_FUNDS,
     ]
     assert (ledger.balance(ALICE), ledger.balance(ALICE_HOLD), ledger.balance(HOUSE)) == (100, 0, -100)
-    assert ledger.rows == [] and pending.id not in ledger.state.transfers
+    assert ledger.rows == []
+    assert pending.id not in ledger.state.transfers
     # the ids are free again: the same chain with a good tail now applies
     good_tail = TransferRequest(tid(), HOUSE, BOB, 1)
     assert ledger.apply(pending, post, good_tail) == [Result.OK, Result.OK, Result.OK]
@@ -356,7 +358,5 @@ def test_any_sequence_keeps_currency_at_zero_and_players_non_negative(
     assert all(sums[a] == ledger.balance(a) for a in _ACCOUNTS)
     assert verify_chain(ledger.rows) == []
     # what is held equals the open pending amounts
-    open_held = sum(
-        p.transfer.amount for p in ledger.state.pendings.values() if p.resolution is Resolution.OPEN
-    )
+    open_held = sum(p.transfer.amount for p in ledger.state.pendings.values() if p.resolution is Resolution.OPEN)
     assert ledger.balance(ALICE_HOLD) + ledger.balance(BOB_HOLD) == open_held

@@ -28,9 +28,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_ledger_accounts"),
         sa.UniqueConstraint("owner", "kind", "sub", "currency", name="uq_ledger_accounts_key"),
-        sa.CheckConstraint(
-            "NOT non_negative OR balance >= 0", name="ck_ledger_accounts_balance_non_negative"
-        ),
+        sa.CheckConstraint("NOT non_negative OR balance >= 0", name="ck_ledger_accounts_balance_non_negative"),
     )
     op.create_table(
         "ledger_transfers",
@@ -65,9 +63,7 @@ def upgrade() -> None:
             name="fk_ledger_transfers_credit_account_id_ledger_accounts",
         ),
         sa.CheckConstraint("amount > 0", name="ck_ledger_transfers_amount_positive"),
-        sa.CheckConstraint(
-            "debit_account_id <> credit_account_id", name="ck_ledger_transfers_accounts_differ"
-        ),
+        sa.CheckConstraint("debit_account_id <> credit_account_id", name="ck_ledger_transfers_accounts_differ"),
     )
     op.create_index("ix_ledger_transfers_debit", "ledger_transfers", ["debit_account_id", "seq"])
     op.create_index("ix_ledger_transfers_credit", "ledger_transfers", ["credit_account_id", "seq"])

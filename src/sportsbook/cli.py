@@ -1,0 +1,215 @@
+"""The `sportsbook` command: run the platform's roles, migrate, manage staff, reconcile, benchmark."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sportsbook.config import Settings
+
+app = typer.Typer(help="Sportsbook: an open-source fixed-odds sportsbook platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+admin_app = typer.Typer(help="Staff users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+
+DEMO_ADMIN = ("admin@demo.sportsbook.test", "Demo-Admin-Password-2026")
+DEMO_PLAYER = ("player@demo.sportsbook.test", "Demo-Player-Password-2026")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations to SPORTSBOOK_DATABASE_URL."""
+    from sportsbook.db.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    typer.echo(f"database at {settings.database_url} is up to date")
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="The staff user's email")],
+    password: Annotated[str, typer.Option(help="The staff user's password")],
+    role: Annotated[str, typer.Option(help="admin, trader, risk, payments or support")],
+) -> None:
+    """Create a staff user."""
+    from sportsbook.app import build_platform
+    from sportsbook.core.errors import DomainError
+
+    async def main() -> str:
+        platform = build_platform(Settings())
+        try:
+            return str(await platform.players.create_staff(email, password, role))
+        finally:
+            await platform.db.dispose()
+
+    try:
+        staff_id = asyncio.run(main())
+    except DomainError as exc:
+        typer.echo(f"error: {exc.code}: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"created {role} {email} ({staff_id})")
+
+
+@app.command()
+def reconcile() -> None:
+    """Verify the ledger: balances equal their entries, currencies sum to zero, the hash chain is intact."""
+    from sportsbook.core.clock import SystemClock
+    from sportsbook.db.engine import Database
+    from sportsbook.ledger.service import Ledger
+
+    async def main() -> bool:
+        db = Database.from_settings(Settings())
+        try:
+            report = await Ledger(db, SystemClock()).reconcile()
+        finally:
+            await db.dispose()
+        typer.echo(f"checked {report.accounts} accounts and {report.transfers} transfers")
+        for fault in report.faults:
+            typer.echo(f"FAULT {fault.kind}: {fault.subject}: {fault.detail}")
+        typer.echo("ledger is sound" if report.sound else f"ledger is NOT sound: {len(report.faults)} faults")
+        return report.sound
+
+    if not asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Run the API (and the outbox relay) on the configured backends."""
+    settings = Settings()
+    _serve(settings, host or settings.host, port or settings.port)
+
+
+@app.command()
+def demo(port: Annotated[int, typer.Option(help="Port to listen on")] = 8000) -> None:
+    """The whole platform on the embedded default (SQLite, in-process bus), seeded with demo users."""
+    from sportsbook.db.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    asyncio.run(_seed_demo(settings))
+    typer.echo(f"Sportsbook demo on http://127.0.0.1:{port}  (API docs: http://127.0.0.1:{port}/docs)")
+    typer.echo(f"  staff (admin): {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
+    typer.echo(f"  player:        {DEMO_PLAYER[0]} / {DEMO_PLAYER[1]}")
+    _serve(settings, "127.0.0.1", port)
+
+
+@app.command()
+def worker() -> None:
+    """Run the event consumers and the outbox relay without serving HTTP."""
+    from sportsbook.app import build_platform, start_platform, stop_platform
+
+    async def main() -> None:
+        platform = build_platform(Settings())
+        await start_platform(platform)
+        typer.echo("worker running; Ctrl-C to stop")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await stop_platform(platform)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+@app.command()
+def bench(
+    scenario: Annotated[str, typer.Argument(help="ledger")],
+    seconds: Annotated[float, typer.Option(help="How long each phase runs")] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line")] = False,
+) -> None:
+    """Run a benchmark scenario from bench/ against SPORTSBOOK_DATABASE_URL and print its figures."""
+    root = Path(__file__).resolve().parents[2]
+    for candidate in (root, Path.cwd()):
+        if (candidate / "bench" / "__init__.py").exists():
+            sys.path.insert(0, str(candidate))
+            break
+    try:
+        module = importlib.import_module(f"bench.{scenario}")
+    except ModuleNotFoundError as exc:
+        typer.echo(f"unknown scenario {scenario!r}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    figures: dict[str, object] = asyncio.run(module.run(Settings(), seconds=seconds, echo=typer.echo))
+    if as_json:
+        typer.echo(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            typer.echo(f"{key:>28}: {value}")
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from sportsbook.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+async def _seed_demo(settings: Settings) -> None:
+    """Demo users: an admin and a funded player. Safe to run again."""
+    from sportsbook.app import build_platform
+    from sportsbook.core.errors import DomainError
+    from sportsbook.core.ids import derived_id
+    from sportsbook.ledger.model import AccountKind, TransferRequest
+    from sportsbook.players.service import Registration
+
+    platform = build_platform(settings)
+    try:
+        with contextlib.suppress(DomainError):  # already seeded
+            await platform.players.create_staff(DEMO_ADMIN[0], DEMO_ADMIN[1], "admin")
+        try:
+            player = await platform.players.register(
+                Registration(
+                    email=DEMO_PLAYER[0],
+                    password=DEMO_PLAYER[1],
+                    date_of_birth=date(1990, 5, 17),
+                    country="GB",
+                    currency="EUR",
+                )
+            )
+        except DomainError:
+            return
+        cash = await platform.ledger.player_account(player.id, AccountKind.CASH, "EUR")
+        equity = await platform.ledger.house_account(AccountKind.ADJUSTMENTS, "EUR")
+        assert cash is not None
+        await platform.ledger.transfer(
+            TransferRequest(
+                derived_id("demo-funds", player.id),
+                equity,
+                cash,
+                100_000,
+                code="adjustment",
+                reference="demo opening balance",
+            )
+        )
+    finally:
+        await platform.db.dispose()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Idempotent HTTP writes: an Idempotency-Key replays the first answer."""

@@ -1,0 +1,1 @@
+"""The player's wallet: balances, statement, and staff adjustments, all through the ledger."""

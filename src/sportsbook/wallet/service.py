@@ -1,0 +1,141 @@
+"""Wallet use cases: what a player holds, what moved, and audited manual adjustments by staff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sportsbook.core.clock import Clock
+from sportsbook.core.errors import InsufficientFunds, InvalidRequest, NotFound
+from sportsbook.core.ids import derived_id
+from sportsbook.core.money import check_amount
+from sportsbook.events import outbox
+from sportsbook.events.model import Event
+from sportsbook.ledger.model import AccountKind, Result, TransferRequest, player_owner
+from sportsbook.ledger.service import Ledger, StatementLine
+from sportsbook.ledger.store import AccountKey
+from sportsbook.wallet import store
+
+
+class PlayerNotFound(NotFound):
+    """No player has this id."""
+
+    code = "player_not_found"
+
+
+class InvalidCursor(InvalidRequest):
+    """The cursor is not one this API gave out."""
+
+    code = "invalid_cursor"
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """A manual credit (positive) or debit (negative) of a player's cash, and the balance it left."""
+
+    id: UUID
+    player_id: UUID
+    amount: int
+    currency: str
+    balance_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatementPage:
+    items: list[StatementLine]
+    next_cursor: str | None
+
+
+class Wallets:
+    """The player-facing side of the ledger."""
+
+    def __init__(self, ledger: Ledger, clock: Clock) -> None:
+        self.ledger = ledger
+        self.clock = clock
+
+    async def transactions(self, player_id: UUID, currency: str, limit: int, cursor: str | None) -> StatementPage:
+        """The player's cash movements, newest first, `limit` at a time."""
+        before: int | None = None
+        if cursor is not None:
+            if not cursor.isdigit() or len(cursor) > 18:
+                raise InvalidCursor()
+            before = int(cursor)
+        cash = await self.ledger.player_account(player_id, AccountKind.CASH, currency)
+        if cash is None:
+            return StatementPage([], None)
+        lines = await self.ledger.statement(cash, limit=limit + 1, before_seq=before)
+        more = len(lines) > limit
+        lines = lines[:limit]
+        return StatementPage(lines, str(lines[-1].seq) if more and lines else None)
+
+    async def adjust(
+        self,
+        conn: AsyncConnection,
+        *,
+        adjustment_id: UUID,
+        player_id: UUID,
+        currency: str,
+        amount: int,
+        reason: str,
+        staff_id: UUID,
+    ) -> Adjustment:
+        """Credit or debit the player's cash against the house adjustments account, audited, in `conn`."""
+        check_amount(abs(amount))
+        if not reason.strip():
+            raise InvalidRequest("a reason is required")
+        now = self.clock.now()
+        store_ = self.ledger.store
+        cash = await store_.find_account(conn, AccountKey(player_owner(player_id), AccountKind.CASH, currency))
+        if cash is None:
+            raise PlayerNotFound()
+        house = await store_.get_or_create_account(conn, AccountKey("house", AccountKind.ADJUSTMENTS, currency), now)
+        transfer_id = derived_id("adjustment", adjustment_id)
+        debit, credit = (house, cash) if amount > 0 else (cash, house)
+        request = TransferRequest(
+            transfer_id,
+            debit,
+            credit,
+            abs(amount),
+            code="adjustment",
+            reference=f"adjustment:{adjustment_id}",
+        )
+        (result,) = await self.ledger.create_transfers_in(conn, [request])
+        if result is Result.INSUFFICIENT_FUNDS:
+            raise InsufficientFunds("the debit is larger than the player's cash balance")
+        if result is not Result.OK:
+            raise InvalidRequest(f"the ledger refused the adjustment: {result.value}")
+        await store.insert_adjustment(
+            conn,
+            adjustment_id=adjustment_id,
+            player_id=player_id,
+            amount=amount,
+            currency=currency,
+            reason=reason,
+            staff_id=staff_id,
+            transfer_id=transfer_id,
+            now=now,
+        )
+        balance = (await store_.balances_of(conn, player_owner(player_id), currency))[AccountKind.CASH]
+        await outbox.add(
+            conn,
+            [
+                Event.new(
+                    "wallet.adjusted",
+                    1,
+                    str(player_id),
+                    {
+                        "adjustment_id": str(adjustment_id),
+                        "player_id": str(player_id),
+                        "amount": amount,
+                        "currency": currency,
+                        "reason": reason,
+                        "staff_id": str(staff_id),
+                        "transfer_id": str(transfer_id),
+                    },
+                    now,
+                )
+            ],
+        )
+        return Adjustment(adjustment_id, player_id, amount, currency, balance)

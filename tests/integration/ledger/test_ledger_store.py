@@ -1,0 +1,131 @@
+"""The ledger on a real database, SQLite and PostgreSQL alike: persistence, holds, expiry, statements."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from sportsbook.core.clock import ManualClock
+from sportsbook.core.ids import derived_id
+from sportsbook.db.engine import Database
+from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest
+from sportsbook.ledger.service import Ledger
+from sportsbook.ledger.store import AccountKey, holds, transfers
+
+
+async def _setup(db: Database, clock: ManualClock) -> tuple[Ledger, uuid.UUID, int, int, int]:
+    ledger = Ledger(db, clock)
+    player = uuid.uuid4()
+    async with db.transaction() as conn:
+        await ledger.open_player_accounts(conn, player, "EUR")
+    cash = await ledger.player_account(player, AccountKind.CASH, "EUR")
+    assert cash is not None
+    equity = await ledger.house_account(AccountKind.EQUITY, "EUR")
+    bets = await ledger.house_account(AccountKind.BETS_IN_PLAY, "EUR")
+    assert await ledger.transfer(TransferRequest(uuid.uuid4(), equity, cash, 10_000, code="deposit")) is Result.OK
+    return ledger, player, cash, equity, bets
+
+
+async def test_transfers_persist_and_replays_are_recognised_across_transactions(db: Database) -> None:
+    ledger, player, cash, _equity, bets = await _setup(db, ManualClock())
+    request = TransferRequest(uuid.uuid4(), cash, bets, 2_500, code="stake", reference="bet-1")
+    assert await ledger.transfer(request) is Result.OK
+    assert await ledger.transfer(request) is Result.EXISTS
+    changed = TransferRequest(request.id, cash, bets, 2_501, code="stake", reference="bet-1")
+    assert await ledger.transfer(changed) is Result.EXISTS_WITH_DIFFERENT_FIELDS
+    assert await ledger.balances([cash, bets]) == {cash: 7_500, bets: 2_500}
+    stored = await ledger.get_transfer(request.id)
+    assert stored is not None
+    assert (stored.amount, stored.debit_balance_after, stored.credit_balance_after) == (2_500, 7_500, 2_500)
+
+
+async def test_two_phase_transfer_holds_then_posts_part_and_releases_the_rest(db: Database) -> None:
+    ledger, player, cash, _equity, bets = await _setup(db, ManualClock())
+    player_wallet = (await ledger.statement(cash, limit=1))[0]
+    pending = TransferRequest(uuid.uuid4(), cash, bets, 3_000, phase=Phase.PENDING, code="withdrawal")
+    assert await ledger.transfer(pending) is Result.OK
+    reserved = (await ledger.wallet(player, "EUR")).reserved
+    assert reserved == 3_000
+    post = TransferRequest(uuid.uuid4(), amount=1_000, phase=Phase.POST, pending_id=pending.id, code="withdrawal")
+    assert await ledger.transfer(post) is Result.OK
+    assert await ledger.transfer(post) is Result.EXISTS
+    again = TransferRequest(uuid.uuid4(), phase=Phase.VOID, pending_id=pending.id)
+    assert await ledger.transfer(again) is Result.PENDING_TRANSFER_ALREADY_POSTED
+    wallet = await ledger.wallet(player, "EUR")
+    assert (wallet.cash, wallet.reserved) == (9_000, 0)
+    assert await ledger.balances([bets]) == {bets: 1_000}
+    assert player_wallet.balance_after == 10_000
+    assert (await ledger.reconcile()).sound
+
+
+async def test_hold_expires_after_its_timeout_and_money_returns(db: Database) -> None:
+    clock = ManualClock()
+    ledger, player, cash, _equity, bets = await _setup(db, clock)
+    pending = TransferRequest(uuid.uuid4(), cash, bets, 4_000, phase=Phase.PENDING, timeout_s=30)
+    assert await ledger.transfer(pending) is Result.OK
+    assert await ledger.expire_due() == 0
+    clock.advance(30)
+    assert await ledger.expire_due() == 1
+    assert await ledger.expire_due() == 0
+    post = TransferRequest(uuid.uuid4(), phase=Phase.POST, pending_id=pending.id)
+    assert await ledger.transfer(post) is Result.PENDING_TRANSFER_EXPIRED
+    assert (await ledger.wallet(player, "EUR")).cash == 10_000
+    expired = await ledger.get_transfer(derived_id(pending.id, "expire"))
+    assert expired is not None
+    assert expired.code == "expiry"
+    async with db.read() as conn:
+        assert (await conn.execute(select(holds))).first() is None
+    assert (await ledger.reconcile()).sound
+
+
+async def test_linked_batch_is_all_or_nothing_in_the_database(db: Database) -> None:
+    ledger, player, cash, equity, bets = await _setup(db, ManualClock())
+    first = TransferRequest(uuid.uuid4(), cash, bets, 6_000, linked=True)
+    second = TransferRequest(uuid.uuid4(), cash, bets, 6_000)
+    independent = TransferRequest(uuid.uuid4(), equity, bets, 1)
+    results = await ledger.create_transfers([first, second, independent])
+    assert results == [Result.LINKED_EVENT_FAILED, Result.INSUFFICIENT_FUNDS, Result.OK]
+    assert await ledger.get_transfer(first.id) is None
+    assert (await ledger.wallet(player, "EUR")).cash == 10_000
+
+
+async def test_database_refuses_a_negative_player_balance_written_behind_the_engine(db: Database) -> None:
+    _ledger, _player, cash, _equity, _bets = await _setup(db, ManualClock())
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute(text("UPDATE ledger_accounts SET balance = -1 WHERE id = :id"), {"id": cash})
+
+
+async def test_a_pending_transfer_cannot_be_closed_twice_even_behind_the_engine(db: Database) -> None:
+    ledger, player, cash, _equity, bets = await _setup(db, ManualClock())
+    pending = TransferRequest(uuid.uuid4(), cash, bets, 100, phase=Phase.PENDING)
+    await ledger.transfer(pending)
+    await ledger.transfer(TransferRequest(uuid.uuid4(), phase=Phase.VOID, pending_id=pending.id))
+    async with db.read() as conn:
+        row = (await conn.execute(select(transfers).where(transfers.c.resolves == pending.id))).one()
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as conn:
+            values = dict(row._mapping)
+            values.update(seq=values["seq"] + 1000, id=uuid.uuid4())
+            await conn.execute(transfers.insert().values(values))
+
+
+async def test_statement_pages_newest_first_with_balance_after(db: Database) -> None:
+    ledger, player, cash, _equity, bets = await _setup(db, ManualClock())
+    for amount in (100, 200, 300, 400):
+        await ledger.transfer(TransferRequest(uuid.uuid4(), cash, bets, amount, code="stake"))
+    first = await ledger.statement(cash, limit=2)
+    assert [(line.amount, line.balance_after) for line in first] == [(-400, 9_000), (-300, 9_400)]
+    rest = await ledger.statement(cash, limit=10, before_seq=first[-1].seq)
+    assert [(line.amount, line.balance_after) for line in rest] == [(-200, 9_700), (-100, 9_900), (10_000, 10_000)]
+
+
+async def test_accounts_are_unique_per_owner_kind_and_currency(db: Database) -> None:
+    ledger = Ledger(db, ManualClock())
+    key = AccountKey("house", AccountKind.REVENUE, "GBP")
+    first = await ledger.account(key)
+    assert await Ledger(db, ManualClock()).account(key) == first
+    assert await ledger.account(AccountKey("house", AccountKind.REVENUE, "EUR")) != first
