@@ -51,9 +51,7 @@ def to_async_url(url: str) -> str:
         return "postgresql+asyncpg://" + url.split("://", 1)[1]
     if url.startswith("sqlite://"):
         path = url.split("://", 1)[1]
-        if path.startswith("/") and not path.startswith("//"):  # sqlite:///relative/path
-            Path(path[1:]).parent.mkdir(parents=True, exist_ok=True)
-        elif path.startswith("//"):
+        if (path.startswith("/") and not path.startswith("//")) or path.startswith("//"):  # sqlite:///relative/path
             Path(path[1:]).parent.mkdir(parents=True, exist_ok=True)
         return "sqlite+aiosqlite://" + path
     return url

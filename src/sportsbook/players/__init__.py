@@ -1,0 +1,1 @@
+"""Players and staff: accounts, password login, bearer sessions and roles."""

@@ -1,0 +1,46 @@
+"""FastAPI dependencies that turn a bearer token into a Principal and guard routes by role."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from sportsbook.core.errors import Forbidden, Unauthorized
+from sportsbook.platform import Platform, get_platform
+from sportsbook.players.model import Principal, Role
+
+# auto_error=False: a missing or odd header must answer our 401 `unauthorized`, not Starlette's 403.
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/sessions")
+
+
+async def bearer_token(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
+    """The token of an `Authorization: Bearer <token>` header, else 401 `unauthorized`."""
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("send Authorization: Bearer <token> from POST /api/v1/sessions")
+    return credentials.credentials
+
+
+async def current_user(token: str = Depends(bearer_token), platform: Platform = Depends(get_platform)) -> Principal:
+    """The authenticated user (player or staff), else 401 `unauthorized`."""
+    return await platform.players.authenticate(token)
+
+
+async def current_player(user: Principal = Depends(current_user)) -> Principal:
+    """The authenticated player; staff get 403 `forbidden` (they hold no wallet and place no bets)."""
+    if user.role is not Role.PLAYER:
+        raise Forbidden("this is for players only")
+    return user
+
+
+def require_role(*roles: Role | str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting staff of one of `roles`, and admins always; anyone else gets 403."""
+    allowed = frozenset(Role(r) for r in roles) | {Role.ADMIN}
+
+    async def dependency(user: Principal = Depends(current_user)) -> Principal:
+        if user.role not in allowed:
+            raise Forbidden(f"this needs one of the roles: {', '.join(sorted(allowed))}")
+        return user
+
+    return dependency

@@ -1,0 +1,117 @@
+"""Thin HTTP for players and sessions: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from sportsbook.platform import Platform, get_platform
+from sportsbook.players.auth import bearer_token, current_user
+from sportsbook.players.model import Principal
+from sportsbook.players.service import Registration
+
+router = APIRouter(tags=["players"])
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_only(value: Any) -> Any:
+    # Pydantic's lax date also takes Unix timestamps and datetimes; the contract says "YYYY-MM-DD".
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+class _Strict(BaseModel):
+    # Unknown fields are refused everywhere, so a typo ("pasword") is a 422 rather than silently lost.
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegistrationIn(_Strict):
+    email: str = Field(min_length=1, max_length=320)
+    # Short passwords pass here and get `weak_password` from the rules; the cap bounds the work per request.
+    password: str = Field(min_length=1, max_length=256)
+    date_of_birth: IsoDate
+    country: str = Field(min_length=1, max_length=16, description="ISO 3166-1 alpha-2, e.g. GB")
+    currency: str = Field(min_length=1, max_length=16, description="ISO 4217, e.g. EUR")
+
+
+class PlayerOut(BaseModel):
+    id: UUID
+    email: str
+    currency: str
+
+
+class SessionIn(_Strict):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=256)
+    otp: str | None = Field(default=None, max_length=16, description="Two-factor code, when asked for")
+
+
+class SessionOut(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+class MeOut(BaseModel):
+    id: UUID
+    email: str
+    role: str
+    country: str | None
+    currency: str | None
+    date_of_birth: date | None
+    created_at: datetime
+
+
+@router.post("/api/v1/players", status_code=201, response_model=PlayerOut)
+async def register_player(body: RegistrationIn, platform: Platform = Depends(get_platform)) -> PlayerOut:
+    """Open a player account (and its wallet in `currency`)."""
+    player = await platform.players.register(
+        Registration(
+            email=body.email,
+            password=body.password,
+            date_of_birth=body.date_of_birth,
+            country=body.country,
+            currency=body.currency,
+        )
+    )
+    assert player.currency is not None
+    return PlayerOut(id=player.id, email=player.email, currency=player.currency)
+
+
+@router.post("/api/v1/sessions", status_code=201, response_model=SessionOut)
+async def log_in(body: SessionIn, request: Request, platform: Platform = Depends(get_platform)) -> SessionOut:
+    """Log in with email and password; the token goes in `Authorization: Bearer <token>`."""
+    ip = request.client.host if request.client else None
+    token, expires_at = await platform.players.login(body.email, body.password, ip)
+    return SessionOut(token=token, expires_at=expires_at)
+
+
+@router.delete("/api/v1/sessions/current", status_code=204, response_class=Response)
+async def log_out(token: str = Depends(bearer_token), platform: Platform = Depends(get_platform)) -> Response:
+    """End the session of the token sent; the token stops working at once."""
+    await platform.players.logout(token)
+    return Response(status_code=204)
+
+
+@router.get("/api/v1/me", response_model=MeOut)
+async def me(user: Principal = Depends(current_user), platform: Platform = Depends(get_platform)) -> MeOut:
+    """The logged-in account: a player, or a member of staff (whose role says what they may do)."""
+    profile = await platform.players.profile(user.id)
+    return MeOut(
+        id=profile.id,
+        email=profile.email,
+        role=profile.role.value,
+        country=profile.country,
+        currency=profile.currency,
+        date_of_birth=profile.date_of_birth,
+        created_at=profile.created_at,
+    )

@@ -1,0 +1,285 @@
+"""The players' use cases: register, log in and out, authenticate a bearer token, create staff."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from sportsbook.config import Settings
+from sportsbook.core.clock import Clock
+from sportsbook.core.errors import RateLimited, Unauthorized
+from sportsbook.core.ids import new_id
+from sportsbook.db.engine import Database
+from sportsbook.events import outbox
+from sportsbook.events.model import Event
+from sportsbook.players import model, store
+from sportsbook.players.model import (
+    AccountDisabled,
+    InvalidCredentials,
+    InvalidEmail,
+    LockoutPolicy,
+    LoginState,
+    Principal,
+    Role,
+    Status,
+)
+
+if TYPE_CHECKING:
+    from sportsbook.ledger.service import Ledger
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What a client sends to open a player account."""
+
+    email: str
+    password: str
+    date_of_birth: date
+    country: str
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """An account as its owner sees it (`GET /api/v1/me`)."""
+
+    id: UUID
+    email: str
+    role: Role
+    country: str | None
+    currency: str | None
+    date_of_birth: date | None
+    created_at: datetime
+
+
+def token_hash(token: str) -> str:
+    """What the sessions table keeps instead of the token: its SHA-256, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Players:
+    """Accounts and sessions. Every write runs in one transaction with its outbox events."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        ledger: Ledger,
+        settings: Settings,
+        *,
+        login_limit_per_email: str = "10/minute",
+        login_limit_per_ip: str = "30/minute",
+        rate_limit_storage: Storage | None = None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._ledger = ledger
+        self._session_ttl = timedelta(seconds=settings.session_ttl_s)
+        self._lockout = LockoutPolicy(settings.login_max_failures, settings.login_lock_s)
+        self._hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            type=Type.ID,
+        )
+        self._dummy_hash: str | None = None
+        # Moving windows: a burst at a window's edge cannot double the allowance as with fixed windows.
+        self._limiter = MovingWindowRateLimiter(rate_limit_storage or MemoryStorage())
+        self._per_email: RateLimitItem = parse(login_limit_per_email)
+        self._per_ip: RateLimitItem = parse(login_limit_per_ip)
+
+    async def register(self, registration: Registration) -> Principal:
+        """Open a player account with its wallet accounts; `player.registered` goes out with it."""
+        email = model.normalize_email(registration.email)
+        country = model.check_country(registration.country)
+        currency = model.check_player_currency(registration.currency)
+        now = self._clock.now()
+        date_of_birth = model.check_date_of_birth(registration.date_of_birth, now.date())
+        model.check_password(registration.password, user_inputs=(email,))
+        password_hash = await self._hash(registration.password)
+        user = store.UserRecord(
+            id=new_id(),
+            email=email,
+            password_hash=password_hash,
+            role=Role.PLAYER,
+            date_of_birth=date_of_birth,
+            country=country,
+            currency=currency,
+            status=Status.ACTIVE,
+            login=LoginState(),
+            created_at=now,
+        )
+        event = Event.new(
+            "player.registered",
+            1,
+            user.id,
+            {"player_id": str(user.id), "email": email, "country": country, "currency": currency},
+            now,
+        )
+        async with self._db.transaction() as conn:
+            await store.insert_user(conn, user)
+            await self._ledger.open_player_accounts(conn, user.id, currency)
+            await outbox.add(conn, [event])
+        return user.principal()
+
+    async def create_staff(self, email: str, password: str, role: str) -> UUID:
+        """Create a member of staff with one back-office role (`sportsbook admin create`)."""
+        normalized = model.normalize_email(email)
+        staff_role = model.check_staff_role(role)
+        model.check_password(password, user_inputs=(normalized,))
+        user = store.UserRecord(
+            id=new_id(),
+            email=normalized,
+            password_hash=await self._hash(password),
+            role=staff_role,
+            date_of_birth=None,
+            country=None,
+            currency=None,
+            status=Status.ACTIVE,
+            login=LoginState(),
+            created_at=self._clock.now(),
+        )
+        async with self._db.transaction() as conn:
+            await store.insert_user(conn, user)
+        return user.id
+
+    async def login(self, email: str, password: str, ip: str | None) -> tuple[str, datetime]:
+        """Check the password and open a session: the bearer token (shown once) and when it expires."""
+        try:
+            normalized = model.normalize_email(email)
+        except InvalidEmail:
+            normalized = None
+        await self._rate_limit(normalized or email.strip().lower(), ip or "unknown")
+        if normalized is None:
+            await self._verify_dummy(password)
+            raise InvalidCredentials()
+        async with self._db.read() as conn:
+            user = await store.user_by_email(conn, normalized)
+        if user is None:
+            # Same Argon2 work as for a real account, so timing does not tell which emails exist.
+            await self._verify_dummy(password)
+            raise InvalidCredentials()
+        self._lockout.check(user.login, self._clock.now())
+        if not await self._verify(user.password_hash, password):
+            await self._record_failure(user.id)
+            raise InvalidCredentials()
+        if user.status is not Status.ACTIVE:
+            raise AccountDisabled()
+        return await self._open_session(user, password)
+
+    async def logout(self, token: str) -> None:
+        """End the session of this token; `unauthorized` if it is not a live session."""
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            session = await store.session_by_token_hash(conn, token_hash(token))
+            if session is None or not _live(session, now) or not await store.revoke_session(conn, session.id, now):
+                raise Unauthorized("the session is not valid")
+
+    async def authenticate(self, token: str) -> Principal:
+        """The user behind a bearer token, else `unauthorized` (unknown, expired or revoked token)."""
+        now = self._clock.now()
+        async with self._db.read() as conn:
+            session = await store.session_by_token_hash(conn, token_hash(token))
+        if session is None or not _live(session, now) or session.user.status is not Status.ACTIVE:
+            raise Unauthorized("the session is not valid; log in again")
+        return session.user.principal()
+
+    async def profile(self, user_id: UUID) -> Profile:
+        """The account of `user_id` as its owner sees it."""
+        async with self._db.read() as conn:
+            user = await store.user_by_id(conn, user_id)
+        if user is None:
+            raise Unauthorized("the account no longer exists")
+        return Profile(
+            id=user.id,
+            email=user.email,
+            role=user.role,
+            country=user.country,
+            currency=user.currency,
+            date_of_birth=user.date_of_birth,
+            created_at=user.created_at,
+        )
+
+    async def _open_session(self, user: store.UserRecord, password: str) -> tuple[str, datetime]:
+        token = secrets.token_urlsafe(32)
+        session_id = new_id()
+        now = self._clock.now()
+        expires_at = now + self._session_ttl
+        rehashed = await self._hash(password) if self._hasher.check_needs_rehash(user.password_hash) else None
+        async with self._db.transaction() as conn:
+            state = await store.login_state_for_update(conn, user.id)
+            # A lock set by a concurrent failure after our password check still holds.
+            self._lockout.check(state, now)
+            if state != self._lockout.after_success():
+                await store.set_login_state(conn, user.id, self._lockout.after_success())
+            if rehashed is not None:  # the operator raised the Argon2 costs: upgrade on the way in
+                await store.set_password_hash(conn, user.id, rehashed)
+            await store.insert_session(
+                conn,
+                session_id=session_id,
+                token_hash=token_hash(token),
+                user_id=user.id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            if user.role is Role.PLAYER:
+                event = Event.new(
+                    "player.session_started",
+                    1,
+                    user.id,
+                    {"player_id": str(user.id), "session_id": str(session_id)},
+                    now,
+                )
+                await outbox.add(conn, [event])
+        return token, expires_at
+
+    async def _record_failure(self, user_id: UUID) -> None:
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            state = self._lockout.after_failure(await store.login_state_for_update(conn, user_id), now)
+            await store.set_login_state(conn, user_id, state)
+        # The failure that reaches the limit says so at once rather than on the next attempt.
+        self._lockout.check(state, now)
+
+    async def _rate_limit(self, email_key: str, ip: str) -> None:
+        checks = ((self._per_email, "login-email", email_key), (self._per_ip, "login-ip", ip))
+        for item, scope, key in checks:
+            if not await self._limiter.test(item, scope, key):
+                stats = await self._limiter.get_window_stats(item, scope, key)
+                # The limiter's windows run on wall time (its storage's clock), not the injectable clock.
+                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                raise RateLimited("too many login attempts; slow down", retry_after_s=retry_after)
+        for item, scope, key in checks:
+            await self._limiter.hit(item, scope, key)
+
+    async def _hash(self, password: str) -> str:
+        # Argon2 takes tens of milliseconds of CPU by design: off the event loop.
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return await asyncio.to_thread(self._hasher.verify, password_hash, password)
+        except (VerificationError, InvalidHashError):  # a mismatch, or a hash we cannot read
+            return False
+
+    async def _verify_dummy(self, password: str) -> None:
+        if self._dummy_hash is None:
+            self._dummy_hash = await self._hash(secrets.token_urlsafe(16))
+        await self._verify(self._dummy_hash, password)
+
+
+def _live(session: store.SessionRecord, now: datetime) -> bool:
+    return session.revoked_at is None and now < session.expires_at
