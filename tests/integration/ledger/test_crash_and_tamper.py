@@ -1,0 +1,130 @@
+"""Durability and tamper evidence: a process killed mid-storm loses no acknowledged transfer, and a change
+made behind the engine's back makes reconcile fail and name what was changed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from sportsbook.core.clock import ManualClock, SystemClock
+from sportsbook.db.engine import Database
+from sportsbook.ledger.model import AccountKind, Result, TransferRequest
+from sportsbook.ledger.service import Ledger
+from sportsbook.ledger.store import AccountKey, transfers
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+async def _funded_accounts(db: Database, n: int) -> list[int]:
+    ledger = Ledger(db, SystemClock())
+    equity = await ledger.account(AccountKey("house", AccountKind.EQUITY, "EUR"))
+    ids = [await ledger.account(AccountKey(f"player:{uuid.uuid4()}", AccountKind.CASH, "EUR")) for _ in range(n)]
+    results = await ledger.create_transfers([TransferRequest(uuid.uuid4(), equity, a, 100_000) for a in ids])
+    assert results == [Result.OK] * n
+    return ids
+
+
+@pytest.mark.slow
+async def test_acknowledged_transfers_survive_sigkill_mid_storm(database_url: str) -> None:
+    db = Database(database_url)
+    accounts = await _funded_accounts(db, 6)
+    await db.dispose()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.integration.ledger.crash_worker", database_url, *map(str, accounts),
+        cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    acknowledged: list[uuid.UUID] = []
+    try:
+        assert (await asyncio.wait_for(proc.stdout.readline(), 60)).strip() == b"ready"
+        while len(acknowledged) < 400:
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
+            acknowledged.append(uuid.UUID(line.decode().strip()))
+    finally:
+        proc.send_signal(signal.SIGKILL)  # mid-storm: commits in flight, nothing flushed politely
+        await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    db = Database(database_url)
+    try:
+        async with db.read() as conn:
+            stored = {r.id for r in await conn.execute(select(transfers.c.id))}
+        assert set(acknowledged) <= stored
+        report = await Ledger(db, SystemClock()).reconcile()
+        assert report.sound, report.faults
+        # and the ledger takes new work after the restart
+        more = TransferRequest(uuid.uuid4(), accounts[0], accounts[1], 1)
+        assert await Ledger(db, SystemClock()).transfer(more) is Result.OK
+    finally:
+        await db.dispose()
+
+
+async def _ledger_with_history(db: Database) -> tuple[Ledger, list[TransferRequest]]:
+    ledger = Ledger(db, ManualClock())
+    a, b = await _funded_accounts(db, 2)
+    requests = [TransferRequest(uuid.uuid4(), a, b, 100 + i) for i in range(10)]
+    assert await ledger.create_transfers(requests) == [Result.OK] * 10
+    assert (await ledger.reconcile()).sound
+    return ledger, requests
+
+
+async def test_changed_amount_makes_reconcile_fail_naming_the_transfer(db: Database) -> None:
+    ledger, requests = await _ledger_with_history(db)
+    victim = requests[4].id
+    async with db.transaction() as conn:
+        await conn.execute(transfers.update().where(transfers.c.id == victim).values(amount=transfers.c.amount + 1))
+    report = await ledger.reconcile()
+    assert not report.sound
+    assert ("hash_mismatch", f"transfer {victim}") in {(f.kind, f.subject) for f in report.faults}
+    assert {f.kind for f in report.faults} >= {"hash_mismatch", "balance_mismatch"}
+
+
+async def test_balance_changed_behind_the_engine_is_named(db: Database) -> None:
+    ledger, requests = await _ledger_with_history(db)
+    account = requests[0].credit_account_id
+    async with db.transaction() as conn:
+        await conn.execute(text("UPDATE ledger_accounts SET balance = balance + 5 WHERE id = :id"), {"id": account})
+    report = await ledger.reconcile()
+    kinds = {(f.kind, f.subject.split(" (")[0]) for f in report.faults}
+    assert ("balance_mismatch", f"account {account}") in kinds
+    assert ("currency_unbalanced", "currency EUR") in kinds
+
+
+async def test_deleted_transfer_breaks_the_chain(db: Database) -> None:
+    ledger, requests = await _ledger_with_history(db)
+    async with db.transaction() as conn:
+        last = (await conn.execute(select(transfers.c.seq).order_by(transfers.c.seq.desc()).limit(1))).scalar_one()
+        await conn.execute(transfers.delete().where(transfers.c.seq == last))
+    faults = {f.kind for f in (await ledger.reconcile()).faults}
+    assert "chain_head_mismatch" in faults
+
+
+def test_reconcile_command_exits_1_and_names_the_transfer(sqlite_url: str) -> None:
+    async def tamper() -> uuid.UUID:
+        db = Database(sqlite_url)
+        try:
+            _ledger, requests = await _ledger_with_history(db)
+            async with db.transaction() as conn:
+                await conn.execute(transfers.update().where(transfers.c.id == requests[2].id).values(code="forged"))
+            return requests[2].id
+        finally:
+            await db.dispose()
+
+    env = {**os.environ, "SPORTSBOOK_DATABASE_URL": sqlite_url}
+    clean = subprocess.run([sys.executable, "-m", "sportsbook.cli", "reconcile"], env=env, capture_output=True,
+                           text=True, check=False)  # fmt: skip
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    victim = asyncio.run(tamper())
+    result = subprocess.run([sys.executable, "-m", "sportsbook.cli", "reconcile"], env=env, capture_output=True,
+                            text=True, check=False)  # fmt: skip
+    assert result.returncode == 1
+    assert f"hash_mismatch: transfer {victim}" in result.stdout
