@@ -189,14 +189,17 @@ class LedgerState:
     holding: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-def content_bytes(t: Transfer) -> bytes:
-    """The canonical content a transfer's hash covers: every field but the hash itself."""
+def content_bytes(t: Transfer, created_micros: int | None = None) -> bytes:
+    """The canonical content a transfer's hash covers: every field but the hash itself.
+
+    `created_micros` may pass `t.created_at` already converted (a batch shares one timestamp)."""
     pending = t.pending_id.hex if t.pending_id else ""
     target = t.target_account_id if t.target_account_id is not None else ""
     expires = _micros(t.expires_at) if t.expires_at else ""
+    created = _micros(t.created_at) if created_micros is None else created_micros
     return (
         f"{t.seq}|{t.id.hex}|{t.debit_account_id}|{t.credit_account_id}|{t.amount}|{t.currency}|{t.code}|"
-        f"{t.flags}|{t.reference}|{_micros(t.created_at)}|{t.debit_balance_after}|{t.credit_balance_after}|"
+        f"{t.flags}|{t.reference}|{created}|{t.debit_balance_after}|{t.credit_balance_after}|"
         f"{pending}|{target}|{expires}"
     ).encode()
 
@@ -411,10 +414,12 @@ class LedgerBatch:
         """Number and hash the accepted rows after the chain head `prev_seq`/`prev_hash`."""
         seq, head = prev_seq, prev_hash
         sha256 = hashlib.sha256
+        now, now_micros = self.now, _micros(self.now)
         for row in self._rows:
             seq += 1
             row.seq = seq
-            head = row.hash = sha256(head + content_bytes(row)).digest()
+            micros = now_micros if row.created_at is now else None
+            head = row.hash = sha256(head + content_bytes(row, micros)).digest()
         return BatchOutcome(
             rows=self._rows,
             balances=dict(self._balances),

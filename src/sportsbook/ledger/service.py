@@ -261,8 +261,9 @@ class Ledger:
                 faults.append(Fault("currency_unbalanced", f"currency {r.currency}", f"accounts sum to {r.total}"))
             for r in await self.store.negative_player_balances(conn):
                 faults.append(Fault("negative_balance", f"account {r.id} ({r.owner} {r.kind})", f"{r.balance}"))
-            for r in await self.store.currency_mismatches(conn):
-                faults.append(Fault("currency_mismatch", f"transfer {r.id}", f"seq {r.seq}"))
+            for r in await self.store.unknown_or_foreign_accounts(conn):
+                kind = "unknown_account" if r.debit is None or r.credit is None else "currency_mismatch"
+                faults.append(Fault(kind, f"transfer {r.id}", f"seq {r.seq}"))
             for r in await self.store.hold_mismatches(conn):
                 faults.append(
                     Fault(

@@ -33,6 +33,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -78,8 +79,11 @@ transfers = Table(
     metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("id", Uuid, nullable=False, unique=True),
-    Column("debit_account_id", BigInteger, ForeignKey("ledger_accounts.id"), nullable=False),
-    Column("credit_account_id", BigInteger, ForeignKey("ledger_accounts.id"), nullable=False),
+    # No foreign keys on the journal: the engine writes only accounts it has just read, accounts are never
+    # deleted, and reconcile names any row whose account is unknown. The two FK triggers per row cost a
+    # sixth of the batched throughput on PostgreSQL (docs/performance.md).
+    Column("debit_account_id", BigInteger, nullable=False),
+    Column("credit_account_id", BigInteger, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("code", String(32), nullable=False),
@@ -90,12 +94,19 @@ transfers = Table(
     Column("credit_balance_after", BigInteger, nullable=False),
     Column("pending_id", Uuid, nullable=True),
     # set on the one row that posts, voids or expires a pending transfer: unique, so it can close only once
-    Column("resolves", Uuid, nullable=True, unique=True),
+    Column("resolves", Uuid, nullable=True),
     Column("target_account_id", BigInteger, nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("hash", LargeBinary(32), nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint("debit_account_id <> credit_account_id", name="accounts_differ"),
+    Index(
+        "uq_ledger_transfers_resolves",
+        "resolves",
+        unique=True,
+        postgresql_where=text("resolves IS NOT NULL"),
+        sqlite_where=text("resolves IS NOT NULL"),
+    ),
     Index("ix_ledger_transfers_debit", "debit_account_id", "seq"),
     Index("ix_ledger_transfers_credit", "credit_account_id", "seq"),
 )
@@ -199,7 +210,7 @@ class LedgerStore:
 
     async def account_balances(self, conn: AsyncConnection, ids: Collection[int]) -> dict[int, int]:
         rows = await conn.execute(select(accounts.c.id, accounts.c.balance).where(self._in(accounts.c.id, ids)))
-        return {int(r.id): int(r.balance) for r in rows}
+        return {int(row[0]): int(row[1]) for row in rows}
 
     def _remember(self, account_id: int, ident: _Identity, key: AccountKey | None = None) -> None:
         self._identity[account_id] = ident
@@ -303,11 +314,10 @@ class LedgerStore:
         if self.dialect == "postgresql":
             await self._write_postgresql(conn, outcome)
         else:
-            await conn.execute(transfers.insert(), [_row_values(t) for t in outcome.rows])
-            await conn.execute(
-                update(accounts).where(accounts.c.id == bindparam("b_id")).values(balance=bindparam("b_balance")),
-                [{"b_id": k, "b_balance": v} for k, v in outcome.balances.items()],
-            )
+            # Straight to the driver in the storage format SQLAlchemy itself uses on SQLite: its per-row
+            # parameter processing was a fifth of the write path's time.
+            await conn.exec_driver_sql(_INSERT_SQLITE, [_sqlite_row(t) for t in outcome.rows])
+            await conn.exec_driver_sql(_UPDATE_SQLITE, [(v, k) for k, v in outcome.balances.items()])
         if outcome.opened:
             await conn.execute(
                 holds.insert(),
@@ -413,18 +423,25 @@ class LedgerStore:
         )
         return list(await conn.execute(query))
 
-    async def currency_mismatches(self, conn: AsyncConnection) -> list[Row[Any, Any]]:
-        """Transfers whose currency differs from that of the accounts they move money between."""
+    async def unknown_or_foreign_accounts(self, conn: AsyncConnection) -> list[Row[Any, Any]]:
+        """Transfers naming an account that does not exist, or one of another currency than theirs."""
         debit = accounts.alias("d")
         credit = accounts.alias("c")
         query = (
-            select(transfers.c.id, transfers.c.seq)
+            select(transfers.c.id, transfers.c.seq, debit.c.id.label("debit"), credit.c.id.label("credit"))
             .select_from(
-                transfers.join(debit, debit.c.id == transfers.c.debit_account_id).join(
+                transfers.outerjoin(debit, debit.c.id == transfers.c.debit_account_id).outerjoin(
                     credit, credit.c.id == transfers.c.credit_account_id
                 )
             )
-            .where(or_(debit.c.currency != transfers.c.currency, credit.c.currency != transfers.c.currency))
+            .where(
+                or_(
+                    debit.c.id.is_(None),
+                    credit.c.id.is_(None),
+                    debit.c.currency != transfers.c.currency,
+                    credit.c.currency != transfers.c.currency,
+                )
+            )
         )
         return list(await conn.execute(query))
 
@@ -471,6 +488,25 @@ def _array_of(column: Any) -> Any:
     return ARRAY(column.type)
 
 
+_COLUMNS = [c.name for c in transfers.columns]
+_INSERT_SQLITE = f"INSERT INTO ledger_transfers ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_UPDATE_SQLITE = "UPDATE ledger_accounts SET balance = ? WHERE id = ?"
+
+
+def _sqlite_time(moment: datetime | None) -> str | None:
+    """A datetime as SQLAlchemy stores it in SQLite (aware UTC values, written without the zone)."""
+    return None if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_row(t: Transfer) -> tuple[Any, ...]:
+    return (
+        t.seq, t.id.hex, t.debit_account_id, t.credit_account_id, t.amount, t.currency, t.code, t.flags, t.reference,
+        _sqlite_time(t.created_at), t.debit_balance_after, t.credit_balance_after,
+        t.pending_id.hex if t.pending_id else None, t.resolves.hex if t.resolves else None, t.target_account_id,
+        _sqlite_time(t.expires_at), t.hash,
+    )  # fmt: skip
+
+
 def _resolution(flags: int) -> Resolution:
     if flags & Flag.POST:
         return Resolution.POSTED
@@ -479,7 +515,6 @@ def _resolution(flags: int) -> Resolution:
     return Resolution.VOIDED
 
 
-_COLUMNS = [c.name for c in transfers.columns]
 _UPDATE_BALANCES = (
     "UPDATE ledger_accounts AS a SET balance = v.balance "
     "FROM unnest($1::bigint[], $2::bigint[]) AS v(id, balance) WHERE a.id = v.id"
@@ -487,30 +522,12 @@ _UPDATE_BALANCES = (
 
 
 def _row_tuple(t: Transfer) -> tuple[Any, ...]:
-    values = _row_values(t)
-    return tuple(values[c] for c in _COLUMNS)
-
-
-def _row_values(t: Transfer) -> dict[str, Any]:
-    return {
-        "seq": t.seq,
-        "id": t.id,
-        "debit_account_id": t.debit_account_id,
-        "credit_account_id": t.credit_account_id,
-        "amount": t.amount,
-        "currency": t.currency,
-        "code": t.code,
-        "flags": t.flags,
-        "reference": t.reference,
-        "created_at": t.created_at,
-        "debit_balance_after": t.debit_balance_after,
-        "credit_balance_after": t.credit_balance_after,
-        "pending_id": t.pending_id,
-        "resolves": t.resolves,
-        "target_account_id": t.target_account_id,
-        "expires_at": t.expires_at,
-        "hash": t.hash,
-    }
+    """A row for COPY, in the order of _COLUMNS (built directly: this runs for every transfer)."""
+    return (
+        t.seq, t.id, t.debit_account_id, t.credit_account_id, t.amount, t.currency, t.code, t.flags, t.reference,
+        t.created_at, t.debit_balance_after, t.credit_balance_after, t.pending_id, t.resolves, t.target_account_id,
+        t.expires_at, t.hash,
+    )  # fmt: skip
 
 
 def _transfer(row: Row[Any, Any]) -> Transfer:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from sportsbook.core.errors import Unauthorized
@@ -111,7 +111,7 @@ async def post_adjustment(
     key: str = Depends(idempotency_key),
     staff: Principal = Depends(require_role(Role.PAYMENTS)),
     platform: Platform = Depends(get_platform),
-) -> ORJSONResponse:
+) -> JSONResponse:
     """A signed manual credit or debit of a player's cash, audited and idempotent."""
     try:
         profile = await platform.players.profile(body.player_id)
@@ -142,4 +142,4 @@ async def post_adjustment(
 
     fingerprint = request_fingerprint("POST", request.url.path, body.model_dump(mode="json"))
     status, payload = await platform.idempotency.run(f"user:{staff.id}", key, fingerprint, action)
-    return ORJSONResponse(payload, status_code=status)
+    return JSONResponse(payload, status_code=status)

@@ -88,6 +88,14 @@ async def test_changed_amount_makes_reconcile_fail_naming_the_transfer(db: Datab
     assert {f.kind for f in report.faults} >= {"hash_mismatch", "balance_mismatch"}
 
 
+async def test_transfer_naming_an_unknown_account_is_named(db: Database) -> None:
+    ledger, requests = await _ledger_with_history(db)
+    async with db.transaction() as conn:
+        await conn.execute(transfers.update().where(transfers.c.id == requests[1].id).values(credit_account_id=99_999))
+    faults = {(f.kind, f.subject) for f in (await ledger.reconcile()).faults}
+    assert ("unknown_account", f"transfer {requests[1].id}") in faults
+
+
 async def test_balance_changed_behind_the_engine_is_named(db: Database) -> None:
     ledger, requests = await _ledger_with_history(db)
     account = requests[0].credit_account_id
@@ -100,7 +108,7 @@ async def test_balance_changed_behind_the_engine_is_named(db: Database) -> None:
 
 
 async def test_deleted_transfer_breaks_the_chain(db: Database) -> None:
-    ledger, requests = await _ledger_with_history(db)
+    ledger, _requests = await _ledger_with_history(db)
     async with db.transaction() as conn:
         last = (await conn.execute(select(transfers.c.seq).order_by(transfers.c.seq.desc()).limit(1))).scalar_one()
         await conn.execute(transfers.delete().where(transfers.c.seq == last))

@@ -30,7 +30,7 @@ async def _setup(db: Database, clock: ManualClock) -> tuple[Ledger, uuid.UUID, i
 
 
 async def test_transfers_persist_and_replays_are_recognised_across_transactions(db: Database) -> None:
-    ledger, player, cash, _equity, bets = await _setup(db, ManualClock())
+    ledger, _player, cash, _equity, bets = await _setup(db, ManualClock())
     request = TransferRequest(uuid.uuid4(), cash, bets, 2_500, code="stake", reference="bet-1")
     assert await ledger.transfer(request) is Result.OK
     assert await ledger.transfer(request) is Result.EXISTS
@@ -100,21 +100,21 @@ async def test_database_refuses_a_negative_player_balance_written_behind_the_eng
 
 
 async def test_a_pending_transfer_cannot_be_closed_twice_even_behind_the_engine(db: Database) -> None:
-    ledger, player, cash, _equity, bets = await _setup(db, ManualClock())
+    ledger, _player, cash, _equity, bets = await _setup(db, ManualClock())
     pending = TransferRequest(uuid.uuid4(), cash, bets, 100, phase=Phase.PENDING)
     await ledger.transfer(pending)
     await ledger.transfer(TransferRequest(uuid.uuid4(), phase=Phase.VOID, pending_id=pending.id))
     async with db.read() as conn:
         row = (await conn.execute(select(transfers).where(transfers.c.resolves == pending.id))).one()
-    with pytest.raises(IntegrityError):
-        async with db.transaction() as conn:
-            values = dict(row._mapping)
-            values.update(seq=values["seq"] + 1000, id=uuid.uuid4())
+    values = dict(row._mapping)
+    values.update(seq=values["seq"] + 1000, id=uuid.uuid4())
+    async with db.transaction() as conn:
+        with pytest.raises(IntegrityError):
             await conn.execute(transfers.insert().values(values))
 
 
 async def test_statement_pages_newest_first_with_balance_after(db: Database) -> None:
-    ledger, player, cash, _equity, bets = await _setup(db, ManualClock())
+    ledger, _player, cash, _equity, bets = await _setup(db, ManualClock())
     for amount in (100, 200, 300, 400):
         await ledger.transfer(TransferRequest(uuid.uuid4(), cash, bets, amount, code="stake"))
     first = await ledger.statement(cash, limit=2)

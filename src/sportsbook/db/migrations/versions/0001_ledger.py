@@ -51,19 +51,17 @@ def upgrade() -> None:
         sa.Column("hash", sa.LargeBinary(32), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_ledger_transfers"),
         sa.UniqueConstraint("id", name="uq_ledger_transfers_id"),
-        sa.UniqueConstraint("resolves", name="uq_ledger_transfers_resolves"),
-        sa.ForeignKeyConstraint(
-            ["debit_account_id"],
-            ["ledger_accounts.id"],
-            name="fk_ledger_transfers_debit_account_id_ledger_accounts",
-        ),
-        sa.ForeignKeyConstraint(
-            ["credit_account_id"],
-            ["ledger_accounts.id"],
-            name="fk_ledger_transfers_credit_account_id_ledger_accounts",
-        ),
         sa.CheckConstraint("amount > 0", name="ck_ledger_transfers_amount_positive"),
         sa.CheckConstraint("debit_account_id <> credit_account_id", name="ck_ledger_transfers_accounts_differ"),
+    )
+    # at most one row closes each pending transfer; the partial index skips the many rows that close none
+    op.create_index(
+        "uq_ledger_transfers_resolves",
+        "ledger_transfers",
+        ["resolves"],
+        unique=True,
+        postgresql_where=sa.text("resolves IS NOT NULL"),
+        sqlite_where=sa.text("resolves IS NOT NULL"),
     )
     op.create_index("ix_ledger_transfers_debit", "ledger_transfers", ["debit_account_id", "seq"])
     op.create_index("ix_ledger_transfers_credit", "ledger_transfers", ["credit_account_id", "seq"])
@@ -97,5 +95,6 @@ def downgrade() -> None:
     op.drop_table("ledger_holds")
     op.drop_index("ix_ledger_transfers_credit", table_name="ledger_transfers")
     op.drop_index("ix_ledger_transfers_debit", table_name="ledger_transfers")
+    op.drop_index("uq_ledger_transfers_resolves", table_name="ledger_transfers")
     op.drop_table("ledger_transfers")
     op.drop_table("ledger_accounts")
