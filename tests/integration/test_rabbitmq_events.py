@@ -198,9 +198,7 @@ async def test_a_failing_handler_gets_the_event_again_and_garbage_is_parked_in_t
             raise RuntimeError("downstream refused")
         handled.set()
 
-    bus = RabbitMQBus(
-        rabbitmq_url, exchange=f"sportsbook.events.test-{uuid.uuid4().hex[:10]}", retry_initial_s=0.01
-    )
+    bus = RabbitMQBus(rabbitmq_url, exchange=f"sportsbook.events.test-{uuid.uuid4().hex[:10]}", retry_initial_s=0.01)
     bus.subscribe(CONSUMER, ["player.*"], flaky)
     await bus.start()
     try:

@@ -63,22 +63,29 @@ class GroupCommitter(Generic[Item, Res]):
         self.max_batch = max_batch
         self.name = name
         self.on_batch = on_batch
-        self._queue: asyncio.Queue[_Waiting[Item, Res]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Waiting[Item, Res] | None] = asyncio.Queue()  # None: stop
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"group-commit:{self.name}")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Commit what is already queued, then stop. Later submissions run in transactions of their own."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._queue.put_nowait(None)
+        try:
+            # never cancel inside a commit: a driver call cut short strands its connection
+            await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        except TimeoutError:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         while not self._queue.empty():
             waiting = self._queue.get_nowait()
-            if not waiting.future.done():
+            if waiting is not None and not waiting.future.done():
                 waiting.future.set_exception(RuntimeError(f"{self.name} stopped"))
 
     @property
@@ -95,11 +102,18 @@ class GroupCommitter(Generic[Item, Res]):
         return await future
 
     async def _run(self) -> None:
-        while True:
+        stopping = False
+        while not stopping:
             first = await self._queue.get()
+            if first is None:
+                return
             batch = [first]
             while len(batch) < self.max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+                waiting = self._queue.get_nowait()
+                if waiting is None:
+                    stopping = True
+                    break
+                batch.append(waiting)
             await self._settle(batch)
 
     async def _settle(self, batch: list[_Waiting[Item, Res]]) -> None:

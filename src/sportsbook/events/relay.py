@@ -43,6 +43,7 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         """Ask the running relay to look at the outbox now."""
@@ -52,13 +53,22 @@ class OutboxRelay:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="events-outbox-relay")
 
-    async def stop(self) -> None:
-        """Stop relaying. What is left in the outbox is published by the next relay to start."""
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop relaying after the pass under way. What is left is published by the next relay to start."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True
+        self._wakeup.set()
+        try:
+            # let a pass finish its database work: cancelling inside a driver call strands the connection
+            await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        except TimeoutError:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        finally:
+            self._stopping = False
 
     @property
     def running(self) -> bool:
@@ -96,7 +106,7 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             self._wakeup.clear()
             try:
                 published = await self.relay_once()
@@ -106,7 +116,8 @@ class OutboxRelay:
                 failures += 1
                 delay = min(self.poll_s * 2**failures, self.max_backoff_s)
                 log.exception("events.relay_failed", attempt=failures, retry_in_s=delay)
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), delay)
                 continue
             if failures:
                 log.info("events.relay_recovered", after_attempts=failures)

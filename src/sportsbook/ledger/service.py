@@ -108,6 +108,7 @@ class Ledger:
             db, self._process, max_batch=batch_max, name="ledger", on_batch=self._observe
         )
         self._sweeper: asyncio.Task[None] | None = None
+        self._stop_sweeping = asyncio.Event()
 
     # ---- lifecycle ----
 
@@ -118,11 +119,12 @@ class Ledger:
             self._sweeper = asyncio.create_task(self._sweep_forever(sweep_s), name="ledger-expiry")
 
     async def stop(self) -> None:
+        """Finish what is queued and the sweep under way, then stop."""
         sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            self._stop_sweeping.set()
+            await sweeper
+            self._stop_sweeping.clear()
         await self._writer.stop()
 
     # ---- transfers ----
@@ -179,7 +181,10 @@ class Ledger:
 
     async def _sweep_forever(self, every_s: float) -> None:
         while True:
-            await asyncio.sleep(every_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_sweeping.wait(), every_s)
+            if self._stop_sweeping.is_set():
+                return
             try:
                 await self.expire_due()
             except Exception as exc:  # keep sweeping; the next pass retries

@@ -80,9 +80,7 @@ def test_new_refuses_a_payload_missing_a_declared_field() -> None:
 
 def test_new_refuses_a_payload_with_an_undeclared_field() -> None:
     with pytest.raises(InvalidEvent, match="extra_field"):
-        Event.new(
-            "player.session_started", 1, "p", {"player_id": "p", "session_id": "s", "extra_field": 1}, NOW
-        )
+        Event.new("player.session_started", 1, "p", {"player_id": "p", "session_id": "s", "extra_field": 1}, NOW)
 
 
 def test_new_refuses_an_unregistered_type_or_version() -> None:

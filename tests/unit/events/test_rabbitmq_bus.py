@@ -19,9 +19,7 @@ async def _noop(event: Event) -> None:
 async def test_publish_before_start_raises_so_the_relay_keeps_the_rows() -> None:
     bus = RabbitMQBus("amqp://guest:guest@127.0.0.1:1/")
     with pytest.raises(RuntimeError, match="not started"):
-        await bus.publish(
-            [Event.new("player.session_started", 1, "p", {"player_id": "p", "session_id": "s"}, NOW)]
-        )
+        await bus.publish([Event.new("player.session_started", 1, "p", {"player_id": "p", "session_id": "s"}, NOW)])
 
 
 async def test_start_raises_when_the_broker_is_unreachable() -> None:

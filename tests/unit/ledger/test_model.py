@@ -21,6 +21,7 @@ from sportsbook.ledger.model import (
     Phase,
     Resolution,
     Result,
+    Transfer,
     TransferRequest,
     verify_chain,
 )
@@ -47,7 +48,7 @@ class MemoryLedger:
         for account_id, balance in (balances or {}).items():
             self.state.accounts[account_id] = replace(self.state.accounts[account_id], balance=balance)
         self.seq, self.head = 0, GENESIS_HASH
-        self.rows: list = []
+        self.rows: list[Transfer] = []
         self.now = NOW
 
     def apply(self, *requests: TransferRequest) -> list[Result]:

@@ -94,7 +94,7 @@ async def test_a_sane_incoming_request_id_is_honoured(client: httpx.AsyncClient,
 async def test_an_insane_incoming_request_id_is_replaced_by_a_fresh_one(
     client: httpx.AsyncClient, json_logs: Lines, bad_id: str
 ) -> None:
-    response = await client.get("/api/v1/bets/1", headers={"X-Request-ID": bad_id.encode()})
+    response = await client.get("/api/v1/bets/1", headers=[(b"X-Request-ID", bad_id.encode())])
 
     [line] = access_lines(json_logs())
     assert response.headers["X-Request-ID"] != bad_id
