@@ -21,8 +21,8 @@ admin_app = typer.Typer(help="Staff users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 
-DEMO_ADMIN = ("admin@demo.sportsbook.test", "Demo-Admin-Password-2026")
-DEMO_PLAYER = ("player@demo.sportsbook.test", "Demo-Player-Password-2026")
+DEMO_ADMIN = ("admin@demo.example.com", "Demo-Admin-Password-2026")
+DEMO_PLAYER = ("player@demo.example.com", "Demo-Player-Password-2026")
 
 
 @db_app.command("upgrade")
@@ -167,42 +167,33 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 
 async def _seed_demo(settings: Settings) -> None:
-    """Demo users: an admin and a funded player. Safe to run again."""
+    """Demo users: an admin and a player with an audited opening balance. A second run changes nothing."""
     from sportsbook.app import build_platform
-    from sportsbook.core.errors import DomainError
     from sportsbook.core.ids import derived_id
-    from sportsbook.ledger.model import AccountKind, TransferRequest
+    from sportsbook.players.model import EmailTaken
     from sportsbook.players.service import Registration
 
     platform = build_platform(settings)
     try:
-        with contextlib.suppress(DomainError):  # already seeded
-            await platform.players.create_staff(DEMO_ADMIN[0], DEMO_ADMIN[1], "admin")
         try:
-            player = await platform.players.register(
-                Registration(
-                    email=DEMO_PLAYER[0],
-                    password=DEMO_PLAYER[1],
-                    date_of_birth=date(1990, 5, 17),
-                    country="GB",
-                    currency="EUR",
-                )
+            admin_id = await platform.players.create_staff(DEMO_ADMIN[0], DEMO_ADMIN[1], "admin")
+            registration = Registration(
+                email=DEMO_PLAYER[0], password=DEMO_PLAYER[1], date_of_birth=date(1990, 5, 17), country="GB",
+                currency="EUR",
+            )  # fmt: skip
+            player = await platform.players.register(registration)
+        except EmailTaken:
+            return  # seeded by an earlier run
+        async with platform.db.transaction() as conn:
+            await platform.wallets.adjust(
+                conn,
+                adjustment_id=derived_id("demo-opening-balance", player.id),
+                player_id=player.id,
+                currency="EUR",
+                amount=100_000,
+                reason="demo opening balance",
+                staff_id=admin_id,
             )
-        except DomainError:
-            return
-        cash = await platform.ledger.player_account(player.id, AccountKind.CASH, "EUR")
-        equity = await platform.ledger.house_account(AccountKind.ADJUSTMENTS, "EUR")
-        assert cash is not None
-        await platform.ledger.transfer(
-            TransferRequest(
-                derived_id("demo-funds", player.id),
-                equity,
-                cash,
-                100_000,
-                code="adjustment",
-                reference="demo opening balance",
-            )
-        )
     finally:
         await platform.db.dispose()
 
