@@ -129,3 +129,17 @@ async def test_accounts_are_unique_per_owner_kind_and_currency(db: Database) -> 
     first = await ledger.account(key)
     assert await Ledger(db, ManualClock()).account(key) == first
     assert await ledger.account(AccountKey("house", AccountKind.REVENUE, "EUR")) != first
+
+
+@pytest.mark.parametrize("size", [3, 200])
+async def test_small_and_large_batches_write_the_same_way(db: Database, size: int) -> None:
+    """Both write paths (one statement for small batches, COPY for large ones on PostgreSQL) agree."""
+    ledger, _player, cash, equity, bets = await _setup(db, ManualClock())
+    requests = [TransferRequest(uuid.uuid4(), equity, bets if i % 2 else cash, 7 + i) for i in range(size)]
+    assert await ledger.create_transfers(requests) == [Result.OK] * size
+    to_cash = sum(7 + i for i in range(size) if i % 2 == 0)
+    to_bets = sum(7 + i for i in range(size) if i % 2)
+    assert await ledger.balances([cash, bets]) == {cash: 10_000 + to_cash, bets: to_bets}
+    report = await ledger.reconcile()
+    assert report.sound, report.faults
+    assert report.transfers == size + 1
