@@ -55,11 +55,11 @@ async def start_platform(platform: Platform, *, relay: bool = True) -> None:
 
 
 async def stop_platform(platform: Platform) -> None:
+    platform.started = False  # readiness fails first, so load balancers drain this node while it stops
     await platform.relay.stop()
     await platform.bus.stop()
     await platform.ledger.stop()
     await platform.db.dispose()
-    platform.started = False
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
