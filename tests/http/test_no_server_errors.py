@@ -29,6 +29,7 @@ def test_random_bodies_never_get_a_server_error(sqlite_url: str) -> None:
     app = create_app(test_settings(sqlite_url))
     with TestClient(app, raise_server_exceptions=False) as client:
         platform = app.state.platform
+        assert client.portal is not None
         client.portal.call(platform.players.create_staff, "fuzz-admin@example.com", STRONG_PASSWORD, "admin")
         registered = client.post(
             "/api/v1/players",
