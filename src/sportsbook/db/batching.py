@@ -7,7 +7,6 @@ throughput. Callers await their own result as if they had the transaction to the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -16,6 +15,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sportsbook.core.lifecycle import finish_or_cancel
 from sportsbook.db.engine import Database
 
 Item = TypeVar("Item")
@@ -76,13 +76,7 @@ class GroupCommitter(Generic[Item, Res]):
         if task is None:
             return
         self._queue.put_nowait(None)
-        try:
-            # never cancel inside a commit: a driver call cut short strands its connection
-            await asyncio.wait_for(asyncio.shield(task), timeout_s)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await finish_or_cancel(task, timeout_s)
         while not self._queue.empty():
             waiting = self._queue.get_nowait()
             if waiting is not None and not waiting.future.done():

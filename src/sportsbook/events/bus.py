@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Protocol
 
-from sportsbook.events.model import Event
+from sportsbook.events.model import Event, check_pattern
 
 Handler = Callable[[Event], Awaitable[None]]
 """A consumer's handler. Raising means "not handled": the bus delivers the event again later."""
@@ -28,3 +28,16 @@ class EventBus(Protocol):
 
     def is_healthy(self) -> bool:
         """Whether the bus can publish and deliver right now (health checks call it)."""
+
+
+def subscription_patterns(
+    consumer: str, types: Sequence[str], *, taken: Collection[str], started: bool
+) -> tuple[str, ...]:
+    """The checked patterns of a new subscription; the rules every backend shares."""
+    if started:
+        raise RuntimeError("subscribe before the bus starts")
+    if consumer in taken:
+        raise ValueError(f"consumer {consumer!r} is already subscribed")
+    if not types:
+        raise ValueError("subscribe to at least one type")
+    return tuple(check_pattern(t) for t in types)

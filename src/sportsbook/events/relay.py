@@ -8,6 +8,7 @@ import contextlib
 import structlog
 
 from sportsbook.core.clock import Clock, SystemClock
+from sportsbook.core.lifecycle import finish_or_cancel
 from sportsbook.db.engine import Database
 from sportsbook.events import outbox
 from sportsbook.events.bus import EventBus
@@ -61,12 +62,7 @@ class OutboxRelay:
         self._stopping = True
         self._wakeup.set()
         try:
-            # let a pass finish its database work: cancelling inside a driver call strands the connection
-            await asyncio.wait_for(asyncio.shield(task), timeout_s)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await finish_or_cancel(task, timeout_s)
         finally:
             self._stopping = False
 

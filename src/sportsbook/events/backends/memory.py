@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from sportsbook.events.bus import Handler
-from sportsbook.events.model import Event, check_pattern, matches
+from sportsbook.events.bus import Handler, subscription_patterns
+from sportsbook.events.model import Event, matches
 
 log = structlog.get_logger(__name__)
 
@@ -45,13 +45,7 @@ class MemoryBus:
 
     def subscribe(self, consumer: str, types: Sequence[str], handler: Handler) -> None:
         """Register a consumer for event types ("*", "prefix.*" or exact). Call before start()."""
-        if self._started:
-            raise RuntimeError("subscribe before the bus starts")
-        if consumer in self._consumers:
-            raise ValueError(f"consumer {consumer!r} is already subscribed")
-        if not types:
-            raise ValueError("subscribe to at least one type")
-        patterns = tuple(check_pattern(t) for t in types)
+        patterns = subscription_patterns(consumer, types, taken=self._consumers, started=self._started)
         self._consumers[consumer] = _Consumer(consumer, patterns, handler)
 
     async def start(self) -> None:

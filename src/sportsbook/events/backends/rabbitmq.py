@@ -21,8 +21,8 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 from aiormq.exceptions import ChannelInvalidStateError
 
-from sportsbook.events.bus import Handler
-from sportsbook.events.model import Event, InvalidEvent, check_pattern
+from sportsbook.events.bus import Handler, subscription_patterns
+from sportsbook.events.model import Event, InvalidEvent
 
 log = structlog.get_logger(__name__)
 
@@ -86,13 +86,7 @@ class RabbitMQBus:
 
     def subscribe(self, consumer: str, types: Sequence[str], handler: Handler) -> None:
         """Register a consumer for event types ("*", "prefix.*" or exact). Call before start()."""
-        if self._connection is not None:
-            raise RuntimeError("subscribe before the bus starts")
-        if consumer in self._consumers:
-            raise ValueError(f"consumer {consumer!r} is already subscribed")
-        if not types:
-            raise ValueError("subscribe to at least one type")
-        patterns = tuple(check_pattern(t) for t in types)
+        patterns = subscription_patterns(consumer, types, taken=self._consumers, started=self._connection is not None)
         self._consumers[consumer] = _Consumer(consumer, patterns, handler)
 
     async def start(self) -> None:
