@@ -86,7 +86,9 @@ def line_value(specifiers: dict[str, str], key: str) -> Decimal:
         value = Decimal(raw)
     except InvalidOperation as exc:
         raise InvalidMarket(f"{key} {raw!r} is not a number") from exc
-    if not value.is_finite() or value % _QUARTER != 0 or abs(value) > 100:
+    # range first: the remainder of a huge exponent (1e999999999) would itself raise InvalidOperation
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -2 or value.copy_abs() > 100 or value % _QUARTER != 0:
         raise InvalidMarket(f"{key} {raw!r} must be a whole, half or quarter line")
     return value
 

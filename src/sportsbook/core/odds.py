@@ -24,7 +24,8 @@ def parse_odds(value: str | Decimal) -> Decimal:
         odds = Decimal(value) if isinstance(value, str) else value
     except InvalidOperation as exc:
         raise InvalidOdds(f"{value!r} is not a decimal price") from exc
-    if not odds.is_finite() or odds != odds.quantize(_CENT) or not MIN_ODDS <= odds <= MAX_ODDS:
+    # range first: quantizing a huge exponent (1e30) would itself raise InvalidOperation
+    if not odds.is_finite() or not MIN_ODDS <= odds <= MAX_ODDS or odds != odds.quantize(_CENT):
         raise InvalidOdds(f"{value!r} is not a valid price")
     return odds.quantize(_CENT)
 

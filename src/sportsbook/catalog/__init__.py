@@ -1,0 +1,1 @@
+"""The catalogue: sports, events, markets and selections with their prices, served from memory."""

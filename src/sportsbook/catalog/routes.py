@@ -1,0 +1,459 @@
+"""HTTP for the catalogue: public listings from memory, and the staff API that creates and trades events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+
+from sportsbook.catalog.model import (
+    Event,
+    EventDraft,
+    EventNotFound,
+    EventStatus,
+    Market,
+    MarketDraft,
+    MarketNotFound,
+    MarketStatus,
+    SelectionDraft,
+    SelectionStatus,
+)
+from sportsbook.core.errors import InvalidRequest
+from sportsbook.core.markets import Score
+from sportsbook.core.odds import odds_text, to_american, to_fractional
+from sportsbook.platform import Platform, get_platform
+from sportsbook.players.auth import require_role
+from sportsbook.players.model import Principal, Role
+
+router = APIRouter(tags=["catalog"])
+
+_trader = require_role(Role.TRADER)
+
+
+class InvalidCursor(InvalidRequest):
+    """The cursor is not one this API gave out."""
+
+    code = "invalid_cursor"
+
+
+# --- answers ---
+
+
+class SportOut(BaseModel):
+    key: str
+    name: str
+    upcoming: int
+    live: int
+
+
+class SportsOut(BaseModel):
+    items: list[SportOut]
+    next_cursor: str | None
+
+
+class EachWayOut(BaseModel):
+    fraction: str = Field(examples=["1/5"])
+    places: int
+
+
+class SelectionOut(BaseModel):
+    id: UUID
+    outcome: str
+    name: str
+    odds: str = Field(description="Decimal odds", examples=["2.50"])
+    odds_fractional: str = Field(examples=["3/2"])
+    odds_american: str = Field(examples=["+150"])
+    status: str
+
+
+class MarketOut(BaseModel):
+    id: UUID
+    type: str
+    specifiers: dict[str, str]
+    status: str
+    in_play_delay_s: int
+    each_way: EachWayOut | None
+    selections: list[SelectionOut]
+
+
+class ScoreBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    home: StrictInt
+    away: StrictInt
+
+
+class EventOut(BaseModel):
+    id: UUID
+    name: str
+    sport: str
+    competition: str | None
+    start_time: datetime
+    status: str
+    competitors: list[str] | None
+    runners: list[str] | None
+    score: ScoreBody | None
+    markets: list[MarketOut]
+
+
+class EventsOut(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None
+
+
+class LimitsOut(BaseModel):
+    min_stake: int
+    max_stake: int
+    max_payout: int
+    selection_liability_limit: int
+    market_liability_limit: int
+
+
+class AdminMarketOut(MarketOut):
+    """A market as staff see it: with its limits and version."""
+
+    event_id: UUID
+    limits: LimitsOut
+    version: int
+
+
+class AdminEventOut(BaseModel):
+    """An event as staff see it: its markets with their limits and versions."""
+
+    id: UUID
+    name: str
+    sport: str
+    competition: str | None
+    start_time: datetime
+    status: str
+    competitors: list[str] | None
+    runners: list[str] | None
+    score: ScoreBody | None
+    markets: list[AdminMarketOut]
+    version: int
+
+
+def _each_way_out(market: Market) -> EachWayOut | None:
+    if market.each_way is None:
+        return None
+    return EachWayOut(fraction=market.each_way.text(), places=market.each_way.places)
+
+
+def _selections_out(market: Market) -> list[SelectionOut]:
+    return [
+        SelectionOut(
+            id=s.id,
+            outcome=s.outcome,
+            name=s.name,
+            odds=odds_text(s.odds),
+            odds_fractional=to_fractional(s.odds),
+            odds_american=to_american(s.odds),
+            status=s.status.value,
+        )
+        for s in market.selections
+    ]
+
+
+def _score_out(event: Event) -> ScoreBody | None:
+    return ScoreBody(home=event.score.home, away=event.score.away) if event.score is not None else None
+
+
+def market_out(market: Market) -> MarketOut:
+    return MarketOut(
+        id=market.id,
+        type=market.type.value,
+        specifiers=market.specifiers,
+        status=market.status.value,
+        in_play_delay_s=market.in_play_delay_s,
+        each_way=_each_way_out(market),
+        selections=_selections_out(market),
+    )
+
+
+def event_out(event: Event) -> EventOut:
+    return EventOut(
+        id=event.id,
+        name=event.name,
+        sport=event.sport,
+        competition=event.competition,
+        start_time=event.start_time,
+        status=event.status.value,
+        competitors=list(event.competitors) if event.competitors is not None else None,
+        runners=list(event.runners) if event.runners is not None else None,
+        score=_score_out(event),
+        markets=[market_out(m) for m in event.markets],
+    )
+
+
+def admin_market_out(market: Market) -> AdminMarketOut:
+    return AdminMarketOut(
+        id=market.id,
+        event_id=market.event_id,
+        type=market.type.value,
+        specifiers=market.specifiers,
+        status=market.status.value,
+        in_play_delay_s=market.in_play_delay_s,
+        each_way=_each_way_out(market),
+        selections=_selections_out(market),
+        limits=LimitsOut(
+            min_stake=market.min_stake,
+            max_stake=market.max_stake,
+            max_payout=market.max_payout,
+            selection_liability_limit=market.selection_liability_limit,
+            market_liability_limit=market.market_liability_limit,
+        ),
+        version=market.version,
+    )
+
+
+def admin_event_out(event: Event) -> AdminEventOut:
+    return AdminEventOut(
+        id=event.id,
+        name=event.name,
+        sport=event.sport,
+        competition=event.competition,
+        start_time=event.start_time,
+        status=event.status.value,
+        competitors=list(event.competitors) if event.competitors is not None else None,
+        runners=list(event.runners) if event.runners is not None else None,
+        score=_score_out(event),
+        markets=[admin_market_out(m) for m in event.markets],
+        version=event.version,
+    )
+
+
+# --- requests ---
+
+
+class LimitsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_stake: StrictInt | None = None
+    max_stake: StrictInt | None = None
+    max_payout: StrictInt | None = None
+    selection_liability_limit: StrictInt | None = None
+    market_liability_limit: StrictInt | None = None
+
+    def changes(self) -> dict[str, int]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class EachWayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fraction: str = Field(max_length=8, examples=["1/5"])
+    places: StrictInt
+
+
+class SelectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(max_length=100)
+    name: str | None = Field(default=None, max_length=100)
+    odds: str = Field(max_length=16, description="Decimal odds, 1.01 to 1001", examples=["1.95"])
+
+
+class MarketIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(max_length=32)
+    specifiers: dict[str, StrictStr | StrictInt | StrictFloat] = Field(
+        default_factory=dict, examples=[{"total": "2.5"}]
+    )
+    in_play_delay_s: StrictInt = 0
+    each_way: EachWayIn | None = None
+    limits: LimitsIn | None = Field(default=None, description="Overrides of the default limits, minor units")
+    selections: list[SelectionIn] = Field(max_length=200)
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sport: str = Field(max_length=40, examples=["football"])
+    name: str = Field(max_length=200)
+    competition: str | None = Field(default=None, max_length=200)
+    start_time: AwareDatetime
+    competitors: list[str] | None = Field(default=None, max_length=2, description="[home, away]")
+    runners: list[str] | None = Field(default=None, max_length=100)
+    markets: list[MarketIn] = Field(max_length=200)
+
+
+class EventPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["upcoming", "live", "ended", "cancelled"] | None = None
+    score: ScoreBody | None = None
+
+
+class SelectionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID
+    odds: str | None = Field(default=None, max_length=16)
+    status: Literal["active", "suspended"] | None = None
+
+
+class MarketPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["active", "suspended", "cancelled"] | None = None
+    selections: list[SelectionPatch] | None = Field(default=None, max_length=200)
+    limits: LimitsIn | None = None
+
+
+# --- public ---
+
+
+def _parse_id(raw: str, missing: type[Exception]) -> UUID:
+    # An id that cannot exist is simply not found, like any other unknown id.
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise missing() from None
+
+
+def _cursor(event: Event) -> str:
+    micros = int((event.start_time - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000)
+    return f"{micros}_{event.id.hex}"
+
+
+def _after(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        micros, hex_id = cursor.split("_")
+        return datetime.fromtimestamp(int(micros) / 1_000_000, UTC), UUID(hex=hex_id)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidCursor() from None
+
+
+@router.get("/api/v1/sports", response_model=SportsOut)
+async def get_sports(platform: Platform = Depends(get_platform)) -> SportsOut:
+    """Every sport with events, with how many are upcoming and live."""
+    items = [SportOut(key=s.key, name=s.name, upcoming=s.upcoming, live=s.live) for s in platform.catalog.sports()]
+    return SportsOut(items=items, next_cursor=None)
+
+
+@router.get("/api/v1/events", response_model=EventsOut)
+async def get_events(
+    sport: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[
+        Literal["upcoming", "live", "ended", "cancelled"] | None,
+        Query(description="Default: upcoming and live events"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    platform: Platform = Depends(get_platform),
+) -> EventsOut:
+    """Events, soonest first, from memory."""
+    statuses = [EventStatus(status)] if status else [EventStatus.UPCOMING, EventStatus.LIVE]
+    found = platform.catalog.events(sport, statuses)
+    if cursor is not None:
+        after = _after(cursor)
+        found = [e for e in found if (e.start_time, e.id) > after]
+    page = found[:limit]
+    next_cursor = _cursor(page[-1]) if len(found) > limit else None
+    return EventsOut(items=[event_out(e) for e in page], next_cursor=next_cursor)
+
+
+@router.get("/api/v1/events/{event_id}", response_model=EventOut, responses={404: {"description": "event_not_found"}})
+async def get_event(event_id: str, platform: Platform = Depends(get_platform)) -> EventOut:
+    """One event with its markets and prices (decimal, fractional and American)."""
+    return event_out(platform.catalog.event(_parse_id(event_id, EventNotFound)))
+
+
+# --- staff ---
+
+
+@router.post(
+    "/api/v1/admin/events",
+    status_code=201,
+    response_model=AdminEventOut,
+    responses={422: {"description": "invalid_event, invalid_market, invalid_odds or invalid_request"}},
+)
+async def post_event(
+    body: EventIn, _staff: Principal = Depends(_trader), platform: Platform = Depends(get_platform)
+) -> AdminEventOut:
+    """Create an upcoming event with its markets and selections (traders)."""
+    draft = EventDraft(
+        sport=body.sport,
+        name=body.name,
+        competition=body.competition,
+        start_time=body.start_time,
+        competitors=body.competitors,
+        runners=body.runners,
+        markets=[
+            MarketDraft(
+                type=m.type,
+                specifiers={k: str(v) for k, v in m.specifiers.items()},
+                in_play_delay_s=m.in_play_delay_s,
+                each_way=(m.each_way.fraction, m.each_way.places) if m.each_way is not None else None,
+                limits=m.limits.changes() if m.limits is not None else {},
+                selections=[SelectionDraft(outcome=s.outcome, odds=s.odds, name=s.name) for s in m.selections],
+            )
+            for m in body.markets
+        ],
+    )
+    return admin_event_out(await platform.catalog.create_event(draft))
+
+
+@router.get(
+    "/api/v1/admin/events/{event_id}", response_model=AdminEventOut, responses={404: {"description": "event_not_found"}}
+)
+async def get_admin_event(
+    event_id: str, _staff: Principal = Depends(_trader), platform: Platform = Depends(get_platform)
+) -> AdminEventOut:
+    """One event as traders see it: limits and versions included."""
+    return admin_event_out(platform.catalog.event(_parse_id(event_id, EventNotFound)))
+
+
+@router.patch(
+    "/api/v1/admin/events/{event_id}",
+    response_model=AdminEventOut,
+    responses={
+        404: {"description": "event_not_found"},
+        409: {"description": "invalid_status_transition"},
+        422: {"description": "invalid_score or invalid_request"},
+    },
+)
+async def patch_event(
+    event_id: str,
+    body: EventPatch,
+    _staff: Principal = Depends(_trader),
+    platform: Platform = Depends(get_platform),
+) -> AdminEventOut:
+    """Move an event on (live, ended, cancelled) and/or set its score."""
+    score = Score(body.score.home, body.score.away) if body.score is not None else None
+    status = EventStatus(body.status) if body.status is not None else None
+    event = await platform.catalog.update_event(_parse_id(event_id, EventNotFound), status=status, score=score)
+    return admin_event_out(event)
+
+
+@router.patch(
+    "/api/v1/admin/markets/{market_id}",
+    response_model=AdminMarketOut,
+    responses={
+        404: {"description": "market_not_found or selection_not_found"},
+        409: {"description": "invalid_status_transition, market_closed or selection_closed"},
+        422: {"description": "invalid_odds, invalid_market or invalid_request"},
+    },
+)
+async def patch_market(
+    market_id: str,
+    body: MarketPatch,
+    _staff: Principal = Depends(_trader),
+    platform: Platform = Depends(get_platform),
+) -> AdminMarketOut:
+    """Open, suspend or cancel a market, move its prices, suspend a selection, or change its limits."""
+    if body.status is None and not body.selections and body.limits is None:
+        raise InvalidRequest("send a status, selections or limits")
+    selections = body.selections or []
+    market = await platform.catalog.update_market(
+        _parse_id(market_id, MarketNotFound),
+        status=MarketStatus(body.status) if body.status is not None else None,
+        odds={s.id: s.odds for s in selections if s.odds is not None},
+        selection_status={s.id: SelectionStatus(s.status) for s in selections if s.status is not None},
+        limits=body.limits.changes() if body.limits is not None else None,
+    )
+    return admin_market_out(market)

@@ -1,0 +1,265 @@
+"""Catalogue use cases: staff create and trade events and markets; everyone reads them from memory.
+
+Every change runs in one transaction that locks the event, writes its rows and the outbox events
+(`catalog.event_changed`, `catalog.market_changed`) together. The node that made the change applies it
+to its read model at once; every other node applies it when the bus delivers the events."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from decimal import Decimal
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sportsbook.catalog import model, store
+from sportsbook.catalog.model import (
+    Event,
+    EventDraft,
+    EventNotFound,
+    EventStatus,
+    Limits,
+    Market,
+    MarketNotFound,
+    MarketStatus,
+    Selection,
+    SelectionNotFound,
+    SelectionStatus,
+    Sport,
+)
+from sportsbook.catalog.readmodel import ReadModel
+from sportsbook.core.clock import Clock
+from sportsbook.core.ids import new_id
+from sportsbook.core.markets import Score
+from sportsbook.db.engine import Database
+from sportsbook.events import outbox
+from sportsbook.events.bus import EventBus
+from sportsbook.events.model import Event as DomainEvent
+
+log = structlog.get_logger(__name__)
+
+EVENT_CHANGED = "catalog.event_changed"
+MARKET_CHANGED = "catalog.market_changed"
+
+Locate = Callable[[AsyncConnection], Awaitable[UUID | None]]
+Mutate = Callable[[Event], Event]
+
+
+def default_node_name() -> str:
+    """This process's name among the nodes: each node needs its own copy of every catalogue event."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Catalog:
+    """The catalogue service and its in-memory read model."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        bus: EventBus | None,
+        *,
+        min_stake: int = 10,
+        max_stake: int = 100_000,
+        max_payout: int = 10_000_000,
+        selection_liability_limit: int = 50_000_000,
+        market_liability_limit: int = 100_000_000,
+        node: str | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.defaults = Limits(min_stake, max_stake, max_payout, selection_liability_limit, market_liability_limit)
+        self.view = ReadModel()
+        self.node = node or default_node_name()
+        if bus is not None:
+            # Subscribed here, not in start(): a bus takes subscriptions only before it starts, and the
+            # composition root starts the bus before the catalogue loads. Events that arrive before the
+            # load are merged by version, so the order of the two does not matter.
+            bus.subscribe(f"catalog-read-model-{self.node}", [EVENT_CHANGED, MARKET_CHANGED], self._on_event)
+
+    async def start(self) -> None:
+        """Load the read model from the database (merging with anything the bus delivered already)."""
+        async with self.db.read() as conn:
+            loaded = await store.load_all(conn)
+        for event in loaded:
+            self.view.put_event(event)
+        log.info("catalog.loaded", events=len(loaded))
+
+    # --- reads: memory only ---
+
+    def event(self, event_id: UUID) -> Event:
+        """The event with its markets, else `event_not_found`. O(1)."""
+        event = self.view.event(event_id)
+        if event is None:
+            raise EventNotFound()
+        return event
+
+    def market(self, market_id: UUID) -> Market:
+        """The market with its selections, else `market_not_found`. O(1)."""
+        market = self.view.market(market_id)
+        if market is None:
+            raise MarketNotFound()
+        return market
+
+    def selection(self, selection_id: UUID) -> tuple[Event, Market, Selection]:
+        """A selection with its market and event, else `selection_not_found`. O(1)."""
+        found = self.view.selection(selection_id)
+        if found is None:
+            raise SelectionNotFound()
+        return found
+
+    def events(
+        self, sport: str | None = None, status: Iterable[EventStatus] | EventStatus | None = None
+    ) -> list[Event]:
+        """Events, soonest first, optionally of one sport and some statuses."""
+        statuses = [status] if isinstance(status, EventStatus) else status
+        return self.view.events(sport, statuses)
+
+    def sports(self) -> list[Sport]:
+        """Every sport with events, with how many are upcoming and live."""
+        return self.view.sports()
+
+    async def refresh(self, event_id: UUID) -> Event | None:
+        """Reload one event from the database into memory (after a change made in a caller's
+        transaction, once it committed, to see it before the bus delivers it)."""
+        async with self.db.read() as conn:
+            event = await store.load_event(conn, event_id)
+        if event is not None:
+            self.view.put_event(event)
+        return self.view.event(event_id)
+
+    # --- writes ---
+
+    async def create_event(self, draft: EventDraft) -> Event:
+        """A new upcoming event with its markets, stored, announced and readable at once."""
+        event = model.build_event(draft, new_id=new_id, defaults=self.defaults)
+        now = self.clock.now()
+        announced = [self._event_changed(event)] + [self._market_changed(m) for m in event.markets]
+        async with self.db.transaction() as conn:
+            await store.insert_event(conn, event, now)
+            await outbox.add(conn, announced)
+        self.view.put_event(event)
+        return event
+
+    async def update_event(
+        self, event_id: UUID, *, status: EventStatus | None = None, score: Score | None = None
+    ) -> Event:
+        """Change an event's status and/or score (cancelling or ending it also changes its markets)."""
+
+        async def locate(_conn: AsyncConnection) -> UUID | None:
+            return event_id
+
+        return await self._change(locate, lambda e: model.change_event(e, status=status, score=score), EventNotFound)
+
+    async def update_market(
+        self,
+        market_id: UUID,
+        *,
+        status: MarketStatus | None = None,
+        odds: Mapping[UUID, str | Decimal] | None = None,
+        selection_status: Mapping[UUID, SelectionStatus] | None = None,
+        limits: Mapping[str, int] | None = None,
+    ) -> Market:
+        """Trade a market: status (active, suspended, cancelled), prices, a selection's suspension, limits."""
+        event = await self._change(
+            self._by_market(market_id),
+            lambda e: model.change_market(
+                e, market_id, status=status, odds=odds, selection_status=selection_status, limits=limits
+            ),
+            MarketNotFound,
+        )
+        return event.market(market_id)
+
+    async def set_market_status(self, market_id: UUID, status: MarketStatus) -> Market:
+        """Open, suspend or cancel a market."""
+        return await self.update_market(market_id, status=status)
+
+    async def mark_non_runner(self, selection_id: UUID, *, conn: AsyncConnection | None = None) -> Market:
+        """Withdraw a runner: its selection becomes a non-runner. With `conn`, in the caller's transaction
+        (see `_change` for when memory follows)."""
+
+        async def locate(c: AsyncConnection) -> UUID | None:
+            return await store.event_id_of(c, selection_id=selection_id)
+
+        event = await self._change(locate, lambda e: model.mark_non_runner(e, selection_id), SelectionNotFound, conn)
+        return next(m for m in event.markets if any(s.id == selection_id for s in m.selections))
+
+    async def settle_market_selections(
+        self,
+        market_id: UUID,
+        results: Mapping[UUID, SelectionStatus],
+        *,
+        conn: AsyncConnection | None = None,
+    ) -> Market:
+        """Result a market: each named selection won, placed, lost or void; unnamed running ones lost;
+        the market settled. With `conn`, in the caller's (settlement's) transaction."""
+        event = await self._change(
+            self._by_market(market_id), lambda e: model.settle_market(e, market_id, results), MarketNotFound, conn
+        )
+        return event.market(market_id)
+
+    async def unsettle_market(self, market_id: UUID, *, conn: AsyncConnection | None = None) -> Market:
+        """Roll a settlement back: the market is suspended again and its results cleared."""
+        event = await self._change(
+            self._by_market(market_id), lambda e: model.unsettle_market(e, market_id), MarketNotFound, conn
+        )
+        return event.market(market_id)
+
+    # --- internals ---
+
+    def _by_market(self, market_id: UUID) -> Locate:
+        async def locate(conn: AsyncConnection) -> UUID | None:
+            return await store.event_id_of(conn, market_id=market_id)
+
+        return locate
+
+    async def _change(
+        self, locate: Locate, mutate: Mutate, missing: type[Exception], conn: AsyncConnection | None = None
+    ) -> Event:
+        """Lock the event, apply a pure change, write what changed and its outbox events.
+
+        In our own transaction, memory takes the new state as soon as it commits. In a caller's
+        transaction (`conn`) we cannot see the commit: memory follows when the bus delivers the events
+        (this node is subscribed like any other), or at once if the caller calls `refresh` after commit."""
+        if conn is not None:
+            return await self._change_in(conn, locate, mutate, missing)
+        async with self.db.transaction() as own:
+            after = await self._change_in(own, locate, mutate, missing)
+        self.view.put_event(after)
+        return after
+
+    async def _change_in(
+        self, conn: AsyncConnection, locate: Locate, mutate: Mutate, missing: type[Exception]
+    ) -> Event:
+        event_id = await locate(conn)
+        before = await store.load_event(conn, event_id, lock=True) if event_id is not None else None
+        if before is None:
+            raise missing()
+        after = mutate(before)
+        if after is before:
+            return before
+        changed = await store.save_changes(conn, before, after, self.clock.now())
+        announced = [self._event_changed(after)] if after.version != before.version else []
+        announced += [self._market_changed(m) for m in changed]
+        await outbox.add(conn, announced)
+        return after
+
+    def _event_changed(self, event: Event) -> DomainEvent:
+        return DomainEvent.new(EVENT_CHANGED, 1, event.id, model.event_payload(event), self.clock.now())
+
+    def _market_changed(self, market: Market) -> DomainEvent:
+        # Keyed by the event, so where the bus partitions by key an event's changes stay in one lane.
+        return DomainEvent.new(MARKET_CHANGED, 1, market.event_id, model.market_payload(market), self.clock.now())
+
+    async def _on_event(self, event: DomainEvent) -> None:
+        """Apply another node's (or our own, again) change: idempotent, newer versions only."""
+        if event.version != 1:
+            log.warning("catalog.unknown_event_version", type=event.type, version=event.version)
+            return
+        if event.type == EVENT_CHANGED:
+            self.view.put_header(model.event_from_payload(event.payload))
+        elif event.type == MARKET_CHANGED:
+            self.view.put_market(model.market_from_payload(event.payload))
