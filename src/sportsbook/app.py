@@ -8,6 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sportsbook import __version__
+from sportsbook.betting import routes as betting_routes
+from sportsbook.betting.service import Betting
+from sportsbook.catalog import routes as catalog_routes
+from sportsbook.catalog.service import Catalog
 from sportsbook.config import Settings
 from sportsbook.core.clock import Clock, SystemClock
 from sportsbook.db.engine import Database
@@ -33,6 +37,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
     bus = build_bus(settings)
     relay = OutboxRelay(db, bus, poll_s=settings.outbox_poll_s)
     players = Players(db, clock, ledger, settings)
+    catalog = Catalog(db, clock, bus)
     return Platform(
         settings=settings,
         clock=clock,
@@ -43,12 +48,16 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
         players=players,
         wallets=Wallets(ledger, clock),
         idempotency=Idempotency(db, clock),
+        catalog=catalog,
+        betting=Betting(db, clock, ledger, catalog, batch_max=settings.ledger_batch_max),
     )
 
 
 async def start_platform(platform: Platform, *, relay: bool = True) -> None:
     await platform.ledger.start(sweep_s=platform.settings.pending_expiry_sweep_s)
     await platform.bus.start()
+    await platform.catalog.start()
+    await platform.betting.start()
     if relay:
         await platform.relay.start()
     platform.started = True
@@ -56,6 +65,7 @@ async def start_platform(platform: Platform, *, relay: bool = True) -> None:
 
 async def stop_platform(platform: Platform) -> None:
     platform.started = False  # readiness fails first, so load balancers drain this node while it stops
+    await platform.betting.stop()
     await platform.relay.stop()
     await platform.bus.stop()
     await platform.ledger.stop()
@@ -84,4 +94,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(health.router)
     app.include_router(players_routes.router)
     app.include_router(wallet_routes.router)
+    app.include_router(catalog_routes.router)
+    app.include_router(betting_routes.router)
     return app

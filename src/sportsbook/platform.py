@@ -12,6 +12,8 @@ from sportsbook.core.clock import Clock
 from sportsbook.db.engine import Database
 
 if TYPE_CHECKING:
+    from sportsbook.betting.service import Betting
+    from sportsbook.catalog.service import Catalog
     from sportsbook.events.bus import EventBus
     from sportsbook.events.relay import OutboxRelay
     from sportsbook.idempotency.service import Idempotency
@@ -33,6 +35,8 @@ class Platform:
     players: Players
     wallets: Wallets
     idempotency: Idempotency
+    catalog: Catalog
+    betting: Betting
     started: bool = field(default=False)
 
 

@@ -213,3 +213,73 @@ register(
         },
     ),
 )
+
+# The catalogue (catalog/service.py): every node's in-memory read model follows these.
+register(
+    EventSchema(
+        "catalog.event_changed",
+        1,
+        "An event was created or its status or score changed (its markets come as catalog.market_changed).",
+        {
+            "event_id": "uuid: the event",
+            "sport": "str: the sport key (football, horse_racing)",
+            "competition": "str | null: the competition",
+            "name": "str: the event's name",
+            "start_time": "datetime: scheduled start, UTC",
+            "status": "str: upcoming, live, ended or cancelled",
+            "competitors": "[home, away] | null: two-sided events",
+            "runners": "[str] | null: races and outrights",
+            "score": "{home, away} | null: the current or final score",
+            "version": "int: rises by one per change; a consumer keeps the highest it has seen",
+        },
+    ),
+    EventSchema(
+        "catalog.market_changed",
+        1,
+        "A market was created or changed: status, prices, a selection's status or result, limits.",
+        {
+            "market_id": "uuid: the market",
+            "event_id": "uuid: its event",
+            "type": "str: market type (1x2, total, winner, ...)",
+            "specifiers": "{str: str}: the line, e.g. {total: 2.5}",
+            "status": "str: active, suspended, settled or cancelled",
+            "in_play_delay_s": "int: seconds a live bet waits before acceptance",
+            "each_way": "{fraction, places} | null: each-way terms",
+            "limits": "{min_stake, max_stake, max_payout, selection_liability_limit, market_liability_limit}: "
+            "minor units",
+            "selections": "[{id, outcome, name, odds, status}]: every selection, odds as decimal strings",
+            "version": "int: rises by one per change; a consumer keeps the highest it has seen",
+        },
+    ),
+)
+
+# Betting (betting/service.py): risk, CRM and analytics consumers follow a bet's life through these.
+register(
+    EventSchema(
+        "bet.placed",
+        1,
+        "A bet was struck (status accepted) or is waiting out its in-play delay (status pending).",
+        {
+            "bet_id": "uuid: the bet",
+            "player_id": "uuid: who placed it",
+            "currency": "str: ISO 4217",
+            "type": "str: single, multiple or system",
+            "status": "str: accepted or pending",
+            "total_stake": "int: minor units, all lines",
+            "potential_return": "int: minor units",
+            "legs": "[{selection_id, market_id, event_id, odds}]: odds struck, decimal strings",
+        },
+    ),
+    EventSchema(
+        "bet.accepted",
+        1,
+        "A pending in-play bet passed its re-check after the delay and is now open.",
+        {"bet_id": "uuid: the bet", "player_id": "uuid: who placed it"},
+    ),
+    EventSchema(
+        "bet.rejected",
+        1,
+        "A pending in-play bet failed its re-check after the delay; its stake was released.",
+        {"bet_id": "uuid: the bet", "player_id": "uuid: who placed it", "reject_code": "str: why"},
+    ),
+)

@@ -40,6 +40,7 @@ class AccountKind(enum.StrEnum):
     PSP_CLEARING = "psp_clearing"  # house: money in flight with a payment connector (sub = connector)
     ADJUSTMENTS = "adjustments"  # house: counterpart of manual credits and debits
     EQUITY = "equity"  # house: counterpart for tests, benchmarks and opening balances
+    RECEIVABLE = "receivable"  # house, sub = player: what a player owes after a resettlement took back winnings
 
 
 HOUSE = "house"

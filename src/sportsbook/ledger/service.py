@@ -142,6 +142,11 @@ class Ledger:
         """Apply a batch inside the caller's transaction (a bet, a payment, an adjustment with its record)."""
         return (await self._process(conn, [tuple(requests)]))[0]
 
+    async def lock(self, conn: AsyncConnection) -> None:
+        """Queue this transaction behind every other ledger writer, so the balances it reads stay true until it
+        commits. Call it first in a transaction that decides transfers from balances (e.g. a resettlement)."""
+        await self.store.lock_chain(conn)
+
     async def expire_due(self) -> int:
         """Release every hold whose timeout has passed. Returns how many were released."""
         async with self.db.read() as conn:

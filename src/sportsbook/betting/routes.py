@@ -1,0 +1,197 @@
+"""HTTP for bets: place one, list yours, read one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from sportsbook.betting.model import BetType, OddsChange
+from sportsbook.betting.placement import BetRequest, LegRequest
+from sportsbook.betting.store import SETTLED_STATUSES, BetRow
+from sportsbook.core.errors import InvalidRequest
+from sportsbook.core.odds import odds_text, parse_odds
+from sportsbook.idempotency.service import idempotency_key, request_fingerprint
+from sportsbook.platform import Platform, get_platform
+from sportsbook.players.auth import current_player
+from sportsbook.players.model import Principal
+
+router = APIRouter(tags=["bets"])
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class LegIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    selection_id: UUID
+    odds: str = Field(description='Decimal odds as seen on the slip, e.g. "1.95"', max_length=12)
+
+
+class BetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["single", "multiple", "system"]
+    system: str | None = Field(default=None, max_length=16)
+    legs: list[LegIn] = Field(min_length=1, max_length=20)
+    stake: StrictInt = Field(gt=0, le=10**15, description="Per line, in minor units")
+    each_way: StrictBool = False
+    odds_change: Literal["none", "higher", "any"] = "none"
+
+
+class LegOut(BaseModel):
+    selection_id: UUID
+    market_id: UUID
+    event_id: UUID
+    odds: str
+    result: str | None = None
+
+
+class PlacedOut(BaseModel):
+    id: UUID
+    status: Literal["accepted", "pending", "rejected"]
+    lines: int
+    stake: int
+    total_stake: int
+    potential_return: int
+    currency: str
+    reject_code: str | None
+    legs: list[LegOut]
+    placed_at: datetime
+
+
+class BetOut(BaseModel):
+    id: UUID
+    type: str
+    system: str | None
+    each_way: bool
+    status: str
+    stake: int
+    lines: int
+    total_stake: int
+    potential_return: int
+    currency: str
+    reject_code: str | None
+    legs: list[LegOut]
+    placed_at: datetime
+    settled_at: datetime | None
+    return_: int | None = Field(alias="return", serialization_alias="return")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class BetsOut(BaseModel):
+    items: list[BetOut]
+    next_cursor: str | None
+
+
+def _legs(bet: BetRow) -> list[LegOut]:
+    return [
+        LegOut(selection_id=leg.selection_id, market_id=leg.market_id, event_id=leg.event_id, odds=odds_text(leg.odds))
+        for leg in bet.legs
+    ]
+
+
+def _bet_out(bet: BetRow) -> BetOut:
+    return BetOut(
+        id=bet.id,
+        type=bet.type,
+        system=bet.system,
+        each_way=bet.each_way,
+        status=bet.status,
+        stake=bet.stake,
+        lines=bet.lines,
+        total_stake=bet.total_stake,
+        potential_return=bet.potential_return,
+        currency=bet.currency,
+        reject_code=bet.reject_code,
+        legs=_legs(bet),
+        placed_at=bet.placed_at,
+        settled_at=bet.settled_at,
+        return_=bet.return_amount,
+    )
+
+
+@router.post(
+    "/api/v1/bets",
+    status_code=201,
+    response_model=PlacedOut,
+    responses={
+        409: {
+            "description": "odds_changed, market_suspended, selection_closed, stake_too_high, "
+            "liability_exceeded, insufficient_funds, idempotency_key_reused"
+        }
+    },
+)
+async def post_bet(
+    body: BetIn,
+    request: Request,
+    key: str = Depends(idempotency_key),
+    player: Principal = Depends(current_player),
+    platform: Platform = Depends(get_platform),
+) -> PlacedOut:
+    """Place a bet. `stake` is per line; the response counts the lines (an each-way line counts twice)."""
+    assert player.currency is not None
+    if (body.type == "system") != (body.system is not None):
+        raise InvalidRequest("`system` is given exactly when `type` is system", code="invalid_bet")
+    bet_request = BetRequest(
+        type=BetType(body.type),
+        system=body.system,
+        legs=tuple(LegRequest(leg.selection_id, _odds(leg.odds)) for leg in body.legs),
+        stake=body.stake,
+        each_way=body.each_way,
+        odds_change=OddsChange(body.odds_change),
+    )
+    fingerprint = request_fingerprint("POST", request.url.path, body.model_dump(mode="json"))
+    bet = await platform.betting.place(player.id, player.currency, bet_request, key, fingerprint)
+    status: Literal["accepted", "pending", "rejected"] = (
+        "pending" if bet.status == "pending" else "rejected" if bet.status == "rejected" else "accepted"
+    )
+    return PlacedOut(
+        id=bet.id,
+        status=status,
+        lines=bet.lines,
+        stake=bet.stake,
+        total_stake=bet.total_stake,
+        potential_return=bet.potential_return,
+        currency=bet.currency,
+        reject_code=bet.reject_code,
+        legs=_legs(bet),
+        placed_at=bet.placed_at,
+    )
+
+
+@router.get("/api/v1/bets", response_model=BetsOut, response_model_by_alias=True)
+async def get_bets(
+    status: Annotated[Literal["open", "settled"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    player: Principal = Depends(current_player),
+    platform: Platform = Depends(get_platform),
+) -> BetsOut:
+    """Your bets, newest first: `open` (including pending) or `settled` (including cashed out)."""
+    statuses = {"open": ("open", "pending"), "settled": SETTLED_STATUSES, None: None}[status]
+    before: datetime | None = None
+    if cursor is not None:
+        # the cursor is the placement time of the last bet shown, in microseconds since the epoch
+        if not cursor.isdigit() or len(cursor) > 18:
+            raise InvalidRequest("the cursor is not one this API gave out", code="invalid_cursor")
+        before = _EPOCH + timedelta(microseconds=int(cursor))
+    found = await platform.betting.bets(player.id, statuses, limit + 1, before)
+    page = found[:limit]
+    next_cursor = str((page[-1].placed_at - _EPOCH) // timedelta(microseconds=1)) if len(found) > limit else None
+    return BetsOut(items=[_bet_out(b) for b in page], next_cursor=next_cursor)
+
+
+@router.get("/api/v1/bets/{bet_id}", response_model=BetOut, response_model_by_alias=True)
+async def get_bet(
+    bet_id: UUID, player: Principal = Depends(current_player), platform: Platform = Depends(get_platform)
+) -> BetOut:
+    return _bet_out(await platform.betting.bet(player.id, bet_id))
+
+
+def _odds(text: str) -> Decimal:
+    return parse_odds(text)

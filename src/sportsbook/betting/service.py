@@ -1,0 +1,387 @@
+"""Betting use cases: place a bet, accept or refuse it after its in-play delay, read a player's bets.
+
+Placement is group-committed: a request is priced against the in-memory catalogue in its own coroutine (no
+database read), then joins a batch that, in one transaction, skips replays, checks liability, reserves every
+stake with a pending ledger transfer (player cash into their `reserved` account, bound for house revenue) and
+inserts the bets with their `bet.placed` events. The stake stays reserved until the bet is settled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import structlog
+from prometheus_client import Counter, Histogram
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sportsbook.betting import store
+from sportsbook.betting.liability import LiabilityBook, exposures_for
+from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, accept_odds, expand_lines
+from sportsbook.betting.placement import BetRequest, Quote, SelectionClosed, quote
+from sportsbook.betting.store import BetRow, LegRow
+from sportsbook.catalog.model import EventStatus, MarketStatus, SelectionStatus
+from sportsbook.catalog.service import Catalog
+from sportsbook.core.clock import Clock
+from sportsbook.core.errors import DomainError, IdempotencyKeyReused, InsufficientFunds, NotFound
+from sportsbook.core.ids import derived_id
+from sportsbook.core.markets import EachWayTerms
+from sportsbook.db.batching import GroupCommitter
+from sportsbook.db.engine import Database
+from sportsbook.events import outbox
+from sportsbook.events.model import Event
+from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest, player_owner
+from sportsbook.ledger.service import Ledger
+from sportsbook.ledger.store import AccountKey
+
+log = structlog.get_logger("sportsbook.betting")
+
+PLACED = Counter("sportsbook_bets_placed", "Bets placed, by outcome", ["outcome"])
+PLACEMENT_SECONDS = Histogram(
+    "sportsbook_bet_placement_seconds",
+    "Time to accept or refuse a bet in the service",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+class BetNotFound(NotFound):
+    """No bet of yours has this id."""
+
+    code = "bet_not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    bet_id: UUID
+    player_id: UUID
+    currency: str
+    request: BetRequest
+    quote: Quote
+    fingerprint: str
+    placed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Replay:
+    """The bet exists already under this key with the same request: answer with it."""
+
+
+_Outcome = BetRow | _Replay | DomainError
+
+
+class Betting:
+    """Places bets and keeps the book of what they could cost the house."""
+
+    def __init__(self, db: Database, clock: Clock, ledger: Ledger, catalog: Catalog, *, batch_max: int = 500) -> None:
+        self.db = db
+        self.clock = clock
+        self.ledger = ledger
+        self.catalog = catalog
+        self.book = LiabilityBook()
+        self._writer: GroupCommitter[_Draft, _Outcome] = GroupCommitter(
+            db, self._process, max_batch=batch_max, name="bets"
+        )
+        self._acceptor: asyncio.Task[None] | None = None
+        self._stop_accepting = asyncio.Event()
+
+    # ---- lifecycle ----
+
+    async def start(self, *, accept_poll_s: float = 0.05) -> None:
+        """Rebuild the liability book from the open bets, then start the writer and the in-play acceptor."""
+        async with self.db.read() as conn:
+            for bet in await store.with_status(conn, store.OPEN_STATUSES):
+                self._book_add(bet)
+        await self._writer.start()
+        if self._acceptor is None:
+            self._stop_accepting.clear()
+            self._acceptor = asyncio.create_task(self._accept_forever(accept_poll_s), name="bets-acceptor")
+
+    async def stop(self) -> None:
+        acceptor, self._acceptor = self._acceptor, None
+        if acceptor is not None:
+            self._stop_accepting.set()
+            await acceptor
+        await self._writer.stop()
+
+    # ---- placement ----
+
+    async def place(self, player_id: UUID, currency: str, request: BetRequest, key: str, fingerprint: str) -> BetRow:
+        """Strike the bet, or raise the refusal. The same key with the same request replays the first answer."""
+        started = asyncio.get_running_loop().time()
+        bet_id = derived_id("bet", player_id, key)
+        now = self.clock.now()
+        try:
+            terms = quote(request, self.catalog.view.selection, now)
+        except DomainError as exc:
+            PLACED.labels(exc.code).inc()
+            replayed = await self._replay_of(bet_id, fingerprint)
+            if replayed is not None:
+                return replayed
+            raise
+        outcome = await self._writer.submit(_Draft(bet_id, player_id, currency, request, terms, fingerprint, now))
+        PLACEMENT_SECONDS.observe(asyncio.get_running_loop().time() - started)
+        if isinstance(outcome, DomainError):
+            PLACED.labels(outcome.code).inc()
+            raise outcome
+        if isinstance(outcome, _Replay):
+            replayed = await self._replay_of(bet_id, fingerprint)
+            assert replayed is not None
+            return replayed
+        PLACED.labels(outcome.status).inc()
+        return outcome
+
+    async def _replay_of(self, bet_id: UUID, fingerprint: str) -> BetRow | None:
+        async with self.db.read() as conn:
+            bet = await store.get(conn, bet_id)
+        if bet is None:
+            return None
+        if bet.request_hash != fingerprint:
+            raise IdempotencyKeyReused()
+        return bet
+
+    async def _process(self, conn: AsyncConnection, drafts: Sequence[_Draft]) -> list[_Outcome]:
+        outcomes: list[_Outcome | None] = [None] * len(drafts)
+        stored = await store.existing(conn, {d.bet_id for d in drafts})
+        seen: set[UUID] = set()
+        booked: list[UUID] = []
+        accepted: list[int] = []
+        try:
+            for i, draft in enumerate(drafts):
+                if draft.bet_id in stored or draft.bet_id in seen:
+                    known = stored.get(draft.bet_id, draft.fingerprint if draft.bet_id in seen else None)
+                    same = known == draft.fingerprint
+                    outcomes[i] = _Replay() if same else IdempotencyKeyReused()
+                    continue
+                seen.add(draft.bet_id)
+                terms = draft.quote
+                exposures = exposures_for(terms.lines, terms.legs, terms.stake)
+                try:
+                    self.book.check(
+                        exposures,
+                        terms.market_of,
+                        terms.selection_limit,
+                        terms.market_limit,
+                        lines=terms.lines,
+                        legs=terms.legs,
+                    )
+                except DomainError as exc:
+                    outcomes[i] = exc
+                    continue
+                # booked now so the next bet of this batch sees it; taken back below if the bet fails
+                self.book.add(draft.bet_id, exposures, terms.market_of)
+                booked.append(draft.bet_id)
+                accepted.append(i)
+            transfers = [await self._stake_transfer(conn, drafts[i]) for i in accepted]
+            results = await self.ledger.create_transfers_in(conn, transfers)
+            rows: list[BetRow] = []
+            events: list[Event] = []
+            for i, result in zip(accepted, results, strict=True):
+                draft = drafts[i]
+                if result is not Result.OK:
+                    self.book.remove(draft.bet_id)
+                    outcomes[i] = (
+                        InsufficientFunds("your cash balance does not cover the stake")
+                        if result is Result.INSUFFICIENT_FUNDS
+                        else DomainError(f"the ledger refused the stake: {result.value}", code="stake_refused")
+                    )
+                    continue
+                bet = _bet_row(draft, transfers[accepted.index(i)].id)
+                rows.append(bet)
+                events.append(_placed_event(bet))
+                outcomes[i] = bet
+            await store.insert(conn, rows)
+            await outbox.add(conn, events)
+        except BaseException:
+            for bet_id in booked:
+                self.book.remove(bet_id)
+            raise
+        return [o if o is not None else DomainError("not decided", code="internal_error") for o in outcomes]
+
+    async def _stake_transfer(self, conn: AsyncConnection, draft: _Draft) -> TransferRequest:
+        ledger_store = self.ledger.store
+        cash = await ledger_store.find_account(
+            conn, AccountKey(player_owner(draft.player_id), AccountKind.CASH, draft.currency)
+        )
+        revenue = await ledger_store.get_or_create_account(
+            conn, AccountKey("house", AccountKind.REVENUE, draft.currency), draft.placed_at
+        )
+        return TransferRequest(
+            derived_id("stake", draft.bet_id),
+            cash or 0,
+            revenue,
+            draft.quote.total_stake,
+            phase=Phase.PENDING,
+            code="bet_stake",
+            reference=f"bet:{draft.bet_id}",
+        )
+
+    # ---- in-play acceptance ----
+
+    async def accept_due(self) -> int:
+        """Decide every pending bet whose delay is over: accept it at the odds struck, or refuse and release."""
+        now = self.clock.now()
+        async with self.db.read() as conn:
+            pending = [b for b in await store.with_status(conn, ("pending",)) if b.accept_at and b.accept_at <= now]
+        for bet in pending:
+            await self._decide(bet)
+        return len(pending)
+
+    async def _decide(self, bet: BetRow) -> None:
+        code = self._recheck(bet)
+        async with self.db.transaction() as conn:
+            if code is None:
+                if await store.set_status(conn, bet.id, "open", expect="pending"):
+                    event = Event.new(
+                        "bet.accepted", 1, str(bet.player_id),
+                        {"bet_id": str(bet.id), "player_id": str(bet.player_id)}, self.clock.now(),
+                    )  # fmt: skip
+                    await outbox.add(conn, [event])
+                return
+            if not await store.set_status(conn, bet.id, "rejected", reject_code=code, expect="pending"):
+                return
+            void = TransferRequest(
+                derived_id("stake-void", bet.id), phase=Phase.VOID, pending_id=bet.stake_transfer_id, code="bet_stake"
+            )
+            (result,) = await self.ledger.create_transfers_in(conn, [void])
+            if result not in (Result.OK, Result.EXISTS):
+                raise RuntimeError(f"could not release the stake of bet {bet.id}: {result.value}")
+            payload = {"bet_id": str(bet.id), "player_id": str(bet.player_id), "reject_code": code}
+            await outbox.add(conn, [Event.new("bet.rejected", 1, str(bet.player_id), payload, self.clock.now())])
+        self.book.remove(bet.id)
+
+    def _recheck(self, bet: BetRow) -> str | None:
+        """Why the bet can no longer be accepted now, or None when it can."""
+        for leg in bet.legs:
+            found = self.catalog.view.selection(leg.selection_id)
+            if found is None:
+                return SelectionClosed.code
+            event, market, selection = found
+            if (
+                event.status in (EventStatus.ENDED, EventStatus.CANCELLED)
+                or selection.status is not SelectionStatus.ACTIVE
+            ):
+                return SelectionClosed.code
+            if market.status is not MarketStatus.ACTIVE:
+                return "market_suspended"
+            try:
+                # the bet keeps the odds it was struck at: a price that shortened during the delay refuses it
+                accept_odds(OddsChange.HIGHER, leg.odds, selection.odds)
+            except DomainError as exc:
+                return exc.code
+        return None
+
+    async def _accept_forever(self, poll_s: float) -> None:
+        while not self._stop_accepting.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_accepting.wait(), poll_s)
+            if self._stop_accepting.is_set():
+                return
+            try:
+                await self.accept_due()
+            except Exception as exc:  # keep deciding; the next pass retries
+                log.warning("bets_accept_failed", error=repr(exc))
+
+    # ---- reading ----
+
+    async def bet(self, player_id: UUID, bet_id: UUID) -> BetRow:
+        async with self.db.read() as conn:
+            bet = await store.get(conn, bet_id)
+        if bet is None or bet.player_id != player_id:
+            raise BetNotFound()
+        return bet
+
+    async def bets(
+        self, player_id: UUID, statuses: Sequence[str] | None, limit: int, before: datetime | None
+    ) -> list[BetRow]:
+        async with self.db.read() as conn:
+            return await store.of_player(conn, player_id, statuses, limit, before)
+
+    # ---- liability ----
+
+    def _book_add(self, bet: BetRow) -> None:
+        legs, lines = legs_and_lines(bet)
+        self.book.add(bet.id, exposures_for(lines, legs, bet.stake), {leg.selection_id: leg.market_id for leg in legs})
+
+
+def legs_and_lines(bet: BetRow) -> tuple[list[LegSpec], list[Line]]:
+    """A stored bet's legs and lines, as the pure rules take them."""
+    legs = [
+        LegSpec(
+            leg.selection_id,
+            leg.event_id,
+            leg.market_id,
+            leg.odds,
+            EachWayTerms.parse(leg.each_way_fraction, leg.each_way_places)
+            if leg.each_way_fraction and leg.each_way_places
+            else None,
+        )
+        for leg in bet.legs
+    ]
+    return legs, expand_lines(BetType(bet.type), bet.system, len(legs), bet.each_way)
+
+
+def _bet_row(draft: _Draft, stake_transfer_id: UUID) -> BetRow:
+    terms = draft.quote
+    pending = terms.delay_s > 0
+    return BetRow(
+        id=draft.bet_id,
+        player_id=draft.player_id,
+        currency=draft.currency,
+        type=draft.request.type.value,
+        system=draft.request.system,
+        each_way=draft.request.each_way,
+        odds_change=draft.request.odds_change.value,
+        stake=terms.stake,
+        lines=len(terms.lines),
+        total_stake=terms.total_stake,
+        potential_return=terms.potential_return,
+        status="pending" if pending else "open",
+        reject_code=None,
+        return_amount=None,
+        request_hash=draft.fingerprint,
+        placed_at=draft.placed_at,
+        accept_at=draft.placed_at + timedelta(seconds=terms.delay_s) if pending else None,
+        settled_at=None,
+        stake_transfer_id=stake_transfer_id,
+        legs=tuple(
+            LegRow(
+                leg.selection_id,
+                leg.market_id,
+                leg.event_id,
+                leg.odds,
+                leg.each_way.text() if leg.each_way else None,
+                leg.each_way.places if leg.each_way else None,
+            )
+            for leg in terms.legs
+        ),
+    )
+
+
+def _placed_event(bet: BetRow) -> Event:
+    return Event.new(
+        "bet.placed",
+        1,
+        str(bet.player_id),
+        {
+            "bet_id": str(bet.id),
+            "player_id": str(bet.player_id),
+            "currency": bet.currency,
+            "type": bet.type,
+            "status": "pending" if bet.status == "pending" else "accepted",
+            "total_stake": bet.total_stake,
+            "potential_return": bet.potential_return,
+            "legs": [
+                {
+                    "selection_id": str(leg.selection_id),
+                    "market_id": str(leg.market_id),
+                    "event_id": str(leg.event_id),
+                    "odds": str(leg.odds),
+                }
+                for leg in bet.legs
+            ],
+        },
+        bet.placed_at,
+    )

@@ -1,0 +1,265 @@
+"""The only code that reads or writes the betting tables (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Uuid,
+    and_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sportsbook.core.clock import utc
+from sportsbook.db.metadata import metadata
+
+bets = Table(
+    "bets",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("player_id", Uuid, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("system", String(16), nullable=True),
+    Column("each_way", Boolean, nullable=False),
+    Column("odds_change", String(8), nullable=False),
+    Column("stake", BigInteger, nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("total_stake", BigInteger, nullable=False),
+    Column("potential_return", BigInteger, nullable=False),
+    # pending (in-play delay running), open, rejected, won, lost, void, half_won, half_lost, cashed_out
+    Column("status", String(16), nullable=False),
+    Column("reject_code", String(32), nullable=True),
+    Column("return_amount", BigInteger, nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("accept_at", DateTime(timezone=True), nullable=True),
+    Column("settled_at", DateTime(timezone=True), nullable=True),
+    Column("stake_transfer_id", Uuid, nullable=False),
+    # held: the stake is still the pending transfer; taken: it was posted or released by a settlement
+    Column("stake_state", String(8), nullable=False, server_default="held"),
+    Column("settle_count", Integer, nullable=False, server_default="0"),
+    Index("ix_bets_player", "player_id", "placed_at"),
+    Index(
+        "ix_bets_pending",
+        "accept_at",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
+)
+
+bet_legs = Table(
+    "bet_legs",
+    metadata,
+    Column("bet_id", Uuid, nullable=False),
+    Column("idx", SmallInteger, nullable=False),
+    Column("selection_id", Uuid, nullable=False),
+    Column("market_id", Uuid, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("odds", Numeric(10, 2), nullable=False),
+    Column("each_way_fraction", String(8), nullable=True),
+    Column("each_way_places", SmallInteger, nullable=True),
+    PrimaryKeyConstraint("bet_id", "idx", name="pk_bet_legs"),
+    Index("ix_bet_legs_market", "market_id"),
+)
+
+# One row per settlement of a market; a rollback stamps rolled_back_at and a resettlement adds a new row.
+market_settlements = Table(
+    "market_settlements",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("market_id", Uuid, nullable=False),
+    Column("results", JSON, nullable=False),
+    Column("settled_at", DateTime(timezone=True), nullable=False),
+    Column("rolled_back_at", DateTime(timezone=True), nullable=True),
+    Index("ix_market_settlements_market", "market_id", "settled_at"),
+)
+
+non_runners = Table(
+    "non_runners",
+    metadata,
+    Column("selection_id", Uuid, primary_key=True),
+    Column("market_id", Uuid, nullable=False),
+    Column("odds_at_withdrawal", Numeric(10, 2), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=False),
+    Index("ix_non_runners_market", "market_id"),
+)
+
+OPEN_STATUSES = ("pending", "open")
+SETTLED_STATUSES = ("won", "lost", "void", "half_won", "half_lost", "cashed_out")
+
+
+@dataclass(frozen=True, slots=True)
+class LegRow:
+    selection_id: UUID
+    market_id: UUID
+    event_id: UUID
+    odds: Decimal
+    each_way_fraction: str | None
+    each_way_places: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BetRow:
+    """A bet as stored."""
+
+    id: UUID
+    player_id: UUID
+    currency: str
+    type: str
+    system: str | None
+    each_way: bool
+    odds_change: str
+    stake: int
+    lines: int
+    total_stake: int
+    potential_return: int
+    status: str
+    reject_code: str | None
+    return_amount: int | None
+    request_hash: str
+    placed_at: datetime
+    accept_at: datetime | None
+    settled_at: datetime | None
+    stake_transfer_id: UUID
+    stake_state: str = "held"
+    settle_count: int = 0
+    legs: tuple[LegRow, ...] = ()
+
+
+async def existing(conn: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, str]:
+    """Request fingerprints of the bets among `ids` that exist already (idempotent replays)."""
+    if not ids:
+        return {}
+    rows = await conn.execute(select(bets.c.id, bets.c.request_hash).where(bets.c.id.in_(list(ids))))
+    return {r.id: r.request_hash for r in rows}
+
+
+async def insert(conn: AsyncConnection, rows: Sequence[BetRow]) -> None:
+    """Insert bets with their legs (one statement for each table)."""
+    if not rows:
+        return
+    await conn.execute(bets.insert(), [_bet_values(b) for b in rows])
+    await conn.execute(
+        bet_legs.insert(),
+        [
+            {
+                "bet_id": b.id,
+                "idx": i,
+                "selection_id": leg.selection_id,
+                "market_id": leg.market_id,
+                "event_id": leg.event_id,
+                "odds": leg.odds,
+                "each_way_fraction": leg.each_way_fraction,
+                "each_way_places": leg.each_way_places,
+            }
+            for b in rows
+            for i, leg in enumerate(b.legs)
+        ],
+    )
+
+
+async def set_status(
+    conn: AsyncConnection, bet_id: UUID, status: str, *, reject_code: str | None = None, expect: str
+) -> bool:
+    """Move a bet from status `expect` to `status`; False if it was not in `expect` (someone else moved it)."""
+    result = await conn.execute(
+        update(bets)
+        .where(and_(bets.c.id == bet_id, bets.c.status == expect))
+        .values(status=status, reject_code=reject_code)
+    )
+    return bool(result.rowcount)
+
+
+async def get(conn: AsyncConnection, bet_id: UUID) -> BetRow | None:
+    rows = await _with_legs(conn, await conn.execute(select(bets).where(bets.c.id == bet_id)))
+    return rows[0] if rows else None
+
+
+async def of_player(
+    conn: AsyncConnection, player_id: UUID, statuses: Sequence[str] | None, limit: int, before: datetime | None
+) -> list[BetRow]:
+    """A player's bets, newest first."""
+    query = select(bets).where(bets.c.player_id == player_id)
+    if statuses:
+        query = query.where(bets.c.status.in_(list(statuses)))
+    if before is not None:
+        query = query.where(bets.c.placed_at < before)
+    query = query.order_by(bets.c.placed_at.desc(), bets.c.id).limit(limit)
+    return await _with_legs(conn, await conn.execute(query))
+
+
+async def with_status(conn: AsyncConnection, statuses: Sequence[str]) -> list[BetRow]:
+    """Every bet in these statuses, with legs (the service rebuilds its liability book from the open ones)."""
+    return await _with_legs(conn, await conn.execute(select(bets).where(bets.c.status.in_(list(statuses)))))
+
+
+async def _with_legs(conn: AsyncConnection, result: Any) -> list[BetRow]:
+    found = [_bet(r._mapping) for r in result]
+    if not found:
+        return []
+    legs: dict[UUID, list[LegRow]] = {b.id: [] for b in found}
+    ids = list(legs)
+    for start in range(0, len(ids), 500):
+        query = select(bet_legs).where(bet_legs.c.bet_id.in_(ids[start : start + 500])).order_by(bet_legs.c.idx)
+        for r in await conn.execute(query):
+            legs[r.bet_id].append(
+                LegRow(r.selection_id, r.market_id, r.event_id, Decimal(r.odds), r.each_way_fraction, r.each_way_places)
+            )
+    return [_replace_legs(b, tuple(legs[b.id])) for b in found]
+
+
+def _replace_legs(bet: BetRow, legs: tuple[LegRow, ...]) -> BetRow:
+    values = {name: getattr(bet, name) for name in BetRow.__dataclass_fields__}
+    values["legs"] = legs
+    return BetRow(**values)
+
+
+def _bet_values(b: BetRow) -> dict[str, Any]:
+    return {name: getattr(b, name) for name in BetRow.__dataclass_fields__ if name != "legs"}
+
+
+def _bet(m: Any) -> BetRow:
+    return BetRow(
+        id=m["id"],
+        player_id=m["player_id"],
+        currency=m["currency"],
+        type=m["type"],
+        system=m["system"],
+        each_way=bool(m["each_way"]),
+        odds_change=m["odds_change"],
+        stake=int(m["stake"]),
+        lines=int(m["lines"]),
+        total_stake=int(m["total_stake"]),
+        potential_return=int(m["potential_return"]),
+        status=m["status"],
+        reject_code=m["reject_code"],
+        return_amount=m["return_amount"],
+        request_hash=m["request_hash"],
+        placed_at=utc(m["placed_at"]),
+        accept_at=utc(m["accept_at"]) if m["accept_at"] else None,
+        settled_at=utc(m["settled_at"]) if m["settled_at"] else None,
+        stake_transfer_id=m["stake_transfer_id"],
+        stake_state=m["stake_state"],
+        settle_count=int(m["settle_count"]),
+    )
