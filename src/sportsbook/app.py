@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sportsbook import __version__
 from sportsbook.betting import routes as betting_routes
 from sportsbook.betting.service import Betting
+from sportsbook.betting.settling import Settler
 from sportsbook.catalog import routes as catalog_routes
 from sportsbook.catalog.service import Catalog
 from sportsbook.config import Settings
@@ -38,6 +39,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
     relay = OutboxRelay(db, bus, poll_s=settings.outbox_poll_s)
     players = Players(db, clock, ledger, settings)
     catalog = Catalog(db, clock, bus)
+    betting = Betting(db, clock, ledger, catalog, batch_max=settings.ledger_batch_max)
     return Platform(
         settings=settings,
         clock=clock,
@@ -49,7 +51,8 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
         wallets=Wallets(ledger, clock),
         idempotency=Idempotency(db, clock),
         catalog=catalog,
-        betting=Betting(db, clock, ledger, catalog, batch_max=settings.ledger_batch_max),
+        betting=betting,
+        settler=Settler(betting),
     )
 
 

@@ -12,13 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from sportsbook.betting.model import BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest
+from sportsbook.betting.settling import Outcome, SettlementReport
 from sportsbook.betting.store import SETTLED_STATUSES, BetRow
 from sportsbook.core.errors import InvalidRequest
+from sportsbook.core.markets import Score
 from sportsbook.core.odds import odds_text, parse_odds
 from sportsbook.idempotency.service import idempotency_key, request_fingerprint
 from sportsbook.platform import Platform, get_platform
-from sportsbook.players.auth import current_player
-from sportsbook.players.model import Principal
+from sportsbook.players.auth import current_player, require_role
+from sportsbook.players.model import Principal, Role
 
 router = APIRouter(tags=["bets"])
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -195,3 +197,170 @@ async def get_bet(
 
 def _odds(text: str) -> Decimal:
     return parse_odds(text)
+
+
+# ---- settlement, staff ----
+
+
+class OutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    selection_id: UUID
+    result: Literal["won", "placed", "lost", "void"]
+    void_factor: Annotated[Decimal, Field(gt=0, le=1, max_digits=12)] | None = None
+    dead_heat_factor: Annotated[Decimal, Field(gt=0, le=1, max_digits=12)] | None = None
+
+
+class SettlementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcomes: list[OutcomeIn] = Field(max_length=500)
+
+
+class ScoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    home: StrictInt = Field(ge=0, le=999)
+    away: StrictInt = Field(ge=0, le=999)
+
+
+class ResultIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    score: ScoreIn
+
+
+class SettlementOut(BaseModel):
+    market_id: UUID
+    settled_bets: int
+    reopened_bets: int
+
+
+class NonRunnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    selection_id: UUID
+    odds_at_withdrawal: str = Field(max_length=12)
+
+
+class NonRunnerOut(BaseModel):
+    selection_id: UUID
+    rule4_deduction: str = Field(description='The Tattersalls deduction in the pound, e.g. "0.25"')
+
+
+class CashoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: StrictInt = Field(gt=0, le=10**15)
+
+
+class CashoutQuoteOut(BaseModel):
+    amount: int
+
+
+class CashedOutOut(BaseModel):
+    status: Literal["cashed_out"]
+    return_: int = Field(serialization_alias="return")
+
+
+def _report(report: SettlementReport) -> SettlementOut:
+    return SettlementOut(
+        market_id=report.market_id, settled_bets=report.settled_bets, reopened_bets=report.reopened_bets
+    )
+
+
+_traders = require_role(Role.TRADER)
+
+
+@router.post("/api/v1/admin/markets/{market_id}/settlement", response_model=SettlementOut)
+async def post_settlement(
+    market_id: UUID,
+    body: SettlementIn,
+    _staff: Principal = Depends(_traders),
+    platform: Platform = Depends(get_platform),
+) -> SettlementOut:
+    """Result a market (unnamed running selections lose) and settle its bets through the ledger."""
+    outcomes = [Outcome(o.selection_id, o.result, o.void_factor, o.dead_heat_factor) for o in body.outcomes]
+    return _report(await platform.settler.settle_market(market_id, outcomes))
+
+
+@router.delete("/api/v1/admin/markets/{market_id}/settlement", response_model=SettlementOut)
+async def delete_settlement(
+    market_id: UUID, _staff: Principal = Depends(_traders), platform: Platform = Depends(get_platform)
+) -> SettlementOut:
+    """Roll a market's settlement back: its bets reopen and their returns are taken back."""
+    return _report(await platform.settler.rollback(market_id))
+
+
+@router.post("/api/v1/admin/events/{event_id}/result", response_model=list[SettlementOut])
+async def post_result(
+    event_id: UUID, body: ResultIn, _staff: Principal = Depends(_traders), platform: Platform = Depends(get_platform)
+) -> list[SettlementOut]:
+    """End the event with its final score and settle every open score-based market."""
+    reports = await platform.settler.result_event(event_id, Score(body.score.home, body.score.away))
+    return [_report(r) for r in reports]
+
+
+@router.post("/api/v1/admin/markets/{market_id}/non-runners", status_code=201, response_model=NonRunnerOut)
+async def post_non_runner(
+    market_id: UUID,
+    body: NonRunnerIn,
+    _staff: Principal = Depends(_traders),
+    platform: Platform = Depends(get_platform),
+) -> NonRunnerOut:
+    """Withdraw a runner: its bets are void; winning bets struck before now lose its Rule 4 deduction."""
+    deduction = await platform.settler.non_runner(market_id, body.selection_id, parse_odds(body.odds_at_withdrawal))
+    return NonRunnerOut(
+        selection_id=body.selection_id, rule4_deduction=f"{Decimal(deduction.numerator) / deduction.denominator:.2f}"
+    )
+
+
+@router.get("/api/v1/bets/{bet_id}/cashout", response_model=CashoutQuoteOut)
+async def get_cashout(
+    bet_id: UUID, player: Principal = Depends(current_player), platform: Platform = Depends(get_platform)
+) -> CashoutQuoteOut:
+    return CashoutQuoteOut(amount=await platform.settler.cashout_quote(player.id, bet_id))
+
+
+@router.post("/api/v1/bets/{bet_id}/cashout", response_model=CashedOutOut, response_model_by_alias=True)
+async def post_cashout(
+    bet_id: UUID,
+    body: CashoutIn,
+    player: Principal = Depends(current_player),
+    platform: Platform = Depends(get_platform),
+) -> CashedOutOut:
+    """Close the bet for the quoted amount, or 409 `cashout_price_changed` if its value fell below it."""
+    paid = await platform.settler.cashout(player.id, bet_id, body.amount)
+    return CashedOutOut(status="cashed_out", return_=paid)
+
+
+@router.get("/api/v1/admin/liabilities")
+async def get_liabilities(
+    event_id: UUID,
+    _staff: Principal = Depends(require_role(Role.TRADER, Role.RISK)),
+    platform: Platform = Depends(get_platform),
+) -> dict[str, object]:
+    """What each market and selection of an event could cost the house, from the open bets."""
+    event = platform.catalog.event(event_id)
+    book = platform.betting.book
+    return {
+        "event_id": str(event.id),
+        "markets": [
+            {
+                "market_id": str(m.id),
+                "type": m.type.value,
+                "exposure": book.market_exposure(m.id),
+                "limit": m.market_liability_limit,
+                "selections": [
+                    {
+                        "selection_id": str(s.id),
+                        "outcome": s.outcome,
+                        "exposure": book.selection_exposure(s.id),
+                        "limit": m.selection_liability_limit,
+                    }
+                    for s in m.selections
+                ],
+            }
+            for m in event.markets
+        ],
+    }

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Uuid,
     and_,
+    bindparam,
     select,
     text,
     update,
@@ -263,3 +264,45 @@ def _bet(m: Any) -> BetRow:
         stake_state=m["stake_state"],
         settle_count=int(m["settle_count"]),
     )
+
+
+async def open_bets(conn: AsyncConnection, ids: Sequence[UUID]) -> list[BetRow]:
+    """The bets among `ids` that are open, with their legs."""
+    if not ids:
+        return []
+    query = select(bets).where(bets.c.id.in_(list(ids)), bets.c.status == "open")
+    return await _with_legs(conn, await conn.execute(query))
+
+
+async def settled_bets_on(conn: AsyncConnection, market_id: UUID) -> list[BetRow]:
+    """Bets with a leg on this market that a settlement closed (cash-outs are final and stay closed)."""
+    on_market = select(bet_legs.c.bet_id).where(bet_legs.c.market_id == market_id)
+    settled = [s for s in SETTLED_STATUSES if s != "cashed_out"]
+    query = select(bets).where(bets.c.id.in_(on_market), bets.c.status.in_(settled))
+    return await _with_legs(conn, await conn.execute(query))
+
+
+async def mark_settled(conn: AsyncConnection, outcomes: Sequence[tuple[UUID, str, int]], now: datetime) -> None:
+    """Close bets with their status and return; their stake is no longer held."""
+    await conn.execute(
+        update(bets)
+        .where(bets.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            return_amount=bindparam("b_return"),
+            settled_at=now,
+            stake_state="taken",
+            settle_count=bets.c.settle_count + 1,
+        ),
+        [{"b_id": bet_id, "b_status": status, "b_return": amount} for bet_id, status, amount in outcomes],
+    )
+
+
+async def reopen(conn: AsyncConnection, ids: Sequence[UUID]) -> None:
+    """Open settled bets again after a rollback (their stake stays taken: it is in revenue)."""
+    if ids:
+        await conn.execute(
+            update(bets)
+            .where(bets.c.id.in_(list(ids)))
+            .values(status="open", return_amount=None, settled_at=None, settle_count=bets.c.settle_count + 1)
+        )

@@ -277,6 +277,24 @@ register(
         {"bet_id": "uuid: the bet", "player_id": "uuid: who placed it"},
     ),
     EventSchema(
+        "bet.settled",
+        1,
+        "A bet was settled (or cashed out) and its return paid through the ledger.",
+        {
+            "bet_id": "uuid: the bet",
+            "player_id": "uuid: who placed it",
+            "status": "str: won, lost, void, half_won, half_lost or cashed_out",
+            "return": "int: minor units paid back, stake included",
+            "currency": "str: ISO 4217",
+        },
+    ),
+    EventSchema(
+        "bet.reopened",
+        1,
+        "A settlement was rolled back: the bet is open again and its return was taken back.",
+        {"bet_id": "uuid: the bet", "player_id": "uuid: who placed it"},
+    ),
+    EventSchema(
         "bet.rejected",
         1,
         "A pending in-play bet failed its re-check after the delay; its stake was released.",

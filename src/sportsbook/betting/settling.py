@@ -1,0 +1,521 @@
+"""Settlement use cases: result a market, roll it back, resettle, withdraw a runner, cash a bet out.
+
+Money, per bet (the stake was reserved at placement by pending transfer P, player cash -> reserved -> revenue):
+- settled with return R while P is open: R == total stake -> void P (all back); R < total stake -> post P for
+  (total stake - R), the rest released back to cash; R > total stake -> post P in full and pay R from revenue;
+- settled again after a rollback (P already closed): pay R from revenue;
+- rolled back: take R back from cash to revenue (what the player no longer holds is booked as a receivable).
+So a player's net for a bet is always -total stake + R, and every step is a ledger transfer with a derived id."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sportsbook.betting import store
+from sportsbook.betting.cashout import LegState, OpenLeg, SettledLeg, cashout_value
+from sportsbook.betting.model import BetType, CashoutPriceChanged, CashoutUnavailable, LinePart
+from sportsbook.betting.service import BetNotFound, Betting, legs_and_lines
+from sportsbook.betting.settlement import (
+    BetSettlement,
+    LegResult,
+    Part,
+    SelectionResult,
+    explicit_result,
+    leg_multiplier,
+    result_from_score,
+    rule4_deduction,
+    settle_bet,
+    total_deduction,
+)
+from sportsbook.betting.store import BetRow, bet_legs, bets, market_settlements, non_runners
+from sportsbook.catalog.model import EventStatus, Market, MarketStatus, SelectionStatus
+from sportsbook.core.errors import Conflict, DomainError, InvalidRequest, NotFound
+from sportsbook.core.ids import derived_id, new_id
+from sportsbook.core.markets import SCORE_BASED, Score
+from sportsbook.events import outbox
+from sportsbook.events.model import Event
+from sportsbook.ledger.model import HOUSE, AccountKind, Phase, Result, TransferRequest, player_owner
+from sportsbook.ledger.store import AccountKey
+
+CHUNK = 2_000  # bets per settlement transaction
+
+
+class MarketAlreadySettled(Conflict):
+    """The market is settled already; roll the settlement back first to resettle it."""
+
+    code = "market_already_settled"
+
+
+class SettlementNotFound(NotFound):
+    """The market has no settlement to roll back."""
+
+    code = "settlement_not_found"
+
+
+class InvalidSettlement(InvalidRequest):
+    """The settlement does not fit the market."""
+
+    code = "invalid_settlement"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One selection's result as staff or a feed sends it."""
+
+    selection_id: UUID
+    result: str  # won, placed, lost, void
+    void_factor: Decimal | None = None
+    dead_heat_factor: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementReport:
+    market_id: UUID
+    settled_bets: int
+    reopened_bets: int = 0
+
+
+_STATUS_OF = {
+    LegResult.WON: SelectionStatus.WON,
+    LegResult.HALF_WON: SelectionStatus.WON,
+    LegResult.PLACED: SelectionStatus.PLACED,
+    LegResult.VOID: SelectionStatus.VOID,
+    LegResult.HALF_LOST: SelectionStatus.LOST,
+    LegResult.LOST: SelectionStatus.LOST,
+}
+
+
+class Settler:
+    """Settles bets through the ledger, market by market."""
+
+    def __init__(self, betting: Betting, *, cashout_margin: Decimal = Decimal("0.05")) -> None:
+        self.betting = betting
+        self.db = betting.db
+        self.clock = betting.clock
+        self.ledger = betting.ledger
+        self.catalog = betting.catalog
+        self.cashout_margin = cashout_margin
+
+    # ---- resulting ----
+
+    async def settle_market(self, market_id: UUID, outcomes: Sequence[Outcome]) -> SettlementReport:
+        """Result a market from explicit outcomes (unnamed running selections lose) and settle its bets."""
+        market = self.catalog.market(market_id)
+        results = self._explicit_results(market, outcomes)
+        return await self._settle(market, results)
+
+    async def result_event(self, event_id: UUID, score: Score) -> list[SettlementReport]:
+        """Result every open score-based market of an event from its final score."""
+        event = self.catalog.event(event_id)
+        if event.competitors is None:
+            raise InvalidSettlement("only two-sided events are resulted from a score")
+        if event.status is EventStatus.UPCOMING:  # resulted without going live first (e.g. a late feed)
+            await self.catalog.update_event(event_id, status=EventStatus.LIVE)
+        if event.status is not EventStatus.ENDED:
+            await self.catalog.update_event(event_id, status=EventStatus.ENDED, score=score)
+        event = self.catalog.event(event_id)
+        reports = []
+        for market in event.markets:
+            if market.type not in SCORE_BASED or market.status not in (MarketStatus.ACTIVE, MarketStatus.SUSPENDED):
+                continue
+            results = {
+                s.id: (
+                    _VOID
+                    if s.status is SelectionStatus.NON_RUNNER
+                    else result_from_score(market.type, market.specifiers, s.outcome, score)
+                )
+                for s in market.selections
+            }
+            reports.append(await self._settle(market, results))
+        return reports
+
+    def _explicit_results(self, market: Market, outcomes: Sequence[Outcome]) -> dict[UUID, SelectionResult]:
+        ids = {s.id for s in market.selections}
+        named: dict[UUID, SelectionResult] = {}
+        for outcome in outcomes:
+            if outcome.selection_id not in ids:
+                raise InvalidSettlement(f"selection {outcome.selection_id} is not in this market")
+            if outcome.selection_id in named:
+                raise InvalidSettlement(f"selection {outcome.selection_id} is named twice")
+            if outcome.result not in ("won", "placed", "lost", "void"):
+                raise InvalidSettlement(f"result {outcome.result!r} is not won, placed, lost or void")
+            if outcome.result == "placed" and market.each_way is None:
+                raise InvalidSettlement("`placed` needs a market with each-way terms")
+            named[outcome.selection_id] = explicit_result(
+                outcome.result, outcome.void_factor, outcome.dead_heat_factor, market.each_way
+            )
+        results: dict[UUID, SelectionResult] = {}
+        for selection in market.selections:
+            if selection.status is SelectionStatus.NON_RUNNER:
+                results[selection.id] = _VOID
+            else:
+                results[selection.id] = named.get(selection.id, _LOST)
+        return results
+
+    async def _settle(self, market: Market, results: Mapping[UUID, SelectionResult]) -> SettlementReport:
+        if market.status in (MarketStatus.SETTLED, MarketStatus.CANCELLED):
+            raise MarketAlreadySettled()
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                market_settlements.insert().values(
+                    id=new_id(), market_id=market.id, results=_encode(results), settled_at=now
+                )
+            )
+            withdrawn = {s.id for s in market.selections if s.status is SelectionStatus.NON_RUNNER}
+            statuses = {sid: _STATUS_OF[r.label] for sid, r in results.items() if sid not in withdrawn}
+            await self.catalog.settle_market_selections(market.id, statuses, conn=conn)
+        await self.catalog.refresh(market.event_id)
+        settled = 0
+        for chunk in await self._open_bet_chunks(market.id):
+            settled += await self._settle_chunk(chunk, now)
+        return SettlementReport(market.id, settled)
+
+    async def _open_bet_chunks(self, market_id: UUID) -> list[list[UUID]]:
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(bets.c.id)
+                .select_from(bets.join(bet_legs, bet_legs.c.bet_id == bets.c.id))
+                .where(and_(bet_legs.c.market_id == market_id, bets.c.status == "open"))
+                .distinct()
+            )
+            ids = [r.id for r in rows]
+        return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+    async def _settle_chunk(self, bet_ids: Sequence[UUID], now: datetime) -> int:
+        async with self.db.transaction() as conn:
+            await self.ledger.lock(conn)
+            rows = await store.open_bets(conn, bet_ids)
+            known = await _results_of(conn, {leg.market_id for b in rows for leg in b.legs})
+            withdrawals = await _withdrawals(conn, {leg.market_id for b in rows for leg in b.legs})
+            transfers: list[TransferRequest] = []
+            done: list[tuple[BetRow, BetSettlement]] = []
+            for bet in rows:
+                outcome = _settle_one(bet, known, withdrawals)
+                if outcome is None:
+                    continue
+                transfers.extend(await self._payout_transfers(conn, bet, outcome.total_return))
+                done.append((bet, outcome))
+            await self._apply(conn, transfers)
+            await self._mark_settled(conn, [(b, s.status.value, s.total_return) for b, s in done], now)
+        for bet, _ in done:
+            self.betting.book.remove(bet.id)
+        return len(done)
+
+    # ---- rollback ----
+
+    async def rollback(self, market_id: UUID) -> SettlementReport:
+        """Undo a market's settlement: the market is open again, its settled bets reopen, their money returns."""
+        market = self.catalog.market(market_id)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            current = (
+                await conn.execute(
+                    select(market_settlements.c.id)
+                    .where(market_settlements.c.market_id == market_id, market_settlements.c.rolled_back_at.is_(None))
+                    .order_by(market_settlements.c.settled_at.desc())
+                    .limit(1)
+                )
+            ).first()
+            if current is None:
+                raise SettlementNotFound()
+            await conn.execute(
+                update(market_settlements).where(market_settlements.c.id == current.id).values(rolled_back_at=now)
+            )
+            await self.catalog.unsettle_market(market_id, conn=conn)
+            await self.ledger.lock(conn)
+            settled = await store.settled_bets_on(conn, market_id)
+            transfers: list[TransferRequest] = []
+            cash_left: dict[UUID, int] = {}
+            for bet in settled:
+                transfers.extend(await self._reversal_transfers(conn, bet, cash_left))
+            await self._apply(conn, transfers)
+            await store.reopen(conn, [b.id for b in settled])
+            events = [
+                Event.new(
+                    "bet.reopened", 1, str(b.player_id), {"bet_id": str(b.id), "player_id": str(b.player_id)}, now
+                )
+                for b in settled
+            ]
+            await outbox.add(conn, events)
+        await self.catalog.refresh(market.event_id)
+        for bet in settled:
+            self.betting._book_add(bet)
+        return SettlementReport(market_id, 0, reopened_bets=len(settled))
+
+    # ---- non-runners ----
+
+    async def non_runner(self, market_id: UUID, selection_id: UUID, odds_at_withdrawal: Decimal) -> Fraction:
+        """Withdraw a runner: its bets become void legs; winning bets struck before now get its Rule 4 deduction."""
+        market = self.catalog.market(market_id)
+        if market.selection(selection_id) is None:
+            raise InvalidSettlement("that selection is not in this market")
+        deduction = rule4_deduction(odds_at_withdrawal)
+        async with self.db.transaction() as conn:
+            await self.catalog.mark_non_runner(selection_id, conn=conn)
+            await conn.execute(
+                non_runners.insert().values(
+                    selection_id=selection_id,
+                    market_id=market_id,
+                    odds_at_withdrawal=odds_at_withdrawal,
+                    withdrawn_at=self.clock.now(),
+                )
+            )
+        await self.catalog.refresh(market.event_id)
+        return deduction
+
+    # ---- cash-out ----
+
+    async def cashout_quote(self, player_id: UUID, bet_id: UUID) -> int:
+        """What the house pays now to close the bet, else `cashout_unavailable`."""
+        bet = await self.betting.bet(player_id, bet_id)
+        async with self.db.read() as conn:
+            known = await _results_of(conn, {leg.market_id for leg in bet.legs})
+        return self._cashout_value(bet, known)
+
+    async def cashout(self, player_id: UUID, bet_id: UUID, amount: int) -> int:
+        """Close the bet for the quoted `amount` if the value now is at least that; pays exactly `amount`."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            await self.ledger.lock(conn)
+            rows = await store.open_bets(conn, [bet_id])
+            if not rows or rows[0].player_id != player_id:
+                raise BetNotFound()
+            bet = rows[0]
+            value = self._cashout_value(bet, await _results_of(conn, {leg.market_id for leg in bet.legs}))
+            if value < amount:
+                raise CashoutPriceChanged(f"the cash-out value is now {value}")
+            await self._apply(conn, await self._payout_transfers(conn, bet, amount))
+            await self._mark_settled(conn, [(bet, "cashed_out", amount)], now)
+        self.betting.book.remove(bet.id)
+        return amount
+
+    def _cashout_value(self, bet: BetRow, known: Mapping[UUID, Mapping[UUID, SelectionResult]]) -> int:
+        if bet.status != "open" or BetType(bet.type) is BetType.SYSTEM:
+            raise CashoutUnavailable("cash-out is offered on open singles and multiples")
+        legs, lines = legs_and_lines(bet)
+        states: list[LegState] = []
+        for leg in legs:
+            result = known.get(leg.market_id, {}).get(leg.selection_id)
+            if result is not None:
+                win = leg_multiplier(result, leg.odds, LinePart.WIN, leg.each_way)
+                place = leg_multiplier(result, leg.odds, LinePart.PLACE, leg.each_way) if leg.each_way else None
+                states.append(SettledLeg(win, place))
+                continue
+            found = self.catalog.view.selection(leg.selection_id)
+            if found is None:
+                raise CashoutUnavailable("a leg's market is gone")
+            event, market, selection = found
+            active = (
+                market.status is MarketStatus.ACTIVE
+                and selection.status is SelectionStatus.ACTIVE
+                and event.status not in (EventStatus.ENDED, EventStatus.CANCELLED)
+            )
+            states.append(OpenLeg(selection.odds, active))
+        value = cashout_value(stake=bet.stake, lines=lines, legs=legs, leg_states=states, margin=self.cashout_margin)
+        if value is None or value <= 0:
+            raise CashoutUnavailable("cash-out is not offered on this bet right now")
+        return value
+
+    # ---- money ----
+
+    async def _payout_transfers(self, conn: AsyncConnection, bet: BetRow, amount: int) -> list[TransferRequest]:
+        """The transfers that leave the player with -total stake + `amount` for this bet."""
+        cash, revenue = await self._accounts(conn, bet)
+        n = bet.settle_count + 1
+        out: list[TransferRequest] = []
+        pay = amount
+        if bet.stake_state == "held":
+            stake_id = derived_id("settle-stake", bet.id, n)
+            total = bet.total_stake
+            if amount == total:  # everything back: release the hold
+                out.append(
+                    TransferRequest(stake_id, phase=Phase.VOID, pending_id=bet.stake_transfer_id, code="bet_stake")
+                )
+                pay = 0
+            elif amount < total:  # keep what was lost; the rest is released back to cash with the post
+                out.append(
+                    TransferRequest(
+                        stake_id,
+                        amount=total - amount,
+                        phase=Phase.POST,
+                        pending_id=bet.stake_transfer_id,
+                        code="bet_stake",
+                    )
+                )
+                pay = 0
+            else:  # the stake goes to revenue and the whole return is paid from it
+                out.append(
+                    TransferRequest(
+                        stake_id, amount=total, phase=Phase.POST, pending_id=bet.stake_transfer_id, code="bet_stake"
+                    )
+                )
+        if pay > 0:
+            out.append(
+                TransferRequest(
+                    derived_id("settle-pay", bet.id, n),
+                    revenue,
+                    cash,
+                    pay,
+                    code="bet_return",
+                    reference=f"bet:{bet.id}",
+                )
+            )
+        return out
+
+    async def _reversal_transfers(
+        self, conn: AsyncConnection, bet: BetRow, cash_left: dict[UUID, int]
+    ) -> list[TransferRequest]:
+        paid = bet.return_amount or 0
+        if paid <= 0:
+            return []
+        cash, revenue = await self._accounts(conn, bet)
+        if bet.player_id not in cash_left:
+            cash_left[bet.player_id] = (await self.ledger.store.account_balances(conn, [cash])).get(cash, 0)
+        from_cash = min(paid, cash_left[bet.player_id])
+        cash_left[bet.player_id] -= from_cash
+        n = bet.settle_count + 1
+        out = []
+        if from_cash > 0:
+            out.append(
+                TransferRequest(
+                    derived_id("unsettle-cash", bet.id, n),
+                    cash,
+                    revenue,
+                    from_cash,
+                    code="bet_resettle",
+                    reference=f"bet:{bet.id}",
+                )
+            )
+        if paid > from_cash:
+            receivable = await self.ledger.store.get_or_create_account(
+                conn, AccountKey(HOUSE, AccountKind.RECEIVABLE, bet.currency, str(bet.player_id)), self.clock.now()
+            )
+            out.append(
+                TransferRequest(
+                    derived_id("unsettle-owed", bet.id, n),
+                    receivable,
+                    revenue,
+                    paid - from_cash,
+                    code="bet_resettle",
+                    reference=f"bet:{bet.id}",
+                )
+            )
+        return out
+
+    async def _accounts(self, conn: AsyncConnection, bet: BetRow) -> tuple[int, int]:
+        ledger_store = self.ledger.store
+        cash = await ledger_store.find_account(
+            conn, AccountKey(player_owner(bet.player_id), AccountKind.CASH, bet.currency)
+        )
+        revenue = await ledger_store.get_or_create_account(
+            conn, AccountKey(HOUSE, AccountKind.REVENUE, bet.currency), self.clock.now()
+        )
+        assert cash is not None
+        return cash, revenue
+
+    async def _apply(self, conn: AsyncConnection, transfers: Sequence[TransferRequest]) -> None:
+        if not transfers:
+            return
+        results = await self.ledger.create_transfers_in(conn, transfers)
+        failed = [(t.id, r) for t, r in zip(transfers, results, strict=True) if r not in (Result.OK, Result.EXISTS)]
+        if failed:
+            raise DomainError(f"the ledger refused settlement transfers: {failed[:3]}", code="settlement_refused")
+
+    async def _mark_settled(
+        self, conn: AsyncConnection, done: Sequence[tuple[BetRow, str, int]], now: datetime
+    ) -> None:
+        if not done:
+            return
+        await store.mark_settled(conn, [(b.id, status, amount) for b, status, amount in done], now)
+        await outbox.add(
+            conn,
+            [
+                Event.new(
+                    "bet.settled",
+                    1,
+                    str(b.player_id),
+                    {
+                        "bet_id": str(b.id),
+                        "player_id": str(b.player_id),
+                        "status": status,
+                        "return": amount,
+                        "currency": b.currency,
+                    },
+                    now,
+                )
+                for b, status, amount in done
+            ],
+        )
+
+
+_VOID = SelectionResult(Part(Fraction(0), Fraction(1)), Part(Fraction(0), Fraction(1)), LegResult.VOID)
+_LOST = SelectionResult(Part(Fraction(0), Fraction(0)), Part(Fraction(0), Fraction(0)), LegResult.LOST)
+
+
+def _settle_one(
+    bet: BetRow,
+    known: Mapping[UUID, Mapping[UUID, SelectionResult]],
+    withdrawals: Mapping[UUID, Sequence[tuple[UUID, datetime, Fraction]]],
+) -> BetSettlement | None:
+    legs, lines = legs_and_lines(bet)
+    results = [known.get(leg.market_id, {}).get(leg.selection_id) for leg in legs]
+    deductions = [
+        total_deduction(
+            d for sel, when, d in withdrawals.get(leg.market_id, ()) if sel != leg.selection_id and when > bet.placed_at
+        )
+        for leg in legs
+    ]
+    return settle_bet(bet.stake, lines, legs, results, deductions)
+
+
+async def _results_of(conn: AsyncConnection, market_ids: Iterable[UUID]) -> dict[UUID, dict[UUID, SelectionResult]]:
+    """The results in force per market: its latest settlement that was not rolled back."""
+    ids = list(market_ids)
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        select(market_settlements.c.market_id, market_settlements.c.results)
+        .where(market_settlements.c.market_id.in_(ids), market_settlements.c.rolled_back_at.is_(None))
+        .order_by(market_settlements.c.settled_at)
+    )
+    return {r.market_id: _decode(r.results) for r in rows}
+
+
+async def _withdrawals(
+    conn: AsyncConnection, market_ids: Iterable[UUID]
+) -> dict[UUID, list[tuple[UUID, datetime, Fraction]]]:
+    ids = list(market_ids)
+    out: dict[UUID, list[tuple[UUID, datetime, Fraction]]] = defaultdict(list)
+    if not ids:
+        return out
+    from sportsbook.core.clock import utc
+
+    rows = await conn.execute(select(non_runners).where(non_runners.c.market_id.in_(ids)))
+    for r in rows:
+        out[r.market_id].append((r.selection_id, utc(r.withdrawn_at), rule4_deduction(Decimal(r.odds_at_withdrawal))))
+    return out
+
+
+def _encode(results: Mapping[UUID, SelectionResult]) -> dict[str, Any]:
+    def part(p: Part) -> list[str]:
+        return [str(p.won), str(p.void)]
+
+    return {str(k): {"win": part(v.win), "place": part(v.place), "label": v.label.value} for k, v in results.items()}
+
+
+def _decode(data: Mapping[str, Any]) -> dict[UUID, SelectionResult]:
+    def part(p: list[str]) -> Part:
+        return Part(Fraction(p[0]), Fraction(p[1]))
+
+    return {UUID(k): SelectionResult(part(v["win"]), part(v["place"]), LegResult(v["label"])) for k, v in data.items()}
