@@ -46,8 +46,12 @@ async def _bet(api: Api, player: Account, body: dict[str, Any], key: str | None 
 
 
 def _single(selection: dict[str, Any], stake: int = 1_000, **extra: Any) -> dict[str, Any]:
-    return {"type": "single", "legs": [{"selection_id": selection["id"], "odds": selection["odds"]}], "stake": stake,
-            **extra}  # fmt: skip
+    return {
+        "type": "single",
+        "legs": [{"selection_id": selection["id"], "odds": selection["odds"]}],
+        "stake": stake,
+        **extra,
+    }
 
 
 async def _wallet(api: Api, player: Account) -> dict[str, Any]:
@@ -159,18 +163,23 @@ async def test_refusals_have_stable_codes_and_move_no_money(api: Api, case: str,
     elif case == "stake_too_high":
         body = _single(_selection(event, "total", "over"), 5_001)  # that market's max stake is 5000
     elif case == "related_legs":
-        body = {"type": "multiple", "stake": 100, "legs": [{"selection_id": home["id"], "odds": "2.50"},
-                                                            {"selection_id": draw["id"], "odds": "3.40"}]}  # fmt: skip
+        body = {
+            "type": "multiple",
+            "stake": 100,
+            "legs": [{"selection_id": home["id"], "odds": "2.50"}, {"selection_id": draw["id"], "odds": "3.40"}],
+        }
     elif case == "unknown_selection":
         body = _single({"id": "00000000-0000-0000-0000-000000000001", "odds": "2.00"})
     elif case == "market_suspended":
         market = next(m for m in event["markets"] if m["type"] == "1x2")
-        r = await api.client.patch(f"/api/v1/admin/markets/{market['id']}", json={"status": "suspended"},
-                                   headers=trader.headers)  # fmt: skip
+        r = await api.client.patch(
+            f"/api/v1/admin/markets/{market['id']}", json={"status": "suspended"}, headers=trader.headers
+        )
         assert r.status_code == 200, r.text
     elif case == "selection_closed":
-        r = await api.client.patch(f"/api/v1/admin/events/{event['id']}", json={"status": "cancelled"},
-                                   headers=trader.headers)  # fmt: skip
+        r = await api.client.patch(
+            f"/api/v1/admin/events/{event['id']}", json={"status": "cancelled"}, headers=trader.headers
+        )
         assert r.status_code == 200, r.text
     elif case == "bad_system":
         body = {"type": "system", "system": "yankee", "stake": 100, "legs": body["legs"]}
@@ -185,8 +194,13 @@ async def test_refusals_have_stable_codes_and_move_no_money(api: Api, case: str,
     response = await _bet(api, player, body)
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
-    assert await _wallet(api, player) == {"currency": "EUR", "cash": 50_000, "bonus": 0, "reserved": 0,
-                                          "withdrawable": 50_000}  # fmt: skip
+    assert await _wallet(api, player) == {
+        "currency": "EUR",
+        "cash": 50_000,
+        "bonus": 0,
+        "reserved": 0,
+        "withdrawable": 50_000,
+    }
 
 
 async def test_liability_limit_refuses_and_quotes_nothing_above_it(api: Api) -> None:
@@ -246,8 +260,13 @@ async def test_in_play_bet_is_refused_if_the_price_shortens_during_the_delay(api
     assert await api.platform.betting.accept_due() == 1
     got = (await api.client.get(f"{BETS}/{placed.json()['id']}", headers=player.headers)).json()
     assert (got["status"], got["reject_code"]) == ("rejected", "odds_changed")
-    assert await _wallet(api, player) == {"currency": "EUR", "cash": 100_000, "bonus": 0, "reserved": 0,
-                                          "withdrawable": 100_000}  # fmt: skip
+    assert await _wallet(api, player) == {
+        "currency": "EUR",
+        "cash": 100_000,
+        "bonus": 0,
+        "reserved": 0,
+        "withdrawable": 100_000,
+    }
     assert (await api.platform.ledger.reconcile()).sound
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 import pytest
@@ -29,7 +30,10 @@ def test_bad_odds_are_invalid_odds(text: str) -> None:
     assert refused.value.code == "invalid_odds"
 
 
-@pytest.mark.parametrize("text", ["1e999999999", "-1e999999999", "1e-999999999", "0.250000001", "0.1", "NaN", "101", "x"])
+BAD_LINES = ["1e999999999", "-1e999999999", "1e-999999999", "0.250000001", "0.1", "NaN", "101", "x"]
+
+
+@pytest.mark.parametrize("text", BAD_LINES)
 def test_bad_lines_are_invalid_market(text: str) -> None:
     with pytest.raises(DomainError) as refused:
         line_value({"total": text}, "total")
@@ -39,7 +43,5 @@ def test_bad_lines_are_invalid_market(text: str) -> None:
 @given(st.text(max_size=30))
 def test_any_text_parses_or_is_refused_with_a_code(text: str) -> None:
     for parse in (parse_odds, lambda t: line_value({"k": t}, "k")):
-        try:
+        with contextlib.suppress(DomainError):  # a refusal with a code is fine; anything else fails the test
             parse(text)
-        except DomainError:
-            pass
