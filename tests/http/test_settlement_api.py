@@ -62,6 +62,8 @@ async def test_result_from_score_pays_winners_and_keeps_losing_stakes(api: Api) 
     assert response.status_code == 200, response.text
     assert sorted(r["settled_bets"] for r in response.json()) == [1, 2]
     assert await _bet_status(api, punter, home.json()["id"]) == ("won", 2_500)
+    legs = (await api.client.get(f"/api/v1/bets/{home.json()['id']}", headers=punter.headers)).json()["legs"]
+    assert [leg["result"] for leg in legs] == ["won"]
     assert await _bet_status(api, other, away.json()["id"]) == ("lost", 0)
     assert await _bet_status(api, other, over.json()["id"]) == ("won", 950)
     assert (await _wallet(api, punter))["cash"] == 10_000 - 1_000 + 2_500
@@ -179,6 +181,8 @@ async def test_void_leg_counts_at_one_in_an_accumulator(api: Api) -> None:
     assert cancelled.status_code == 200
     await _settle(api, first["markets"][0]["id"], [{"selection_id": legs[0]["selection_id"], "result": "void"}])
     assert (await _bet_status(api, player, double.json()["id"]))[0] == "open"  # the other leg is still running
+    legs = (await api.client.get(f"/api/v1/bets/{double.json()['id']}", headers=player.headers)).json()["legs"]
+    assert [leg["result"] for leg in legs] == ["void", None]
     await _settle(api, second["markets"][0]["id"], [{"selection_id": legs[1]["selection_id"], "result": "won"}])
     assert await _bet_status(api, player, double.json()["id"]) == ("won", 2_500)
     await _reconciled(api)

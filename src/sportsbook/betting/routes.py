@@ -92,7 +92,13 @@ class BetsOut(BaseModel):
 
 def _legs(bet: BetRow) -> list[LegOut]:
     return [
-        LegOut(selection_id=leg.selection_id, market_id=leg.market_id, event_id=leg.event_id, odds=odds_text(leg.odds))
+        LegOut(
+            selection_id=leg.selection_id,
+            market_id=leg.market_id,
+            event_id=leg.event_id,
+            odds=odds_text(leg.odds),
+            result=leg.result,
+        )
         for leg in bet.legs
     ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -287,23 +287,37 @@ class Betting:
     # ---- reading ----
 
     async def bet(self, player_id: UUID, bet_id: UUID) -> BetRow:
+        """One of the player's bets, each leg with its result where its market is settled."""
         async with self.db.read() as conn:
             bet = await store.get(conn, bet_id)
-        if bet is None or bet.player_id != player_id:
-            raise BetNotFound()
-        return bet
+            if bet is None or bet.player_id != player_id:
+                raise BetNotFound()
+            return (await _with_leg_results(conn, [bet]))[0]
 
     async def bets(
         self, player_id: UUID, statuses: Sequence[str] | None, limit: int, before: datetime | None
     ) -> list[BetRow]:
+        """The player's bets, newest first, each leg with its result where its market is settled."""
         async with self.db.read() as conn:
-            return await store.of_player(conn, player_id, statuses, limit, before)
+            return await _with_leg_results(conn, await store.of_player(conn, player_id, statuses, limit, before))
 
     # ---- liability ----
 
     def _book_add(self, bet: BetRow) -> None:
         legs, lines = legs_and_lines(bet)
         self.book.add(bet.id, exposures_for(lines, legs, bet.stake), {leg.selection_id: leg.market_id for leg in legs})
+
+
+async def _with_leg_results(conn: AsyncConnection, rows: list[BetRow]) -> list[BetRow]:
+    results = await store.results_for_markets(conn, {leg.market_id for bet in rows for leg in bet.legs})
+    if not results:
+        return rows
+
+    def label(leg: LegRow) -> str | None:
+        found = results.get(leg.market_id, {}).get(leg.selection_id)
+        return found.label.value if found else None
+
+    return [replace(bet, legs=tuple(replace(leg, result=label(leg)) for leg in bet.legs)) for bet in rows]
 
 
 def legs_and_lines(bet: BetRow) -> tuple[list[LegSpec], list[Line]]:

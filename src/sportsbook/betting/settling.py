@@ -9,16 +9,13 @@ So a player's net for a bet is always -total stake + R, and every step is a ledg
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting import store
@@ -37,7 +34,7 @@ from sportsbook.betting.settlement import (
     settle_bet,
     total_deduction,
 )
-from sportsbook.betting.store import BetRow, bet_legs, bets, market_settlements, non_runners
+from sportsbook.betting.store import BetRow
 from sportsbook.catalog.model import EventStatus, Market, MarketStatus, SelectionStatus
 from sportsbook.core.errors import Conflict, DomainError, InvalidRequest, NotFound
 from sportsbook.core.ids import derived_id, new_id
@@ -167,11 +164,7 @@ class Settler:
             raise MarketAlreadySettled()
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            await conn.execute(
-                market_settlements.insert().values(
-                    id=new_id(), market_id=market.id, results=_encode(results), settled_at=now
-                )
-            )
+            await store.insert_settlement(conn, new_id(), market.id, results, now)
             withdrawn = {s.id for s in market.selections if s.status is SelectionStatus.NON_RUNNER}
             statuses = {sid: _STATUS_OF[r.label] for sid, r in results.items() if sid not in withdrawn}
             await self.catalog.settle_market_selections(market.id, statuses, conn=conn)
@@ -183,21 +176,15 @@ class Settler:
 
     async def _open_bet_chunks(self, market_id: UUID) -> list[list[UUID]]:
         async with self.db.read() as conn:
-            rows = await conn.execute(
-                select(bets.c.id)
-                .select_from(bets.join(bet_legs, bet_legs.c.bet_id == bets.c.id))
-                .where(and_(bet_legs.c.market_id == market_id, bets.c.status == "open"))
-                .distinct()
-            )
-            ids = [r.id for r in rows]
+            ids = await store.open_bet_ids_on(conn, market_id)
         return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
     async def _settle_chunk(self, bet_ids: Sequence[UUID], now: datetime) -> int:
         async with self.db.transaction() as conn:
             await self.ledger.lock(conn)
             rows = await store.open_bets(conn, bet_ids)
-            known = await _results_of(conn, {leg.market_id for b in rows for leg in b.legs})
-            withdrawals = await _withdrawals(conn, {leg.market_id for b in rows for leg in b.legs})
+            known = await store.results_for_markets(conn, {leg.market_id for b in rows for leg in b.legs})
+            withdrawals = await store.withdrawals(conn, {leg.market_id for b in rows for leg in b.legs})
             transfers: list[TransferRequest] = []
             done: list[tuple[BetRow, BetSettlement]] = []
             for bet in rows:
@@ -219,19 +206,8 @@ class Settler:
         market = self.catalog.market(market_id)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            current = (
-                await conn.execute(
-                    select(market_settlements.c.id)
-                    .where(market_settlements.c.market_id == market_id, market_settlements.c.rolled_back_at.is_(None))
-                    .order_by(market_settlements.c.settled_at.desc())
-                    .limit(1)
-                )
-            ).first()
-            if current is None:
+            if not await store.roll_back_settlement(conn, market_id, now):
                 raise SettlementNotFound()
-            await conn.execute(
-                update(market_settlements).where(market_settlements.c.id == current.id).values(rolled_back_at=now)
-            )
             await self.catalog.unsettle_market(market_id, conn=conn)
             await self.ledger.lock(conn)
             settled = await store.settled_bets_on(conn, market_id)
@@ -263,14 +239,7 @@ class Settler:
         deduction = rule4_deduction(odds_at_withdrawal)
         async with self.db.transaction() as conn:
             await self.catalog.mark_non_runner(selection_id, conn=conn)
-            await conn.execute(
-                non_runners.insert().values(
-                    selection_id=selection_id,
-                    market_id=market_id,
-                    odds_at_withdrawal=odds_at_withdrawal,
-                    withdrawn_at=self.clock.now(),
-                )
-            )
+            await store.insert_non_runner(conn, selection_id, market_id, odds_at_withdrawal, self.clock.now())
         await self.catalog.refresh(market.event_id)
         return deduction
 
@@ -280,7 +249,7 @@ class Settler:
         """What the house pays now to close the bet, else `cashout_unavailable`."""
         bet = await self.betting.bet(player_id, bet_id)
         async with self.db.read() as conn:
-            known = await _results_of(conn, {leg.market_id for leg in bet.legs})
+            known = await store.results_for_markets(conn, {leg.market_id for leg in bet.legs})
         return self._cashout_value(bet, known)
 
     async def cashout(self, player_id: UUID, bet_id: UUID, amount: int) -> int:
@@ -292,7 +261,7 @@ class Settler:
             if not rows or rows[0].player_id != player_id:
                 raise BetNotFound()
             bet = rows[0]
-            value = self._cashout_value(bet, await _results_of(conn, {leg.market_id for leg in bet.legs}))
+            value = self._cashout_value(bet, await store.results_for_markets(conn, {leg.market_id for leg in bet.legs}))
             if value < amount:
                 raise CashoutPriceChanged(f"the cash-out value is now {value}")
             await self._apply(conn, await self._payout_transfers(conn, bet, amount))
@@ -477,45 +446,3 @@ def _settle_one(
         for leg in legs
     ]
     return settle_bet(bet.stake, lines, legs, results, deductions)
-
-
-async def _results_of(conn: AsyncConnection, market_ids: Iterable[UUID]) -> dict[UUID, dict[UUID, SelectionResult]]:
-    """The results in force per market: its latest settlement that was not rolled back."""
-    ids = list(market_ids)
-    if not ids:
-        return {}
-    rows = await conn.execute(
-        select(market_settlements.c.market_id, market_settlements.c.results)
-        .where(market_settlements.c.market_id.in_(ids), market_settlements.c.rolled_back_at.is_(None))
-        .order_by(market_settlements.c.settled_at)
-    )
-    return {r.market_id: _decode(r.results) for r in rows}
-
-
-async def _withdrawals(
-    conn: AsyncConnection, market_ids: Iterable[UUID]
-) -> dict[UUID, list[tuple[UUID, datetime, Fraction]]]:
-    ids = list(market_ids)
-    out: dict[UUID, list[tuple[UUID, datetime, Fraction]]] = defaultdict(list)
-    if not ids:
-        return out
-    from sportsbook.core.clock import utc
-
-    rows = await conn.execute(select(non_runners).where(non_runners.c.market_id.in_(ids)))
-    for r in rows:
-        out[r.market_id].append((r.selection_id, utc(r.withdrawn_at), rule4_deduction(Decimal(r.odds_at_withdrawal))))
-    return out
-
-
-def _encode(results: Mapping[UUID, SelectionResult]) -> dict[str, Any]:
-    def part(p: Part) -> list[str]:
-        return [str(p.won), str(p.void)]
-
-    return {str(k): {"win": part(v.win), "place": part(v.place), "label": v.label.value} for k, v in results.items()}
-
-
-def _decode(data: Mapping[str, Any]) -> dict[UUID, SelectionResult]:
-    def part(p: list[str]) -> Part:
-        return Part(Fraction(p[0]), Fraction(p[1]))
-
-    return {UUID(k): SelectionResult(part(v["win"]), part(v["place"]), LegResult(v["label"])) for k, v in data.items()}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sportsbook.betting.settlement import LegResult, Part, SelectionResult, rule4_deduction
 from sportsbook.core.clock import utc
 from sportsbook.db.metadata import metadata
 
@@ -118,6 +121,7 @@ class LegRow:
     odds: Decimal
     each_way_fraction: str | None
     each_way_places: int | None
+    result: str | None = None  # the leg's result once its market is settled (won, placed, void, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,3 +310,90 @@ async def reopen(conn: AsyncConnection, ids: Sequence[UUID]) -> None:
             .where(bets.c.id.in_(list(ids)))
             .values(status="open", return_amount=None, settled_at=None, settle_count=bets.c.settle_count + 1)
         )
+
+
+async def results_for_markets(
+    conn: AsyncConnection, market_ids: Iterable[UUID]
+) -> dict[UUID, dict[UUID, SelectionResult]]:
+    """The results in force per market: its latest settlement that was not rolled back."""
+    ids = list(market_ids)
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        select(market_settlements.c.market_id, market_settlements.c.results)
+        .where(market_settlements.c.market_id.in_(ids), market_settlements.c.rolled_back_at.is_(None))
+        .order_by(market_settlements.c.settled_at)
+    )
+    return {r.market_id: decode_results(r.results) for r in rows}
+
+
+async def withdrawals(
+    conn: AsyncConnection, market_ids: Iterable[UUID]
+) -> dict[UUID, list[tuple[UUID, datetime, Fraction]]]:
+    ids = list(market_ids)
+    out: dict[UUID, list[tuple[UUID, datetime, Fraction]]] = defaultdict(list)
+    if not ids:
+        return out
+    rows = await conn.execute(select(non_runners).where(non_runners.c.market_id.in_(ids)))
+    for r in rows:
+        out[r.market_id].append((r.selection_id, utc(r.withdrawn_at), rule4_deduction(Decimal(r.odds_at_withdrawal))))
+    return out
+
+
+def encode_results(results: Mapping[UUID, SelectionResult]) -> dict[str, Any]:
+    def part(p: Part) -> list[str]:
+        return [str(p.won), str(p.void)]
+
+    return {str(k): {"win": part(v.win), "place": part(v.place), "label": v.label.value} for k, v in results.items()}
+
+
+def decode_results(data: Mapping[str, Any]) -> dict[UUID, SelectionResult]:
+    def part(p: list[str]) -> Part:
+        return Part(Fraction(p[0]), Fraction(p[1]))
+
+    return {UUID(k): SelectionResult(part(v["win"]), part(v["place"]), LegResult(v["label"])) for k, v in data.items()}
+
+
+async def insert_settlement(
+    conn: AsyncConnection, settlement_id: UUID, market_id: UUID, results: Mapping[UUID, SelectionResult], now: datetime
+) -> None:
+    await conn.execute(
+        market_settlements.insert().values(
+            id=settlement_id, market_id=market_id, results=encode_results(results), settled_at=now
+        )
+    )
+
+
+async def roll_back_settlement(conn: AsyncConnection, market_id: UUID, now: datetime) -> bool:
+    """Stamp the market's settlement in force as rolled back; False when there is none."""
+    current = (
+        await conn.execute(
+            select(market_settlements.c.id)
+            .where(market_settlements.c.market_id == market_id, market_settlements.c.rolled_back_at.is_(None))
+            .order_by(market_settlements.c.settled_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if current is None:
+        return False
+    await conn.execute(
+        update(market_settlements).where(market_settlements.c.id == current.id).values(rolled_back_at=now)
+    )
+    return True
+
+
+async def open_bet_ids_on(conn: AsyncConnection, market_id: UUID) -> list[UUID]:
+    """Ids of the open bets with a leg on this market."""
+    on_market = select(bet_legs.c.bet_id).where(bet_legs.c.market_id == market_id)
+    rows = await conn.execute(select(bets.c.id).where(bets.c.id.in_(on_market), bets.c.status == "open"))
+    return [r.id for r in rows]
+
+
+async def insert_non_runner(
+    conn: AsyncConnection, selection_id: UUID, market_id: UUID, odds_at_withdrawal: Decimal, now: datetime
+) -> None:
+    await conn.execute(
+        non_runners.insert().values(
+            selection_id=selection_id, market_id=market_id, odds_at_withdrawal=odds_at_withdrawal, withdrawn_at=now
+        )
+    )
