@@ -52,7 +52,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
         idempotency=Idempotency(db, clock),
         catalog=catalog,
         betting=betting,
-        settler=Settler(betting),
+        settler=Settler(betting, bus),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -320,3 +321,59 @@ async def test_settlement_on_postgresql(postgres_url: str) -> None:
             ("lost", 0),
         ]
         await _reconciled(api)
+
+
+async def test_cancelled_market_voids_its_bets_and_releases_the_stakes(api: Api) -> None:
+    event = await _event(api)
+    player = await _funded_player(api, 10_000)
+    market = next(m for m in event["markets"] if m["type"] == "1x2")
+    bet = await _bet(api, player, _single(_selection(event, "1x2", "home"), 1_000))
+    trader = await _trader(api)
+    cancelled = await api.client.patch(
+        f"/api/v1/admin/markets/{market['id']}", json={"status": "cancelled"}, headers=trader.headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    await api.published_events()  # the catalogue's event reaches the betting consumer
+    assert await _bet_status(api, player, bet.json()["id"]) == ("void", 1_000)
+    assert await _wallet(api, player) == {
+        "currency": "EUR",
+        "cash": 10_000,
+        "bonus": 0,
+        "reserved": 0,
+        "withdrawable": 10_000,
+    }
+    await _reconciled(api)
+
+
+async def test_bet_cancel_voids_legs_placed_in_the_window_and_resettles(api: Api) -> None:
+    event = await _event(api)
+    player = await _funded_player(api, 10_000)
+    market = next(m for m in event["markets"] if m["type"] == "1x2")
+    home = _selection(event, "1x2", "home")
+    before = await _bet(api, player, _single(home, 1_000))
+    api.clock.advance(60)
+    inside = await _bet(api, player, _single(home, 1_000))
+    window_start = api.clock.now()
+    api.clock.advance(60)
+    await _settle(api, market["id"], [{"selection_id": home["id"], "result": "won"}])
+    assert (await _wallet(api, player))["cash"] == 10_000 - 2_000 + 5_000
+    trader = await _trader(api)
+    start = (window_start - timedelta(seconds=1)).isoformat()
+    end = (window_start + timedelta(seconds=30)).isoformat()
+    response = await api.client.post(
+        f"/api/v1/admin/markets/{market['id']}/bet-cancellations",
+        json={"start": start, "end": end},
+        headers=trader.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["reopened_bets"], response.json()["settled_bets"]) == (1, 1)
+    assert await _bet_status(api, player, inside.json()["id"]) == ("void", 1_000)
+    assert await _bet_status(api, player, before.json()["id"]) == ("won", 2_500)
+    assert (await _wallet(api, player))["cash"] == 10_000 - 2_000 + 2_500 + 1_000
+    backwards = await api.client.post(
+        f"/api/v1/admin/markets/{market['id']}/bet-cancellations",
+        json={"start": end, "end": start},
+        headers=trader.headers,
+    )
+    assert backwards.json()["error"]["code"] == "invalid_settlement"
+    await _reconciled(api)

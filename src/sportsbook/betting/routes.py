@@ -370,3 +370,23 @@ async def get_liabilities(
             for m in event.markets
         ],
     }
+
+
+class BetCancellationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime = Field(description="Bets placed from this moment (inclusive), ISO 8601 UTC")
+    end: datetime = Field(description="... to this moment (exclusive)")
+
+
+@router.post("/api/v1/admin/markets/{market_id}/bet-cancellations", response_model=SettlementOut)
+async def post_bet_cancellation(
+    market_id: UUID,
+    body: BetCancellationIn,
+    _staff: Principal = Depends(_traders),
+    platform: Platform = Depends(get_platform),
+) -> SettlementOut:
+    """A feed's bet cancel: legs on this market of bets placed in [start, end) are void; settled ones resettle."""
+    if body.start.tzinfo is None or body.end.tzinfo is None:
+        raise InvalidRequest("times need a zone (UTC), e.g. 2026-01-01T15:00:00Z")
+    return _report(await platform.settler.cancel_bets(market_id, body.start, body.end))

@@ -93,7 +93,7 @@ class Betting:
         """Rebuild the liability book from the open bets, then start the writer and the in-play acceptor."""
         async with self.db.read() as conn:
             for bet in await store.with_status(conn, store.OPEN_STATUSES):
-                self._book_add(bet)
+                self.track_liability(bet)
         await self._writer.start()
         if self._acceptor is None:
             self._stop_accepting.clear()
@@ -303,7 +303,8 @@ class Betting:
 
     # ---- liability ----
 
-    def _book_add(self, bet: BetRow) -> None:
+    def track_liability(self, bet: BetRow) -> None:
+        """Count an open bet in the liability book (placement, restart, a settlement rolled back)."""
         legs, lines = legs_and_lines(bet)
         self.book.add(bet.id, exposures_for(lines, legs, bet.stake), {leg.selection_id: leg.market_id for leg in legs})
 

@@ -40,6 +40,7 @@ from sportsbook.core.errors import Conflict, DomainError, InvalidRequest, NotFou
 from sportsbook.core.ids import derived_id, new_id
 from sportsbook.core.markets import SCORE_BASED, Score
 from sportsbook.events import outbox
+from sportsbook.events.bus import EventBus
 from sportsbook.events.model import Event
 from sportsbook.ledger.model import HOUSE, AccountKind, Phase, Result, TransferRequest, player_owner
 from sportsbook.ledger.store import AccountKey
@@ -95,8 +96,12 @@ _STATUS_OF = {
 class Settler:
     """Settles bets through the ledger, market by market."""
 
-    def __init__(self, betting: Betting, *, cashout_margin: Decimal = Decimal("0.05")) -> None:
+    def __init__(
+        self, betting: Betting, bus: EventBus | None = None, *, cashout_margin: Decimal = Decimal("0.05")
+    ) -> None:
         self.betting = betting
+        if bus is not None:  # a cancelled market voids its bets, whichever node cancelled it
+            bus.subscribe("betting-market-voids", ["catalog.market_changed"], self._on_market_changed)
         self.db = betting.db
         self.clock = betting.clock
         self.ledger = betting.ledger
@@ -185,10 +190,11 @@ class Settler:
             rows = await store.open_bets(conn, bet_ids)
             known = await store.results_for_markets(conn, {leg.market_id for b in rows for leg in b.legs})
             withdrawals = await store.withdrawals(conn, {leg.market_id for b in rows for leg in b.legs})
+            voids = await store.voided_legs(conn, [b.id for b in rows])
             transfers: list[TransferRequest] = []
             done: list[tuple[BetRow, BetSettlement]] = []
             for bet in rows:
-                outcome = _settle_one(bet, known, withdrawals)
+                outcome = _settle_one(bet, known, withdrawals, voids)
                 if outcome is None:
                     continue
                 transfers.extend(await self._payout_transfers(conn, bet, outcome.total_return))
@@ -209,25 +215,62 @@ class Settler:
             if not await store.roll_back_settlement(conn, market_id, now):
                 raise SettlementNotFound()
             await self.catalog.unsettle_market(market_id, conn=conn)
-            await self.ledger.lock(conn)
             settled = await store.settled_bets_on(conn, market_id)
-            transfers: list[TransferRequest] = []
-            cash_left: dict[UUID, int] = {}
-            for bet in settled:
-                transfers.extend(await self._reversal_transfers(conn, bet, cash_left))
-            await self._apply(conn, transfers)
-            await store.reopen(conn, [b.id for b in settled])
-            events = [
-                Event.new(
-                    "bet.reopened", 1, str(b.player_id), {"bet_id": str(b.id), "player_id": str(b.player_id)}, now
-                )
-                for b in settled
-            ]
-            await outbox.add(conn, events)
+            await self._reopen(conn, settled, now)
         await self.catalog.refresh(market.event_id)
         for bet in settled:
-            self.betting._book_add(bet)
+            self.betting.track_liability(bet)
         return SettlementReport(market_id, 0, reopened_bets=len(settled))
+
+    async def _reopen(self, conn: AsyncConnection, settled: Sequence[BetRow], now: datetime) -> None:
+        """Take back what these settled bets paid and open them again (in the caller's transaction)."""
+        await self.ledger.lock(conn)
+        transfers: list[TransferRequest] = []
+        cash_left: dict[UUID, int] = {}
+        for bet in settled:
+            transfers.extend(await self._reversal_transfers(conn, bet, cash_left))
+        await self._apply(conn, transfers)
+        await store.reopen(conn, [b.id for b in settled])
+        payloads = [{"bet_id": str(b.id), "player_id": str(b.player_id)} for b in settled]
+        await outbox.add(conn, [Event.new("bet.reopened", 1, p["player_id"], p, now) for p in payloads])
+
+    # ---- voiding ----
+
+    async def void_market(self, market_id: UUID) -> SettlementReport:
+        """Void every bet on a cancelled market: its selections all count as void (once per cancellation)."""
+        market = self.catalog.market(market_id)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            if await store.has_settlement(conn, market_id):
+                return SettlementReport(market_id, 0)
+            await store.insert_settlement(conn, new_id(), market_id, {s.id: _VOID for s in market.selections}, now)
+        settled = 0
+        for chunk in await self._open_bet_chunks(market_id):
+            settled += await self._settle_chunk(chunk, now)
+        return SettlementReport(market_id, settled)
+
+    async def cancel_bets(self, market_id: UUID, start: datetime, end: datetime) -> SettlementReport:
+        """A feed's bet cancel: the legs on this market of bets placed in [start, end) become void; settled
+        bets among them are resettled."""
+        self.catalog.market(market_id)
+        if not start < end:
+            raise InvalidSettlement("the window must end after it starts")
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            ids = await store.bet_ids_placed_on(conn, market_id, start, end)
+            await store.void_legs(conn, ids, market_id, now)
+            reopened = await store.settled_bets(conn, ids)
+            await self._reopen(conn, reopened, now)
+        for bet in reopened:
+            self.betting.track_liability(bet)
+        settled = 0
+        for chunk in (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)):
+            settled += await self._settle_chunk(chunk, now)
+        return SettlementReport(market_id, settled, reopened_bets=len(reopened))
+
+    async def _on_market_changed(self, event: Event) -> None:
+        if event.payload.get("status") == "cancelled":
+            await self.void_market(UUID(str(event.payload["market_id"])))
 
     # ---- non-runners ----
 
@@ -436,9 +479,13 @@ def _settle_one(
     bet: BetRow,
     known: Mapping[UUID, Mapping[UUID, SelectionResult]],
     withdrawals: Mapping[UUID, Sequence[tuple[UUID, datetime, Fraction]]],
+    voids: set[tuple[UUID, UUID]],
 ) -> BetSettlement | None:
     legs, lines = legs_and_lines(bet)
-    results = [known.get(leg.market_id, {}).get(leg.selection_id) for leg in legs]
+    results = [
+        _VOID if (bet.id, leg.market_id) in voids else known.get(leg.market_id, {}).get(leg.selection_id)
+        for leg in legs
+    ]
     deductions = [
         total_deduction(
             d for sel, when, d in withdrawals.get(leg.market_id, ()) if sel != leg.selection_id and when > bet.placed_at

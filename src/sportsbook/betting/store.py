@@ -109,6 +109,16 @@ non_runners = Table(
     Index("ix_non_runners_market", "market_id"),
 )
 
+# Legs voided by a feed's bet cancel (bets on a market placed in a time window) or by hand.
+leg_voids = Table(
+    "leg_voids",
+    metadata,
+    Column("bet_id", Uuid, nullable=False),
+    Column("market_id", Uuid, nullable=False),
+    Column("voided_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("bet_id", "market_id", name="pk_leg_voids"),
+)
+
 OPEN_STATUSES = ("pending", "open")
 SETTLED_STATUSES = ("won", "lost", "void", "half_won", "half_lost", "cashed_out")
 
@@ -397,3 +407,56 @@ async def insert_non_runner(
             selection_id=selection_id, market_id=market_id, odds_at_withdrawal=odds_at_withdrawal, withdrawn_at=now
         )
     )
+
+
+async def bet_ids_placed_on(conn: AsyncConnection, market_id: UUID, start: datetime, end: datetime) -> list[UUID]:
+    """Bets with a leg on this market placed in [start, end), that a cancellation can still touch."""
+    on_market = select(bet_legs.c.bet_id).where(bet_legs.c.market_id == market_id)
+    query = select(bets.c.id).where(
+        bets.c.id.in_(on_market),
+        bets.c.placed_at >= start,
+        bets.c.placed_at < end,
+        bets.c.status.not_in(("rejected", "cashed_out")),
+    )
+    return [r.id for r in await conn.execute(query)]
+
+
+async def void_legs(conn: AsyncConnection, bet_ids: Sequence[UUID], market_id: UUID, now: datetime) -> None:
+    """Record these bets' legs on the market as void (again is harmless)."""
+    known = {
+        r.bet_id
+        for r in await conn.execute(
+            select(leg_voids.c.bet_id).where(leg_voids.c.market_id == market_id, leg_voids.c.bet_id.in_(list(bet_ids)))
+        )
+    }
+    fresh = [{"bet_id": b, "market_id": market_id, "voided_at": now} for b in bet_ids if b not in known]
+    if fresh:
+        await conn.execute(leg_voids.insert(), fresh)
+
+
+async def voided_legs(conn: AsyncConnection, bet_ids: Sequence[UUID]) -> set[tuple[UUID, UUID]]:
+    """(bet id, market id) of the voided legs among these bets."""
+    if not bet_ids:
+        return set()
+    rows = await conn.execute(
+        select(leg_voids.c.bet_id, leg_voids.c.market_id).where(leg_voids.c.bet_id.in_(list(bet_ids)))
+    )
+    return {(r.bet_id, r.market_id) for r in rows}
+
+
+async def has_settlement(conn: AsyncConnection, market_id: UUID) -> bool:
+    row = await conn.execute(
+        select(market_settlements.c.id)
+        .where(market_settlements.c.market_id == market_id, market_settlements.c.rolled_back_at.is_(None))
+        .limit(1)
+    )
+    return row.first() is not None
+
+
+async def settled_bets(conn: AsyncConnection, ids: Sequence[UUID]) -> list[BetRow]:
+    """The bets among `ids` a settlement closed (not cash-outs), with legs."""
+    if not ids:
+        return []
+    settled = [s for s in SETTLED_STATUSES if s != "cashed_out"]
+    query = select(bets).where(bets.c.id.in_(list(ids)), bets.c.status.in_(settled))
+    return await _with_legs(conn, await conn.execute(query))
