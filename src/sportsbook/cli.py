@@ -167,14 +167,17 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 
 async def _seed_demo(settings: Settings) -> None:
-    """Demo users: an admin and a player with an audited opening balance. A second run changes nothing."""
+    """Demo events, an admin and a player with an audited opening balance. A second run changes nothing."""
     from sportsbook.app import build_platform
+    from sportsbook.catalog.demo import seed_demo_card
     from sportsbook.core.ids import derived_id
     from sportsbook.players.model import EmailTaken
     from sportsbook.players.service import Registration
 
     platform = build_platform(settings)
     try:
+        await platform.catalog.start()
+        await seed_demo_card(platform.catalog, platform.clock.now())
         try:
             admin_id = await platform.players.create_staff(DEMO_ADMIN[0], DEMO_ADMIN[1], "admin")
             registration = Registration(

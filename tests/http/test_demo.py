@@ -20,4 +20,7 @@ async def test_demo_seed_gives_working_logins_and_a_funded_player(sqlite_url: st
         assert admin.status_code == 201, admin.text
         me = await api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {admin.json()['token']}"})
         assert me.json()["role"] == "admin"
+        events = (await api.client.get("/api/v1/events")).json()["items"]
+        assert {e["status"] for e in events} == {"upcoming", "live"}
+        assert len(events) == 4
         assert (await api.platform.ledger.reconcile()).sound
