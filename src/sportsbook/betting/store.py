@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting.settlement import LegResult, Part, SelectionResult, rule4_deduction
 from sportsbook.core.clock import utc
+from sportsbook.db.engine import driver_connection
 from sportsbook.db.metadata import metadata
 
 bets = Table(
@@ -174,6 +175,26 @@ async def insert(conn: AsyncConnection, rows: Sequence[BetRow]) -> None:
     """Insert bets with their legs (one statement for each table)."""
     if not rows:
         return
+    if conn.dialect.name == "postgresql":
+        # COPY through the driver: SQLAlchemy's per-row parameter handling was the placement writer's largest cost
+        pg = await driver_connection(conn)
+        await pg.copy_records_to_table("bets", records=[_bet_tuple(b) for b in rows], columns=_BET_COLUMNS)
+        legs = [
+            (
+                b.id,
+                i,
+                leg.selection_id,
+                leg.market_id,
+                leg.event_id,
+                leg.odds,
+                leg.each_way_fraction,
+                leg.each_way_places,
+            )
+            for b in rows
+            for i, leg in enumerate(b.legs)
+        ]
+        await pg.copy_records_to_table("bet_legs", records=legs, columns=_LEG_COLUMNS)
+        return
     await conn.execute(bets.insert(), [_bet_values(b) for b in rows])
     await conn.execute(
         bet_legs.insert(),
@@ -248,6 +269,15 @@ def _replace_legs(bet: BetRow, legs: tuple[LegRow, ...]) -> BetRow:
     values = {name: getattr(bet, name) for name in BetRow.__dataclass_fields__}
     values["legs"] = legs
     return BetRow(**values)
+
+
+_BET_COLUMNS = [c.name for c in bets.columns]
+_LEG_COLUMNS = [c.name for c in bet_legs.columns]
+
+
+def _bet_tuple(b: BetRow) -> tuple[Any, ...]:
+    """A bet as a COPY row: BetRow's fields are named after the table's columns."""
+    return tuple(getattr(b, name) for name in _BET_COLUMNS)
 
 
 def _bet_values(b: BetRow) -> dict[str, Any]:

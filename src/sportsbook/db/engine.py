@@ -83,3 +83,17 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
     def _on_begin(conn: Any) -> None:
         kind = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {kind}")
+
+
+async def driver_connection(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under a SQLAlchemy one, inside the SQLAlchemy transaction.
+
+    For the set-based fast paths (COPY, unnest) that SQLAlchemy cannot express cheaply. SQLAlchemy's asyncpg
+    adapter sends BEGIN lazily, at its first statement; a driver call made before that would run outside the
+    transaction (autocommit) and survive a rollback, so this starts the adapter's transaction first."""
+    raw = await conn.get_raw_connection()
+    adapted: Any = raw.dbapi_connection
+    lazy = getattr(adapted, "_transaction", None) is None and hasattr(adapted, "_start_transaction")
+    if lazy and conn.in_transaction():
+        await adapted._start_transaction()
+    return raw.driver_connection

@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from sportsbook.core.clock import utc
+from sportsbook.db.engine import driver_connection
 from sportsbook.db.metadata import BigIntKey, metadata
 from sportsbook.ledger.model import (
     GENESIS_HASH,
@@ -210,7 +211,7 @@ class LedgerStore:
 
     async def account_balances(self, conn: AsyncConnection, ids: Collection[int]) -> dict[int, int]:
         if self.dialect == "postgresql":
-            records = await (await _driver(conn)).fetch(_SELECT_BALANCES, list(ids))
+            records = await (await driver_connection(conn)).fetch(_SELECT_BALANCES, list(ids))
             return {r["id"]: r["balance"] for r in records}
         rows = await conn.execute(select(accounts.c.id, accounts.c.balance).where(self._in(accounts.c.id, ids)))
         return {int(row[0]): int(row[1]) for row in rows}
@@ -293,7 +294,7 @@ class LedgerStore:
 
     async def _transfers_by_id(self, conn: AsyncConnection, ids: Collection[UUID]) -> list[Transfer]:
         if self.dialect == "postgresql":
-            return [_transfer(r) for r in await (await _driver(conn)).fetch(_SELECT_TRANSFERS, list(ids))]
+            return [_transfer(r) for r in await (await driver_connection(conn)).fetch(_SELECT_TRANSFERS, list(ids))]
         return [
             _transfer(r._mapping) for r in await conn.execute(select(transfers).where(self._in(transfers.c.id, ids)))
         ]
@@ -329,7 +330,14 @@ class LedgerStore:
             formatted = _sqlite_time(stamp)
             await conn.exec_driver_sql(_INSERT_SQLITE, [_sqlite_row(t, stamp, formatted) for t in outcome.rows])
             await conn.exec_driver_sql(_UPDATE_SQLITE, [(v, k) for k, v in outcome.balances.items()])
-        if outcome.opened:
+        if outcome.opened and self.dialect == "postgresql":
+            pg = await driver_connection(conn)
+            await pg.copy_records_to_table(
+                "ledger_holds",
+                records=[(t.id, t.credit_account_id, t.amount, t.expires_at) for t in outcome.opened],
+                columns=["pending_id", "holding_account_id", "amount", "expires_at"],
+            )
+        elif outcome.opened:
             await conn.execute(
                 holds.insert(),
                 [
@@ -352,7 +360,7 @@ class LedgerStore:
     async def _write_postgresql(self, conn: AsyncConnection, outcome: BatchOutcome) -> None:
         # Set-based writes are what let one transaction carry hundreds of transfers in a few milliseconds.
         # A small batch goes in one statement (one round trip); a large one is COPYed, which is faster per row.
-        pg = await _driver(conn)
+        pg = await driver_connection(conn)
         ids = list(outcome.balances)
         balances = [outcome.balances[i] for i in ids]
         rows = [_row_tuple(t) for t in outcome.rows]
@@ -558,12 +566,6 @@ UPDATE ledger_chain SET seq = $3, head = $4 WHERE id = 1
 _COPY_FROM_ROWS = 64  # measured: below this one INSERT ... unnest wins, above it COPY does
 _SELECT_BALANCES = "SELECT id, balance FROM ledger_accounts WHERE id = ANY($1::bigint[])"
 _SELECT_TRANSFERS = "SELECT * FROM ledger_transfers WHERE id = ANY($1::uuid[])"
-
-
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under SQLAlchemy's, inside the same transaction (begun by an earlier statement)."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
 
 
 def _row_tuple(t: Transfer) -> tuple[Any, ...]:
