@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     session_ttl_s: int = Field(default=12 * 3600, ge=60)
+    # how long a node trusts a session it has checked without asking the database again (0: always ask)
+    session_cache_s: float = Field(default=5.0, ge=0, le=300)
     # Argon2id cost; the defaults follow RFC 9106's second recommended option.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)

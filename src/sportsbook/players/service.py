@@ -65,6 +65,9 @@ class Profile:
     created_at: datetime
 
 
+_SESSION_CACHE_MAX = 100_000
+
+
 def token_hash(token: str) -> str:
     """What the sessions table keeps instead of the token: its SHA-256, hex."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -100,6 +103,10 @@ class Players:
         self._limiter = MovingWindowRateLimiter(rate_limit_storage or MemoryStorage())
         self._per_email: RateLimitItem = parse(login_limit_per_email)
         self._per_ip: RateLimitItem = parse(login_limit_per_ip)
+        # token hash -> (principal, session expiry, cached until): saves a database read on most requests.
+        # A logout on this node drops its entry at once; one on another node takes effect within the TTL.
+        self._sessions: dict[str, tuple[Principal, datetime, datetime]] = {}
+        self._session_cache_ttl = timedelta(seconds=settings.session_cache_s)
 
     async def register(self, registration: Registration) -> Principal:
         """Open a player account with its wallet accounts; `player.registered` goes out with it."""
@@ -183,6 +190,7 @@ class Players:
     async def logout(self, token: str) -> None:
         """End the session of this token; `unauthorized` if it is not a live session."""
         now = self._clock.now()
+        self._sessions.pop(token_hash(token), None)
         async with self._db.transaction() as conn:
             session = await store.session_by_token_hash(conn, token_hash(token))
             if session is None or not _live(session, now) or not await store.revoke_session(conn, session.id, now):
@@ -191,11 +199,21 @@ class Players:
     async def authenticate(self, token: str) -> Principal:
         """The user behind a bearer token, else `unauthorized` (unknown, expired or revoked token)."""
         now = self._clock.now()
+        hashed = token_hash(token)
+        cached = self._sessions.get(hashed)
+        if cached is not None and now < cached[1] and now < cached[2]:
+            return cached[0]
         async with self._db.read() as conn:
-            session = await store.session_by_token_hash(conn, token_hash(token))
+            session = await store.session_by_token_hash(conn, hashed)
         if session is None or not _live(session, now) or session.user.status is not Status.ACTIVE:
+            self._sessions.pop(hashed, None)
             raise Unauthorized("the session is not valid; log in again")
-        return session.user.principal()
+        principal = session.user.principal()
+        if self._session_cache_ttl:
+            if len(self._sessions) >= _SESSION_CACHE_MAX:
+                self._sessions.clear()  # crude but bounded: the cache refills from the database
+            self._sessions[hashed] = (principal, session.expires_at, now + self._session_cache_ttl)
+        return principal
 
     async def profile(self, user_id: UUID) -> Profile:
         """The account of `user_id` as its owner sees it."""
