@@ -17,7 +17,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./var/sportsbook.sqlite3"
     # SQLite durability: FULL survives power loss, NORMAL (in WAL mode) survives a process crash.
     sqlite_synchronous: str = Field(default="FULL", pattern="^(FULL|NORMAL|OFF)$")
-    database_pool_size: int = Field(default=10, ge=1, le=200)
+    # per node; overflow adds as many again. Below the request concurrency, connections churn (and lose
+    # their prepared statements), measured in bench/placement_http.py
+    database_pool_size: int = Field(default=20, ge=1, le=200)
     broker_url: str | None = None  # amqp://... selects RabbitMQ; none means the in-process bus
     redis_url: str | None = None
     host: str = "127.0.0.1"

@@ -42,7 +42,7 @@ class Platform:
     started: bool = field(default=False)
 
 
-def get_platform(request: Request) -> Platform:
-    """FastAPI dependency: the platform of the app serving this request."""
+async def get_platform(request: Request) -> Platform:
+    """FastAPI dependency: the platform of the app serving this request (async: no threadpool hop)."""
     platform: Platform = request.app.state.platform
     return platform
