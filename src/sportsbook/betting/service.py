@@ -224,7 +224,7 @@ class Betting:
         """Decide every pending bet whose delay is over: accept it at the odds struck, or refuse and release."""
         now = self.clock.now()
         async with self.db.read() as conn:
-            pending = [b for b in await store.with_status(conn, ("pending",)) if b.accept_at and b.accept_at <= now]
+            pending = await store.due_pending(conn, now, limit=1000)
         for bet in pending:
             await self._decide(bet)
         return len(pending)

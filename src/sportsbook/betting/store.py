@@ -490,3 +490,15 @@ async def settled_bets(conn: AsyncConnection, ids: Sequence[UUID]) -> list[BetRo
     settled = [s for s in SETTLED_STATUSES if s != "cashed_out"]
     query = select(bets).where(bets.c.id.in_(list(ids)), bets.c.status.in_(settled))
     return await _with_legs(conn, await conn.execute(query))
+
+
+async def due_pending(conn: AsyncConnection, now: datetime, limit: int) -> list[BetRow]:
+    """Pending in-play bets whose delay is over, oldest first. Matches the partial index ix_bets_pending: a
+    literal `status = 'pending'` (a bound value would not), so the poll never scans the bets table."""
+    query = (
+        select(bets)
+        .where(text("status = 'pending'"), bets.c.accept_at <= now)
+        .order_by(bets.c.accept_at)
+        .limit(limit)
+    )
+    return await _with_legs(conn, await conn.execute(query))
