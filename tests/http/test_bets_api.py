@@ -273,14 +273,14 @@ async def test_in_play_bet_is_refused_if_the_price_shortens_during_the_delay(api
 async def test_bet_history_pages_and_filters(api: Api) -> None:
     event = await _event(api)
     player = await _funded_player(api)
-    for outcome in ("home", "draw", "away"):
+    for outcome in ("home", "draw", "away"):  # placed at the same instant: paging must not lose any
         assert (await _bet(api, player, _single(_selection(event, "1x2", outcome), 100))).status_code == 201
-        api.clock.advance(1)
     page = (await api.client.get(f"{BETS}?status=open&limit=2", headers=player.headers)).json()
     assert len(page["items"]) == 2
     rest = (await api.client.get(f"{BETS}?status=open&cursor={page['next_cursor']}", headers=player.headers)).json()
     assert len(rest["items"]) == 1
     assert rest["next_cursor"] is None
+    assert len({b["id"] for b in page["items"] + rest["items"]}) == 3
     assert (await api.client.get(f"{BETS}?status=settled", headers=player.headers)).json()["items"] == []
     other = await api.new_player()
     bet_id = page["items"][0]["id"]
@@ -297,3 +297,10 @@ async def test_placement_on_postgresql(postgres_url: str) -> None:
         assert {a.status_code for a in answers} == {201}
         assert (await _wallet(api, player))["reserved"] == 2_000
         assert (await api.platform.ledger.reconcile()).sound
+
+
+@pytest.mark.parametrize("cursor", ["abc", "123", "123.nothex", ".", "1" * 19 + ".00"])
+async def test_a_cursor_this_api_did_not_give_out_is_invalid_cursor(api: Api, cursor: str) -> None:
+    player = await api.new_player()
+    response = await api.client.get(f"{BETS}?cursor={cursor}", headers=player.headers)
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_cursor")

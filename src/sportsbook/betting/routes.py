@@ -176,21 +176,28 @@ async def post_bet(
 async def get_bets(
     status: Annotated[Literal["open", "settled"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
     player: Principal = Depends(current_player),
     platform: Platform = Depends(get_platform),
 ) -> BetsOut:
     """Your bets, newest first: `open` (including pending) or `settled` (including cashed out)."""
     statuses = {"open": ("open", "pending"), "settled": SETTLED_STATUSES, None: None}[status]
-    before: datetime | None = None
+    after: tuple[datetime, UUID] | None = None
     if cursor is not None:
-        # the cursor is the placement time of the last bet shown, in microseconds since the epoch
-        if not cursor.isdigit() or len(cursor) > 18:
-            raise InvalidRequest("the cursor is not one this API gave out", code="invalid_cursor")
-        before = _EPOCH + timedelta(microseconds=int(cursor))
-    found = await platform.betting.bets(player.id, statuses, limit + 1, before)
+        # the cursor is the last bet shown: its placement time (microseconds since the epoch) and its id
+        micros, _, bet_id = cursor.partition(".")
+        try:
+            if not micros.isdigit() or len(micros) > 18:
+                raise ValueError(cursor)
+            after = (_EPOCH + timedelta(microseconds=int(micros)), UUID(hex=bet_id))
+        except ValueError as exc:
+            raise InvalidRequest("the cursor is not one this API gave out", code="invalid_cursor") from exc
+    found = await platform.betting.bets(player.id, statuses, limit + 1, after)
     page = found[:limit]
-    next_cursor = str((page[-1].placed_at - _EPOCH) // timedelta(microseconds=1)) if len(found) > limit else None
+    next_cursor = None
+    if len(found) > limit:
+        last = page[-1]
+        next_cursor = f"{(last.placed_at - _EPOCH) // timedelta(microseconds=1)}.{last.id.hex}"
     return BetsOut(items=[_bet_out(b) for b in page], next_cursor=next_cursor)
 
 

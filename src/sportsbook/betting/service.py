@@ -146,59 +146,83 @@ class Betting:
         outcomes: list[_Outcome | None] = [None] * len(drafts)
         stored = await store.existing(conn, {d.bet_id for d in drafts})
         seen: set[UUID] = set()
+        candidates: list[int] = []
+        for i, draft in enumerate(drafts):
+            if draft.bet_id in stored or draft.bet_id in seen:
+                known = stored.get(draft.bet_id, draft.fingerprint if draft.bet_id in seen else None)
+                outcomes[i] = _Replay() if known == draft.fingerprint else IdempotencyKeyReused()
+                continue
+            seen.add(draft.bet_id)
+            candidates.append(i)
         booked: list[UUID] = []
-        accepted: list[int] = []
+        rows: list[BetRow] = []
         try:
-            for i, draft in enumerate(drafts):
-                if draft.bet_id in stored or draft.bet_id in seen:
-                    known = stored.get(draft.bet_id, draft.fingerprint if draft.bet_id in seen else None)
-                    same = known == draft.fingerprint
-                    outcomes[i] = _Replay() if same else IdempotencyKeyReused()
-                    continue
-                seen.add(draft.bet_id)
-                terms = draft.quote
-                exposures = exposures_for(terms.lines, terms.legs, terms.stake)
-                try:
-                    self.book.check(
-                        exposures,
-                        terms.market_of,
-                        terms.selection_limit,
-                        terms.market_limit,
-                        lines=terms.lines,
-                        legs=terms.legs,
-                    )
-                except DomainError as exc:
-                    outcomes[i] = exc
-                    continue
-                # booked now so the next bet of this batch sees it; taken back below if the bet fails
-                self.book.add(draft.bet_id, exposures, terms.market_of)
-                booked.append(draft.bet_id)
-                accepted.append(i)
-            transfers = [await self._stake_transfer(conn, drafts[i]) for i in accepted]
-            results = await self.ledger.create_transfers_in(conn, transfers)
-            rows: list[BetRow] = []
-            events: list[Event] = []
-            for i, result in zip(accepted, results, strict=True):
-                draft = drafts[i]
-                if result is not Result.OK:
-                    self.book.remove(draft.bet_id)
-                    outcomes[i] = (
-                        InsufficientFunds("your cash balance does not cover the stake")
-                        if result is Result.INSUFFICIENT_FUNDS
-                        else DomainError(f"the ledger refused the stake: {result.value}", code="stake_refused")
-                    )
-                    continue
-                bet = _bet_row(draft, transfers[accepted.index(i)].id)
-                rows.append(bet)
-                events.append(_placed_event(bet))
-                outcomes[i] = bet
+            # A bet the ledger refuses for funds frees the liability room it took; the bets it crowded out
+            # get a second round (rare: only when a refusal for funds and one for liability meet in a batch).
+            for _ in range(2):
+                crowded = await self._strike(conn, drafts, candidates, outcomes, booked, rows)
+                if not crowded:
+                    break
+                candidates = crowded
             await store.insert(conn, rows)
-            await outbox.add(conn, events)
+            await outbox.add(conn, [_placed_event(bet) for bet in rows])
         except BaseException:
             for bet_id in booked:
                 self.book.remove(bet_id)
             raise
         return [o if o is not None else DomainError("not decided", code="internal_error") for o in outcomes]
+
+    async def _strike(
+        self,
+        conn: AsyncConnection,
+        drafts: Sequence[_Draft],
+        candidates: Sequence[int],
+        outcomes: list[_Outcome | None],
+        booked: list[UUID],
+        rows: list[BetRow],
+    ) -> list[int]:
+        """Check liability and reserve stakes for these drafts; returns those refused for liability that may
+        fit now because a bet refused for funds gave its room back."""
+        accepted: list[int] = []
+        refused_for_room: list[int] = []
+        for i in candidates:
+            terms = drafts[i].quote
+            exposures = exposures_for(terms.lines, terms.legs, terms.stake)
+            try:
+                self.book.check(
+                    exposures,
+                    terms.market_of,
+                    terms.selection_limit,
+                    terms.market_limit,
+                    lines=terms.lines,
+                    legs=terms.legs,
+                )
+            except DomainError as exc:
+                outcomes[i] = exc
+                refused_for_room.append(i)
+                continue
+            # booked now so the next bet of this batch sees it; taken back below if the bet fails
+            self.book.add(drafts[i].bet_id, exposures, terms.market_of)
+            booked.append(drafts[i].bet_id)
+            accepted.append(i)
+        transfers = [await self._stake_transfer(conn, drafts[i]) for i in accepted]
+        results = await self.ledger.create_transfers_in(conn, transfers)
+        freed = False
+        for i, transfer, result in zip(accepted, transfers, results, strict=True):
+            draft = drafts[i]
+            if result is not Result.OK:
+                self.book.remove(draft.bet_id)
+                freed = True
+                outcomes[i] = (
+                    InsufficientFunds("your cash balance does not cover the stake")
+                    if result is Result.INSUFFICIENT_FUNDS
+                    else DomainError(f"the ledger refused the stake: {result.value}", code="stake_refused")
+                )
+                continue
+            bet = _bet_row(draft, transfer.id)
+            rows.append(bet)
+            outcomes[i] = bet
+        return refused_for_room if freed else []
 
     async def _stake_transfer(self, conn: AsyncConnection, draft: _Draft) -> TransferRequest:
         ledger_store = self.ledger.store
@@ -235,9 +259,12 @@ class Betting:
             if code is None:
                 if await store.set_status(conn, bet.id, "open", expect="pending"):
                     event = Event.new(
-                        "bet.accepted", 1, str(bet.player_id),
-                        {"bet_id": str(bet.id), "player_id": str(bet.player_id)}, self.clock.now(),
-                    )  # fmt: skip
+                        "bet.accepted",
+                        1,
+                        str(bet.player_id),
+                        {"bet_id": str(bet.id), "player_id": str(bet.player_id)},
+                        self.clock.now(),
+                    )
                     await outbox.add(conn, [event])
                 return
             if not await store.set_status(conn, bet.id, "rejected", reject_code=code, expect="pending"):
@@ -295,11 +322,11 @@ class Betting:
             return (await _with_leg_results(conn, [bet]))[0]
 
     async def bets(
-        self, player_id: UUID, statuses: Sequence[str] | None, limit: int, before: datetime | None
+        self, player_id: UUID, statuses: Sequence[str] | None, limit: int, after: tuple[datetime, UUID] | None
     ) -> list[BetRow]:
         """The player's bets, newest first, each leg with its result where its market is settled."""
         async with self.db.read() as conn:
-            return await _with_leg_results(conn, await store.of_player(conn, player_id, statuses, limit, before))
+            return await _with_leg_results(conn, await store.of_player(conn, player_id, statuses, limit, after))
 
     # ---- liability ----
 

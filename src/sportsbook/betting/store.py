@@ -27,6 +27,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    or_,
     select,
     text,
     update,
@@ -233,14 +234,19 @@ async def get(conn: AsyncConnection, bet_id: UUID) -> BetRow | None:
 
 
 async def of_player(
-    conn: AsyncConnection, player_id: UUID, statuses: Sequence[str] | None, limit: int, before: datetime | None
+    conn: AsyncConnection,
+    player_id: UUID,
+    statuses: Sequence[str] | None,
+    limit: int,
+    after: tuple[datetime, UUID] | None,
 ) -> list[BetRow]:
-    """A player's bets, newest first."""
+    """A player's bets, newest first; `after` is the (placed_at, id) of the last bet of the previous page."""
     query = select(bets).where(bets.c.player_id == player_id)
     if statuses:
         query = query.where(bets.c.status.in_(list(statuses)))
-    if before is not None:
-        query = query.where(bets.c.placed_at < before)
+    if after is not None:
+        placed_at, bet_id = after
+        query = query.where(or_(bets.c.placed_at < placed_at, and_(bets.c.placed_at == placed_at, bets.c.id > bet_id)))
     query = query.order_by(bets.c.placed_at.desc(), bets.c.id).limit(limit)
     return await _with_legs(conn, await conn.execute(query))
 
@@ -496,9 +502,6 @@ async def due_pending(conn: AsyncConnection, now: datetime, limit: int) -> list[
     """Pending in-play bets whose delay is over, oldest first. Matches the partial index ix_bets_pending: a
     literal `status = 'pending'` (a bound value would not), so the poll never scans the bets table."""
     query = (
-        select(bets)
-        .where(text("status = 'pending'"), bets.c.accept_at <= now)
-        .order_by(bets.c.accept_at)
-        .limit(limit)
+        select(bets).where(text("status = 'pending'"), bets.c.accept_at <= now).order_by(bets.c.accept_at).limit(limit)
     )
     return await _with_legs(conn, await conn.execute(query))
