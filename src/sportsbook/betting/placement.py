@@ -25,30 +25,26 @@ from sportsbook.betting.model import (
     expand_lines,
     potential_return,
 )
-from sportsbook.catalog.model import Event, EventStatus, Market, MarketStatus, Selection, SelectionStatus
-from sportsbook.core.errors import DomainError, NotFound
+from sportsbook.catalog.model import (
+    Event,
+    EventStatus,
+    Market,
+    MarketStatus,
+    Selection,
+    SelectionClosed,
+    SelectionNotFound,
+    SelectionStatus,
+)
+from sportsbook.core.errors import DomainError
 from sportsbook.core.money import MAX_AMOUNT
 
 Lookup = Callable[[UUID], "tuple[Event, Market, Selection] | None"]
-
-
-class SelectionNotFound(NotFound):
-    """No selection has this id."""
-
-    code = "selection_not_found"
 
 
 class MarketSuspended(DomainError):
     """The market is not taking bets right now (suspended, or in play without in-play betting)."""
 
     code = "market_suspended"
-    status = 409
-
-
-class SelectionClosed(DomainError):
-    """The selection, its market or its event is closed for betting."""
-
-    code = "selection_closed"
     status = 409
 
 

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sportsbook.betting import store
 from sportsbook.betting.liability import LiabilityBook, exposures_for
 from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, accept_odds, expand_lines
-from sportsbook.betting.placement import BetRequest, Quote, SelectionClosed, quote
+from sportsbook.betting.placement import BetRequest, Quote, quote
 from sportsbook.betting.store import BetRow, LegRow
-from sportsbook.catalog.model import EventStatus, MarketStatus, SelectionStatus
+from sportsbook.catalog.model import EventStatus, MarketStatus, SelectionClosed, SelectionStatus
 from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import Clock
 from sportsbook.core.errors import DomainError, IdempotencyKeyReused, InsufficientFunds, NotFound
