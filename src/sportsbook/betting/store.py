@@ -122,6 +122,14 @@ leg_voids = Table(
 )
 
 OPEN_STATUSES = ("pending", "open")
+_OPEN_BETS = "SELECT * FROM bets WHERE id = ANY($1::uuid[]) AND status = 'open'"
+_LEGS_OF = "SELECT * FROM bet_legs WHERE bet_id = ANY($1::uuid[]) ORDER BY bet_id, idx"
+_SETTLE_BETS = """
+UPDATE bets SET status = v.status, return_amount = v.amount, settled_at = $4, stake_state = 'taken',
+    settle_count = bets.settle_count + 1
+FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS v(id, status, amount)
+WHERE bets.id = v.id
+"""
 SETTLED_STATUSES = ("won", "lost", "void", "half_won", "half_lost", "cashed_out")
 
 
@@ -320,6 +328,23 @@ async def open_bets(conn: AsyncConnection, ids: Sequence[UUID]) -> list[BetRow]:
     """The bets among `ids` that are open, with their legs."""
     if not ids:
         return []
+    if conn.dialect.name == "postgresql":
+        # two array-parameter queries through the driver: settlement reads thousands of bets per chunk
+        pg = await driver_connection(conn)
+        found = [_bet(r) for r in await pg.fetch(_OPEN_BETS, list(ids))]
+        legs: dict[UUID, list[LegRow]] = {b.id: [] for b in found}
+        for r in await pg.fetch(_LEGS_OF, list(legs)):
+            legs[r["bet_id"]].append(
+                LegRow(
+                    r["selection_id"],
+                    r["market_id"],
+                    r["event_id"],
+                    r["odds"],
+                    r["each_way_fraction"],
+                    r["each_way_places"],
+                )
+            )
+        return [_replace_legs(b, tuple(legs[b.id])) for b in found]
     query = select(bets).where(bets.c.id.in_(list(ids)), bets.c.status == "open")
     return await _with_legs(conn, await conn.execute(query))
 
@@ -334,6 +359,12 @@ async def settled_bets_on(conn: AsyncConnection, market_id: UUID) -> list[BetRow
 
 async def mark_settled(conn: AsyncConnection, outcomes: Sequence[tuple[UUID, str, int]], now: datetime) -> None:
     """Close bets with their status and return; their stake is no longer held."""
+    if conn.dialect.name == "postgresql":
+        # one statement for the whole chunk: executemany sent one UPDATE per bet
+        pg = await driver_connection(conn)
+        ids, statuses, returns = (list(column) for column in zip(*outcomes, strict=True)) if outcomes else ([], [], [])
+        await pg.execute(_SETTLE_BETS, ids, statuses, returns, now)
+        return
     await conn.execute(
         update(bets)
         .where(bets.c.id == bindparam("b_id"))
