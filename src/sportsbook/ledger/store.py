@@ -66,7 +66,7 @@ accounts = Table(
     Column("id", BigIntKey, primary_key=True, autoincrement=True),
     Column("owner", String(64), nullable=False),
     Column("kind", String(32), nullable=False),
-    Column("sub", String(64), nullable=False, server_default=""),
+    Column("sub", String(64), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("non_negative", Boolean, nullable=False),
     Column("balance", BigInteger, nullable=False, server_default="0"),

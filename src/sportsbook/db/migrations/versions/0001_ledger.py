@@ -21,7 +21,7 @@ def upgrade() -> None:
         sa.Column("id", BigIntKey, primary_key=True, autoincrement=True),
         sa.Column("owner", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
-        sa.Column("sub", sa.String(64), nullable=False, server_default=""),
+        sa.Column("sub", sa.String(64), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("non_negative", sa.Boolean, nullable=False),
         sa.Column("balance", sa.BigInteger, nullable=False, server_default="0"),
