@@ -40,6 +40,7 @@ from sqlalchemy import select, text
 from sportsbook.app import build_platform, start_platform, stop_platform
 from sportsbook.betting import store
 from sportsbook.betting.model import BetType, LegSpec, expand_lines, potential_return
+from sportsbook.betting.service import exposure_deltas
 from sportsbook.betting.settling import Outcome
 from sportsbook.betting.store import BetRow, LegRow
 from sportsbook.catalog.model import Event, EventDraft, MarketDraft, SelectionDraft
@@ -286,8 +287,7 @@ async def place_bets(
             refused = Counter(r for r in results if r is not Result.OK)
             assert not refused, refused
             await store.insert(conn, rows)
-        for bet in rows:
-            platform.betting.track_liability(bet)
+            await store.add_exposure(conn, exposure_deltas(rows, +1))
     return expected, time.perf_counter() - began
 
 

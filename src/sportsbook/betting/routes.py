@@ -355,20 +355,20 @@ async def get_liabilities(
 ) -> dict[str, object]:
     """What each market and selection of an event could cost the house, from the open bets."""
     event = platform.catalog.event(event_id)
-    book = platform.betting.book
+    exposure = await platform.betting.exposures([m.id for m in event.markets])
     return {
         "event_id": str(event.id),
         "markets": [
             {
                 "market_id": str(m.id),
                 "type": m.type.value,
-                "exposure": book.market_exposure(m.id),
+                "exposure": max((exposure.get(s.id, 0) for s in m.selections), default=0),
                 "limit": m.market_liability_limit,
                 "selections": [
                     {
                         "selection_id": str(s.id),
                         "outcome": s.outcome,
-                        "exposure": book.selection_exposure(s.id),
+                        "exposure": exposure.get(s.id, 0),
                         "limit": m.selection_liability_limit,
                     }
                     for s in m.selections

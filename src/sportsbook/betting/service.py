@@ -80,7 +80,6 @@ class Betting:
         self.clock = clock
         self.ledger = ledger
         self.catalog = catalog
-        self.book = LiabilityBook()
         self._writer: GroupCommitter[_Draft, _Outcome] = GroupCommitter(
             db, self._process, max_batch=batch_max, name="bets"
         )
@@ -90,10 +89,7 @@ class Betting:
     # ---- lifecycle ----
 
     async def start(self, *, accept_poll_s: float = 0.05) -> None:
-        """Rebuild the liability book from the open bets, then start the writer and the in-play acceptor."""
-        async with self.db.read() as conn:
-            for bet in await store.with_status(conn, store.OPEN_STATUSES):
-                self.track_liability(bet)
+        """Start the writer and the in-play acceptor."""
         await self._writer.start()
         if self._acceptor is None:
             self._stop_accepting.clear()
@@ -154,31 +150,33 @@ class Betting:
                 continue
             seen.add(draft.bet_id)
             candidates.append(i)
-        booked: list[UUID] = []
+        # The ledger lock first: it queues every node's placement batches, so the exposures read below stay
+        # true until this transaction commits, and the liability limits hold across nodes.
+        await self.ledger.lock(conn)
+        book = LiabilityBook()
+        markets = {leg.market_id for i in candidates for leg in drafts[i].quote.legs}
+        for selection_id, market_id, exposure in await store.exposures_on_markets(conn, markets):
+            book.add(selection_id, {selection_id: exposure}, {selection_id: market_id})
         rows: list[BetRow] = []
-        try:
-            # A bet the ledger refuses for funds frees the liability room it took; the bets it crowded out
-            # get a second round (rare: only when a refusal for funds and one for liability meet in a batch).
-            for _ in range(2):
-                crowded = await self._strike(conn, drafts, candidates, outcomes, booked, rows)
-                if not crowded:
-                    break
-                candidates = crowded
-            await store.insert(conn, rows)
-            await outbox.add(conn, [_placed_event(bet) for bet in rows])
-        except BaseException:
-            for bet_id in booked:
-                self.book.remove(bet_id)
-            raise
+        # A bet the ledger refuses for funds frees the liability room it took; the bets it crowded out
+        # get a second round (rare: only when a refusal for funds and one for liability meet in a batch).
+        for _ in range(2):
+            crowded = await self._strike(conn, book, drafts, candidates, outcomes, rows)
+            if not crowded:
+                break
+            candidates = crowded
+        await store.insert(conn, rows)
+        await store.add_exposure(conn, exposure_deltas(rows, +1))
+        await outbox.add(conn, [_placed_event(bet) for bet in rows])
         return [o if o is not None else DomainError("not decided", code="internal_error") for o in outcomes]
 
     async def _strike(
         self,
         conn: AsyncConnection,
+        book: LiabilityBook,
         drafts: Sequence[_Draft],
         candidates: Sequence[int],
         outcomes: list[_Outcome | None],
-        booked: list[UUID],
         rows: list[BetRow],
     ) -> list[int]:
         """Check liability and reserve stakes for these drafts; returns those refused for liability that may
@@ -189,7 +187,7 @@ class Betting:
             terms = drafts[i].quote
             exposures = exposures_for(terms.lines, terms.legs, terms.stake)
             try:
-                self.book.check(
+                book.check(
                     exposures,
                     terms.market_of,
                     terms.selection_limit,
@@ -202,8 +200,7 @@ class Betting:
                 refused_for_room.append(i)
                 continue
             # booked now so the next bet of this batch sees it; taken back below if the bet fails
-            self.book.add(drafts[i].bet_id, exposures, terms.market_of)
-            booked.append(drafts[i].bet_id)
+            book.add(drafts[i].bet_id, exposures, terms.market_of)
             accepted.append(i)
         transfers = [await self._stake_transfer(conn, drafts[i]) for i in accepted]
         results = await self.ledger.create_transfers_in(conn, transfers)
@@ -211,7 +208,7 @@ class Betting:
         for i, transfer, result in zip(accepted, transfers, results, strict=True):
             draft = drafts[i]
             if result is not Result.OK:
-                self.book.remove(draft.bet_id)
+                book.remove(draft.bet_id)
                 freed = True
                 outcomes[i] = (
                     InsufficientFunds("your cash balance does not cover the stake")
@@ -275,9 +272,9 @@ class Betting:
             (result,) = await self.ledger.create_transfers_in(conn, [void])
             if result not in (Result.OK, Result.EXISTS):
                 raise RuntimeError(f"could not release the stake of bet {bet.id}: {result.value}")
+            await store.add_exposure(conn, exposure_deltas([bet], -1))
             payload = {"bet_id": str(bet.id), "player_id": str(bet.player_id), "reject_code": code}
             await outbox.add(conn, [Event.new("bet.rejected", 1, str(bet.player_id), payload, self.clock.now())])
-        self.book.remove(bet.id)
 
     def _recheck(self, bet: BetRow) -> str | None:
         """Why the bet can no longer be accepted now, or None when it can."""
@@ -330,10 +327,22 @@ class Betting:
 
     # ---- liability ----
 
-    def track_liability(self, bet: BetRow) -> None:
-        """Count an open bet in the liability book (placement, restart, a settlement rolled back)."""
+    async def exposures(self, market_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """What each selection of these markets could cost the house now, from the shared exposure rows."""
+        async with self.db.read() as conn:
+            return {sel: exposure for sel, _market, exposure in await store.exposures_on_markets(conn, market_ids)}
+
+
+def exposure_deltas(rows: Sequence[BetRow], sign: int) -> dict[UUID, tuple[UUID, int]]:
+    """How these bets move each selection's exposure: `sign` +1 when they open, -1 when they close."""
+    deltas: dict[UUID, tuple[UUID, int]] = {}
+    for bet in rows:
         legs, lines = legs_and_lines(bet)
-        self.book.add(bet.id, exposures_for(lines, legs, bet.stake), {leg.selection_id: leg.market_id for leg in legs})
+        market_of = {leg.selection_id: leg.market_id for leg in legs}
+        for selection_id, exposure in exposures_for(lines, legs, bet.stake).items():
+            market_id, total = deltas.get(selection_id, (market_of[selection_id], 0))
+            deltas[selection_id] = (market_id, total + sign * exposure)
+    return deltas
 
 
 async def _with_leg_results(conn: AsyncConnection, rows: list[BetRow]) -> list[BetRow]:

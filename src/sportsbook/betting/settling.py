@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sportsbook.betting import store
 from sportsbook.betting.cashout import LegState, OpenLeg, SettledLeg, cashout_value
 from sportsbook.betting.model import BetType, CashoutPriceChanged, CashoutUnavailable, LinePart
-from sportsbook.betting.service import BetNotFound, Betting, legs_and_lines
+from sportsbook.betting.service import BetNotFound, Betting, exposure_deltas, legs_and_lines
 from sportsbook.betting.settlement import (
     BetSettlement,
     LegResult,
@@ -201,8 +201,6 @@ class Settler:
                 done.append((bet, outcome))
             await self._apply(conn, transfers)
             await self._mark_settled(conn, [(b, s.status.value, s.total_return) for b, s in done], now)
-        for bet, _ in done:
-            self.betting.book.remove(bet.id)
         return len(done)
 
     # ---- rollback ----
@@ -218,8 +216,6 @@ class Settler:
             settled = await store.settled_bets_on(conn, market_id)
             await self._reopen(conn, settled, now)
         await self.catalog.refresh(market.event_id)
-        for bet in settled:
-            self.betting.track_liability(bet)
         return SettlementReport(market_id, 0, reopened_bets=len(settled))
 
     async def _reopen(self, conn: AsyncConnection, settled: Sequence[BetRow], now: datetime) -> None:
@@ -231,6 +227,7 @@ class Settler:
             transfers.extend(await self._reversal_transfers(conn, bet, cash_left))
         await self._apply(conn, transfers)
         await store.reopen(conn, [b.id for b in settled])
+        await store.add_exposure(conn, exposure_deltas(settled, +1))
         payloads = [{"bet_id": str(b.id), "player_id": str(b.player_id)} for b in settled]
         await outbox.add(conn, [Event.new("bet.reopened", 1, p["player_id"], p, now) for p in payloads])
 
@@ -261,8 +258,6 @@ class Settler:
             await store.void_legs(conn, ids, market_id, now)
             reopened = await store.settled_bets(conn, ids)
             await self._reopen(conn, reopened, now)
-        for bet in reopened:
-            self.betting.track_liability(bet)
         settled = 0
         for chunk in (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)):
             settled += await self._settle_chunk(chunk, now)
@@ -309,7 +304,6 @@ class Settler:
                 raise CashoutPriceChanged(f"the cash-out value is now {value}")
             await self._apply(conn, await self._payout_transfers(conn, bet, amount))
             await self._mark_settled(conn, [(bet, "cashed_out", amount)], now)
-        self.betting.book.remove(bet.id)
         return amount
 
     def _cashout_value(self, bet: BetRow, known: Mapping[UUID, Mapping[UUID, SelectionResult]]) -> int:
@@ -450,6 +444,7 @@ class Settler:
         if not done:
             return
         await store.mark_settled(conn, [(b.id, status, amount) for b, status, amount in done], now)
+        await store.add_exposure(conn, exposure_deltas([b for b, _status, _amount in done], -1))
         await outbox.add(
             conn,
             [

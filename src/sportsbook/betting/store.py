@@ -121,6 +121,17 @@ leg_voids = Table(
     PrimaryKeyConstraint("bet_id", "market_id", name="pk_leg_voids"),
 )
 
+# What every selection's open bets could cost the house (potential return - stake, summed over the open lines
+# containing it). Read and written only under the ledger lock, so every API node sees and keeps one total.
+selection_exposure = Table(
+    "selection_exposure",
+    metadata,
+    Column("selection_id", Uuid, primary_key=True),
+    Column("market_id", Uuid, nullable=False),
+    Column("exposure", BigInteger, nullable=False),
+    Index("ix_selection_exposure_market", "market_id"),
+)
+
 OPEN_STATUSES = ("pending", "open")
 _OPEN_BETS = "SELECT * FROM bets WHERE id = ANY($1::uuid[]) AND status = 'open'"
 _LEGS_OF = "SELECT * FROM bet_legs WHERE bet_id = ANY($1::uuid[]) ORDER BY bet_id, idx"
@@ -536,3 +547,39 @@ async def due_pending(conn: AsyncConnection, now: datetime, limit: int) -> list[
         select(bets).where(text("status = 'pending'"), bets.c.accept_at <= now).order_by(bets.c.accept_at).limit(limit)
     )
     return await _with_legs(conn, await conn.execute(query))
+
+
+async def exposures_on_markets(conn: AsyncConnection, market_ids: Collection[UUID]) -> list[tuple[UUID, UUID, int]]:
+    """(selection, market, exposure) of every selection with exposure on these markets."""
+    if not market_ids:
+        return []
+    rows = await conn.execute(
+        select(selection_exposure.c.selection_id, selection_exposure.c.market_id, selection_exposure.c.exposure).where(
+            selection_exposure.c.market_id.in_(list(market_ids))
+        )
+    )
+    return [(r.selection_id, r.market_id, int(r.exposure)) for r in rows]
+
+
+async def add_exposure(conn: AsyncConnection, deltas: Mapping[UUID, tuple[UUID, int]]) -> None:
+    """Add `delta` to each selection's exposure (selection -> (market, delta)); creates missing rows."""
+    changes = {sel: md for sel, md in deltas.items() if md[1] != 0}
+    if not changes:
+        return
+    known = {
+        r.selection_id
+        for r in await conn.execute(
+            select(selection_exposure.c.selection_id).where(selection_exposure.c.selection_id.in_(list(changes)))
+        )
+    }
+    fresh = [{"selection_id": s, "market_id": m, "exposure": d} for s, (m, d) in changes.items() if s not in known]
+    if fresh:
+        await conn.execute(selection_exposure.insert(), fresh)
+    moved = [{"s_id": s, "s_delta": d} for s, (_m, d) in changes.items() if s in known]
+    if moved:
+        await conn.execute(
+            update(selection_exposure)
+            .where(selection_exposure.c.selection_id == bindparam("s_id"))
+            .values(exposure=selection_exposure.c.exposure + bindparam("s_delta")),
+            moved,
+        )

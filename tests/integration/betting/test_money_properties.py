@@ -310,9 +310,10 @@ class MoneyMachine(RuleBasedStateMachine):
             # a stake leaves cash when the bet is struck (into reserved while held); a return comes back to cash
             assert wallet.cash - owed == FUNDING - staked + returned, (wallet, owed, staked, returned)
             assert wallet.reserved == inside.held.get(player.id, 0), (wallet, inside.held)
-        book = self.platform.betting.book
+        markets = [m.id for e in self.platform.catalog.events() for m in e.markets]
+        shared = self._call(self.platform.betting.exposures, markets)
         for selection_id, exposure in inside.exposure.items():
-            assert book.selection_exposure(selection_id) == exposure, (selection_id, exposure)
+            assert shared.get(selection_id, 0) == exposure, (selection_id, exposure)
 
     async def _inside(self) -> Inside:
         platform, ledger = self.platform, self.platform.ledger

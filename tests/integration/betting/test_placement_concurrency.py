@@ -7,8 +7,8 @@ selection (exposure 150); the selection's limit is 30,000 (at most 200 bets), an
 only 3 of their 20 bets, so both refusals happen. Afterwards the money and the book are checked from every side:
 the answers, the wallets, the bets stored, the service's liability book and the ledger's own reconciliation.
 
-Two API nodes on one PostgreSQL database are simulated too: the ledger serialises them, so wallets stay whole,
-but each node keeps its own in-memory liability book, so together they pass the limit (an xfail for the lead)."""
+Two API nodes on one PostgreSQL database are simulated too: placement batches of every node queue on the
+ledger's lock and share one exposure row per selection, so wallets stay whole and the limit holds across nodes."""
 
 from __future__ import annotations
 
@@ -117,6 +117,12 @@ def _storm(clients: list[httpx.AsyncClient], players: list[Account], selection_i
     ]
 
 
+async def _shared_exposure(api: Api, selection_id: UUID) -> int:
+    """The selection's exposure as every node sees it (the shared row the placement batches maintain)."""
+    market_id = api.platform.catalog.selection(selection_id)[1].id
+    return (await api.platform.betting.exposures([market_id])).get(selection_id, 0)
+
+
 async def _stored_exposure(db: Database, selection_id: UUID) -> tuple[int, int]:
     """(open bets on the selection, Σ potential return - total stake over them), straight from the bets table."""
     on_selection = sa.select(bet_legs.c.bet_id).where(bet_legs.c.selection_id == selection_id)
@@ -182,7 +188,7 @@ async def test_a_thousand_concurrent_placements_never_overspend_a_wallet_nor_pas
         assert codes["insufficient_funds"] > 0, codes
         assert codes["liability_exceeded"] > 0, codes
         assert 0 < accepted <= LIMIT // EXPOSURE, codes
-        assert api.platform.betting.book.selection_exposure(selection_id) == accepted * EXPOSURE <= LIMIT
+        assert await _shared_exposure(api, selection_id) == accepted * EXPOSURE <= LIMIT
         assert await _stored_exposure(api.platform.db, selection_id) == (accepted, accepted * EXPOSURE)
         assert len(_accepted(answers)) == accepted  # one stored bet per 201, none twice
         await _check_wallets_and_ledger(api, players, _accepted(answers))
@@ -203,7 +209,7 @@ async def test_replaying_the_storm_replays_every_struck_bet_and_moves_no_money_t
                 assert (after.status, after.body["id"]) == (201, before.body["id"])
         accepted = _accepted(first, again)
         exposure = len(accepted) * EXPOSURE
-        assert api.platform.betting.book.selection_exposure(selection_id) == exposure <= LIMIT
+        assert await _shared_exposure(api, selection_id) == exposure <= LIMIT
         assert await _stored_exposure(api.platform.db, selection_id) == (len(accepted), exposure)
         await _check_wallets_and_ledger(api, players, accepted)
 
@@ -223,16 +229,6 @@ async def test_two_api_nodes_on_one_database_never_overspend_a_wallet(postgres_u
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "cross-node liability gap: Betting.book (LiabilityBook) is per process, rebuilt from the database only at "
-        "start and fed only by that node's own placements and settlements, so N API nodes on one database each "
-        "accept up to the selection limit (N x limit in total). DESIGN.md wants stateless, scale-out API nodes: the "
-        "check needs a shared source (a per-selection exposure row locked in the placement transaction, or one "
-        "placement owner per market) or the book must follow bet.placed/bet.settled events from every node."
-    ),
-)
 async def test_two_api_nodes_on_one_database_keep_the_liability_limit(postgres_url: str) -> None:
     async with open_api(postgres_url) as first:
         selection_id, _ = await _limited_event(first)
