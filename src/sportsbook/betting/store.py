@@ -32,6 +32,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting.settlement import LegResult, Part, SelectionResult, rule4_deduction
@@ -553,6 +554,10 @@ async def exposures_on_markets(conn: AsyncConnection, market_ids: Collection[UUI
     """(selection, market, exposure) of every selection with exposure on these markets."""
     if not market_ids:
         return []
+    if conn.dialect.name == "postgresql":
+        pg = await driver_connection(conn)
+        records = await pg.fetch(_EXPOSURES_ON, list(market_ids))
+        return [(r["selection_id"], r["market_id"], r["exposure"]) for r in records]
     rows = await conn.execute(
         select(selection_exposure.c.selection_id, selection_exposure.c.market_id, selection_exposure.c.exposure).where(
             selection_exposure.c.market_id.in_(list(market_ids))
@@ -562,24 +567,28 @@ async def exposures_on_markets(conn: AsyncConnection, market_ids: Collection[UUI
 
 
 async def add_exposure(conn: AsyncConnection, deltas: Mapping[UUID, tuple[UUID, int]]) -> None:
-    """Add `delta` to each selection's exposure (selection -> (market, delta)); creates missing rows."""
-    changes = {sel: md for sel, md in deltas.items() if md[1] != 0}
+    """Add `delta` to each selection's exposure (selection -> (market, delta)), in one upsert."""
+    changes = [(sel, market, delta) for sel, (market, delta) in deltas.items() if delta != 0]
     if not changes:
         return
-    known = {
-        r.selection_id
-        for r in await conn.execute(
-            select(selection_exposure.c.selection_id).where(selection_exposure.c.selection_id.in_(list(changes)))
-        )
-    }
-    fresh = [{"selection_id": s, "market_id": m, "exposure": d} for s, (m, d) in changes.items() if s not in known]
-    if fresh:
-        await conn.execute(selection_exposure.insert(), fresh)
-    moved = [{"s_id": s, "s_delta": d} for s, (_m, d) in changes.items() if s in known]
-    if moved:
-        await conn.execute(
-            update(selection_exposure)
-            .where(selection_exposure.c.selection_id == bindparam("s_id"))
-            .values(exposure=selection_exposure.c.exposure + bindparam("s_delta")),
-            moved,
-        )
+    if conn.dialect.name == "postgresql":
+        pg = await driver_connection(conn)
+        sels, markets, amounts = (list(column) for column in zip(*changes, strict=True))
+        await pg.execute(_ADD_EXPOSURE, sels, markets, amounts)
+        return
+    upsert = sqlite_insert(selection_exposure)
+    await conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[selection_exposure.c.selection_id],
+            set_={"exposure": selection_exposure.c.exposure + upsert.excluded.exposure},
+        ),
+        [{"selection_id": sel, "market_id": market, "exposure": delta} for sel, market, delta in changes],
+    )
+
+
+_EXPOSURES_ON = "SELECT selection_id, market_id, exposure FROM selection_exposure WHERE market_id = ANY($1::uuid[])"
+_ADD_EXPOSURE = """
+INSERT INTO selection_exposure (selection_id, market_id, exposure)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[])
+ON CONFLICT (selection_id) DO UPDATE SET exposure = selection_exposure.exposure + EXCLUDED.exposure
+"""
