@@ -78,7 +78,9 @@ class Catalog:
             # Subscribed here, not in start(): a bus takes subscriptions only before it starts, and the
             # composition root starts the bus before the catalogue loads. Events that arrive before the
             # load are merged by version, so the order of the two does not matter.
-            bus.subscribe(f"catalog-read-model-{self.node}", [EVENT_CHANGED, MARKET_CHANGED], self._on_event)
+            bus.subscribe(
+                f"catalog-read-model-{self.node}", [EVENT_CHANGED, MARKET_CHANGED], self._on_event, per_node=True
+            )
 
     async def start(self) -> None:
         """Load the read model from the database (merging with anything the bus delivered already)."""

@@ -23,8 +23,11 @@ class EventBus(Protocol):
     async def publish(self, events: Sequence[Event]) -> None:
         """Return only once the bus has durably accepted every event; raise if it has not."""
 
-    def subscribe(self, consumer: str, types: Sequence[str], handler: Handler) -> None:
-        """Register a consumer (a unique name) for types: exact, "prefix.*" or "*". Call before start()."""
+    def subscribe(self, consumer: str, types: Sequence[str], handler: Handler, *, per_node: bool = False) -> None:
+        """Register a consumer (a unique name) for types: exact, "prefix.*" or "*". Call before start().
+
+        `per_node`: every node gets every event (an in-memory read model) and what the node missed while down
+        is not kept for it (it reloads from the database at start), so the broker keeps no queue behind it."""
 
     def is_healthy(self) -> bool:
         """Whether the bus can publish and deliver right now (health checks call it)."""

@@ -43,8 +43,9 @@ class MemoryBus:
         self._started = False
         self._stopped = False
 
-    def subscribe(self, consumer: str, types: Sequence[str], handler: Handler) -> None:
-        """Register a consumer for event types ("*", "prefix.*" or exact). Call before start()."""
+    def subscribe(self, consumer: str, types: Sequence[str], handler: Handler, *, per_node: bool = False) -> None:
+        """Register a consumer for event types ("*", "prefix.*" or exact). Call before start(). One process is
+        one node, so `per_node` changes nothing here."""
         patterns = subscription_patterns(consumer, types, taken=self._consumers, started=self._started)
         self._consumers[consumer] = _Consumer(consumer, patterns, handler)
 

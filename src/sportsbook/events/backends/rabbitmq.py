@@ -38,6 +38,9 @@ def binding_key(pattern: str) -> str:
     return pattern
 
 
+PER_NODE_QUEUE_EXPIRES_MS = 60_000
+
+
 @dataclass(eq=False)
 class _Consumer:
     name: str
@@ -47,6 +50,7 @@ class _Consumer:
     buffer: asyncio.Queue[AbstractIncomingMessage] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
     failures: dict[str, int] = field(default_factory=dict)
+    per_node: bool = False
 
 
 class RabbitMQBus:
@@ -84,10 +88,10 @@ class RabbitMQBus:
         """The exchange and queue where undecodable messages are parked for a human to look at."""
         return f"{self.exchange_name}.dead-letter"
 
-    def subscribe(self, consumer: str, types: Sequence[str], handler: Handler) -> None:
+    def subscribe(self, consumer: str, types: Sequence[str], handler: Handler, *, per_node: bool = False) -> None:
         """Register a consumer for event types ("*", "prefix.*" or exact). Call before start()."""
         patterns = subscription_patterns(consumer, types, taken=self._consumers, started=self._connection is not None)
-        self._consumers[consumer] = _Consumer(consumer, patterns, handler)
+        self._consumers[consumer] = _Consumer(consumer, patterns, handler, per_node=per_node)
 
     async def start(self) -> None:
         """Connect, declare the topology and start consuming. Raises if the broker is unreachable."""
@@ -116,10 +120,15 @@ class RabbitMQBus:
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=self._prefetch)
         exchange = await channel.declare_exchange(self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+        arguments: dict[str, Any] = {"x-dead-letter-exchange": self.dead_letter_name}
+        if consumer.per_node:
+            # gone with the node: deleted when its consumer goes, and in any case a minute after it went quiet
+            arguments["x-expires"] = PER_NODE_QUEUE_EXPIRES_MS
         queue = await channel.declare_queue(
             self.queue_name(consumer.name),
-            durable=True,
-            arguments={"x-dead-letter-exchange": self.dead_letter_name},
+            durable=not consumer.per_node,
+            auto_delete=consumer.per_node,
+            arguments=arguments,
         )
         for pattern in consumer.patterns:
             await queue.bind(exchange, routing_key=binding_key(pattern))
