@@ -148,7 +148,7 @@ async def post_bet(
     bet_request = BetRequest(
         type=BetType(body.type),
         system=body.system,
-        legs=tuple(LegRequest(leg.selection_id, _odds(leg.odds)) for leg in body.legs),
+        legs=tuple(LegRequest(leg.selection_id, parse_odds(leg.odds)) for leg in body.legs),
         stake=body.stake,
         each_way=body.each_way,
         odds_change=OddsChange(body.odds_change),
@@ -158,18 +158,7 @@ async def post_bet(
     status: Literal["accepted", "pending", "rejected"] = (
         "pending" if bet.status == "pending" else "rejected" if bet.status == "rejected" else "accepted"
     )
-    return PlacedOut(
-        id=bet.id,
-        status=status,
-        lines=bet.lines,
-        stake=bet.stake,
-        total_stake=bet.total_stake,
-        potential_return=bet.potential_return,
-        currency=bet.currency,
-        reject_code=bet.reject_code,
-        legs=_legs(bet),
-        placed_at=bet.placed_at,
-    )
+    return PlacedOut(**_bet_out(bet).model_dump(include=set(PlacedOut.model_fields) - {"status"}), status=status)
 
 
 @router.get("/api/v1/bets", response_model=BetsOut, response_model_by_alias=True)
@@ -206,10 +195,6 @@ async def get_bet(
     bet_id: UUID, player: Principal = Depends(current_player), platform: Platform = Depends(get_platform)
 ) -> BetOut:
     return _bet_out(await platform.betting.bet(player.id, bet_id))
-
-
-def _odds(text: str) -> Decimal:
-    return parse_odds(text)
 
 
 # ---- settlement, staff ----

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting import store
 from sportsbook.betting.cashout import LegState, OpenLeg, SettledLeg, cashout_value
-from sportsbook.betting.model import BetType, CashoutPriceChanged, CashoutUnavailable, LinePart
+from sportsbook.betting.model import BetType, CashoutPriceChanged, CashoutUnavailable, LegSpec, Line, LinePart
 from sportsbook.betting.service import BetNotFound, Betting, exposure_deltas, legs_and_lines
 from sportsbook.betting.settlement import (
     BetSettlement,
@@ -193,14 +193,16 @@ class Settler:
             voids = await store.voided_legs(conn, [b.id for b in rows])
             transfers: list[TransferRequest] = []
             done: list[tuple[BetRow, BetSettlement]] = []
+            shapes: dict[UUID, tuple[list[LegSpec], list[Line]]] = {}
             for bet in rows:
-                outcome = _settle_one(bet, known, withdrawals, voids)
+                shapes[bet.id] = legs_and_lines(bet)  # built once: settling it and its exposure both use them
+                outcome = _settle_one(bet, *shapes[bet.id], known, withdrawals, voids)
                 if outcome is None:
                     continue
                 transfers.extend(await self._payout_transfers(conn, bet, outcome.total_return))
                 done.append((bet, outcome))
             await self._apply(conn, transfers)
-            await self._mark_settled(conn, [(b, s.status.value, s.total_return) for b, s in done], now)
+            await self._mark_settled(conn, [(b, s.status.value, s.total_return) for b, s in done], now, shapes)
         return len(done)
 
     # ---- rollback ----
@@ -439,12 +441,16 @@ class Settler:
             raise DomainError(f"the ledger refused settlement transfers: {failed[:3]}", code="settlement_refused")
 
     async def _mark_settled(
-        self, conn: AsyncConnection, done: Sequence[tuple[BetRow, str, int]], now: datetime
+        self,
+        conn: AsyncConnection,
+        done: Sequence[tuple[BetRow, str, int]],
+        now: datetime,
+        shapes: Mapping[UUID, tuple[list[LegSpec], list[Line]]] | None = None,
     ) -> None:
         if not done:
             return
         await store.mark_settled(conn, [(b.id, status, amount) for b, status, amount in done], now)
-        await store.add_exposure(conn, exposure_deltas([b for b, _status, _amount in done], -1))
+        await store.add_exposure(conn, exposure_deltas([b for b, _status, _amount in done], -1, shapes))
         await outbox.add(
             conn,
             [
@@ -472,11 +478,12 @@ _LOST = SelectionResult(Part(Fraction(0), Fraction(0)), Part(Fraction(0), Fracti
 
 def _settle_one(
     bet: BetRow,
+    legs: Sequence[LegSpec],
+    lines: Sequence[Line],
     known: Mapping[UUID, Mapping[UUID, SelectionResult]],
     withdrawals: Mapping[UUID, Sequence[tuple[UUID, datetime, Fraction]]],
     voids: set[tuple[UUID, UUID]],
 ) -> BetSettlement | None:
-    legs, lines = legs_and_lines(bet)
     results = [
         _VOID if (bet.id, leg.market_id) in voids else known.get(leg.market_id, {}).get(leg.selection_id)
         for leg in legs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -133,7 +133,6 @@ selection_exposure = Table(
     Index("ix_selection_exposure_market", "market_id"),
 )
 
-OPEN_STATUSES = ("pending", "open")
 _OPEN_BETS = "SELECT * FROM bets WHERE id = ANY($1::uuid[]) AND status = 'open'"
 _LEGS_OF = "SELECT * FROM bet_legs WHERE bet_id = ANY($1::uuid[]) ORDER BY bet_id, idx"
 _SETTLE_BETS = """
@@ -288,13 +287,7 @@ async def _with_legs(conn: AsyncConnection, result: Any) -> list[BetRow]:
             legs[r.bet_id].append(
                 LegRow(r.selection_id, r.market_id, r.event_id, Decimal(r.odds), r.each_way_fraction, r.each_way_places)
             )
-    return [_replace_legs(b, tuple(legs[b.id])) for b in found]
-
-
-def _replace_legs(bet: BetRow, legs: tuple[LegRow, ...]) -> BetRow:
-    values = {name: getattr(bet, name) for name in BetRow.__dataclass_fields__}
-    values["legs"] = legs
-    return BetRow(**values)
+    return [replace(b, legs=tuple(legs[b.id])) for b in found]
 
 
 _BET_COLUMNS = [c.name for c in bets.columns]
@@ -356,7 +349,7 @@ async def open_bets(conn: AsyncConnection, ids: Sequence[UUID]) -> list[BetRow]:
                     r["each_way_places"],
                 )
             )
-        return [_replace_legs(b, tuple(legs[b.id])) for b in found]
+        return [replace(b, legs=tuple(legs[b.id])) for b in found]
     query = select(bets).where(bets.c.id.in_(list(ids)), bets.c.status == "open")
     return await _with_legs(conn, await conn.execute(query))
 
