@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from sportsbook.core.errors import Conflict, InvalidRequest, NotFound
-from sportsbook.core.markets import EachWayTerms, InvalidMarket, MarketType, Score, check_market
+from sportsbook.core.markets import EachWayTerms, InvalidMarket, MarketType, Score, check_market, line_value
 from sportsbook.core.money import MAX_AMOUNT
 from sportsbook.core.odds import odds_text, parse_odds
 
@@ -64,6 +64,18 @@ class InvalidStatusTransition(Conflict):
     """The status cannot change that way from the current one."""
 
     code = "invalid_status_transition"
+
+
+class EventClosed(Conflict):
+    """The event is ended or cancelled: it takes no new market."""
+
+    code = "event_closed"
+
+
+class DuplicateMarket(Conflict):
+    """The event already has a market of this type and line."""
+
+    code = "duplicate_market"
 
 
 class MarketClosed(Conflict):
@@ -290,6 +302,10 @@ def build_event(draft: EventDraft, *, new_id: Callable[[], UUID], defaults: Limi
         raise InvalidEvent("sport is a key of lower-case letters, digits and _ (like football or horse_racing)")
     if draft.start_time.tzinfo is None:
         raise InvalidEvent("start_time needs a time zone")
+    try:
+        start_time = draft.start_time.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last datetime once in UTC
+        raise InvalidEvent("start_time is out of range") from None
     competitors: tuple[str, str] | None = None
     runners: tuple[str, ...] | None = None
     if (draft.competitors is None) == (draft.runners is None):
@@ -311,15 +327,14 @@ def build_event(draft: EventDraft, *, new_id: Callable[[], UUID], defaults: Limi
     markets = tuple(
         build_market(m, event_id, competitors, runners, new_id=new_id, defaults=defaults) for m in draft.markets
     )
-    lines = [(m.type, tuple(sorted(m.specifiers.items()))) for m in markets]
-    if len(set(lines)) != len(lines):
+    if len({_line(m) for m in markets}) != len(markets):
         raise InvalidMarket("the same market type and line appears twice")
     return Event(
         id=event_id,
         sport=sport,
         competition=_text(draft.competition, "competition") if draft.competition is not None else None,
         name=_text(draft.name, "name"),
-        start_time=draft.start_time.astimezone(UTC),
+        start_time=start_time,
         status=EventStatus.UPCOMING,
         competitors=competitors,
         runners=runners,
@@ -388,6 +403,27 @@ def build_market(
         market_liability_limit=limits.market_liability_limit,
         selections=selections,
     )
+
+
+def add_market(event: Event, draft: MarketDraft, *, new_id: Callable[[], UUID], defaults: Limits) -> Event:
+    """The event with one more (active) market, checked as a market of a new event would be.
+
+    Only an upcoming or live event takes one (`event_closed`), and only on a type and line it does not
+    have yet, whatever that market's status (`duplicate_market`). The event's own version stays: the
+    new market is announced as a market of version 1."""
+    market = build_market(draft, event.id, event.competitors, event.runners, new_id=new_id, defaults=defaults)
+    if not event.is_open():
+        raise EventClosed(f"the event is {event.status}: it takes no new market")
+    if len(event.markets) >= MAX_MARKETS_PER_EVENT:
+        raise InvalidMarket(f"an event has at most {MAX_MARKETS_PER_EVENT} markets")
+    if any(_line(m) == _line(market) for m in event.markets):
+        raise DuplicateMarket(f"the event already has a {market.type} market on this line")
+    return replace(event, markets=(*event.markets, market))
+
+
+def _line(market: Market) -> tuple[MarketType, tuple[tuple[str, Decimal], ...]]:
+    """What a market is unique by within its event: its type and line ("2.5" and "2.50" are one line)."""
+    return market.type, tuple(sorted((k, line_value(market.specifiers, k)) for k in market.specifiers))
 
 
 def _selection_name(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.catalog.model import (
     Event,
@@ -24,6 +27,7 @@ from sportsbook.catalog.model import (
 from sportsbook.core.errors import InvalidRequest
 from sportsbook.core.markets import Score
 from sportsbook.core.odds import odds_text, to_american, to_fractional
+from sportsbook.idempotency.service import idempotency_key, request_fingerprint
 from sportsbook.platform import Platform, get_platform
 from sportsbook.players.auth import require_role
 from sportsbook.players.model import Principal, Role
@@ -227,15 +231,18 @@ def admin_event_out(event: Event) -> AdminEventOut:
 
 # --- requests ---
 
+# A whole number JSON tools (and the Idempotency-Key's fingerprint) carry; a wider one is out of range.
+Int64 = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+
 
 class LimitsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    min_stake: StrictInt | None = None
-    max_stake: StrictInt | None = None
-    max_payout: StrictInt | None = None
-    selection_liability_limit: StrictInt | None = None
-    market_liability_limit: StrictInt | None = None
+    min_stake: Int64 | None = None
+    max_stake: Int64 | None = None
+    max_payout: Int64 | None = None
+    selection_liability_limit: Int64 | None = None
+    market_liability_limit: Int64 | None = None
 
     def changes(self) -> dict[str, int]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -245,7 +252,7 @@ class EachWayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fraction: str = Field(max_length=8, examples=["1/5"])
-    places: StrictInt
+    places: Int64
 
 
 class SelectionIn(BaseModel):
@@ -260,10 +267,8 @@ class MarketIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field(max_length=32)
-    specifiers: dict[str, StrictStr | StrictInt | StrictFloat] = Field(
-        default_factory=dict, examples=[{"total": "2.5"}]
-    )
-    in_play_delay_s: StrictInt = 0
+    specifiers: dict[str, StrictStr | Int64 | StrictFloat] = Field(default_factory=dict, examples=[{"total": "2.5"}])
+    in_play_delay_s: Int64 = 0
     each_way: EachWayIn | None = None
     limits: LimitsIn | None = Field(default=None, description="Overrides of the default limits, minor units")
     selections: list[SelectionIn] = Field(max_length=200)
@@ -365,17 +370,74 @@ async def get_event(event_id: str, platform: Platform = Depends(get_platform)) -
 
 # --- staff ---
 
+# Writes a staff create inside a transaction when given one (the Idempotency-Key's), else in its own;
+# answers the id of the event it changed and what to send back.
+Write = Callable[[AsyncConnection | None], Awaitable[tuple[UUID, BaseModel]]]
+
+
+async def optional_idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", description="Optional: a repeat with this key replays the first answer"),
+    ] = None,
+) -> str | None:
+    """The Idempotency-Key header if sent, checked as on the routes that require one."""
+    return None if key is None else await idempotency_key(key)
+
+
+def _market_draft(market: MarketIn) -> MarketDraft:
+    return MarketDraft(
+        type=market.type,
+        specifiers={k: str(v) for k, v in market.specifiers.items()},
+        in_play_delay_s=market.in_play_delay_s,
+        each_way=(market.each_way.fraction, market.each_way.places) if market.each_way is not None else None,
+        limits=market.limits.changes() if market.limits is not None else {},
+        selections=[SelectionDraft(outcome=s.outcome, odds=s.odds, name=s.name) for s in market.selections],
+    )
+
+
+async def _create_once(
+    request: Request, body: BaseModel, staff: Principal, key: str | None, platform: Platform, write: Write
+) -> JSONResponse:
+    """A 201 with what `write` made. With a key, the write and its answer commit together under the key
+    (scoped to the member of staff), and a repeat gets the first answer, refusals included."""
+    if key is None:
+        _event_id, out = await write(None)
+        return JSONResponse(out.model_dump(mode="json"), status_code=201)
+    written: list[UUID] = []
+
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        event_id, out = await write(conn)
+        written.append(event_id)
+        return 201, out.model_dump(mode="json")
+
+    fingerprint = request_fingerprint("POST", request.url.path, body.model_dump(mode="json"))
+    status, answer = await platform.idempotency.run(f"user:{staff.id}", key, fingerprint, action)
+    for event_id in written:
+        # Written in the key's transaction, which has committed now: memory catches up at once here
+        # (other nodes follow the bus). An attempt that lost a race for the key loads nothing.
+        await platform.catalog.refresh(event_id)
+    return JSONResponse(answer, status_code=status)
+
 
 @router.post(
     "/api/v1/admin/events",
     status_code=201,
     response_model=AdminEventOut,
-    responses={422: {"description": "invalid_event, invalid_market, invalid_odds or invalid_request"}},
+    responses={
+        409: {"description": "idempotency_key_reused"},
+        422: {"description": "invalid_event, invalid_market, invalid_odds or invalid_request"},
+    },
 )
 async def post_event(
-    body: EventIn, _staff: Principal = Depends(_trader), platform: Platform = Depends(get_platform)
-) -> AdminEventOut:
-    """Create an upcoming event with its markets and selections (traders)."""
+    body: EventIn,
+    request: Request,
+    staff: Principal = Depends(_trader),
+    key: str | None = Depends(optional_idempotency_key),
+    platform: Platform = Depends(get_platform),
+) -> JSONResponse:
+    """Create an upcoming event with its markets and selections (traders). With an Idempotency-Key, a
+    repeat of the same request answers as the first did."""
     draft = EventDraft(
         sport=body.sport,
         name=body.name,
@@ -383,19 +445,43 @@ async def post_event(
         start_time=body.start_time,
         competitors=body.competitors,
         runners=body.runners,
-        markets=[
-            MarketDraft(
-                type=m.type,
-                specifiers={k: str(v) for k, v in m.specifiers.items()},
-                in_play_delay_s=m.in_play_delay_s,
-                each_way=(m.each_way.fraction, m.each_way.places) if m.each_way is not None else None,
-                limits=m.limits.changes() if m.limits is not None else {},
-                selections=[SelectionDraft(outcome=s.outcome, odds=s.odds, name=s.name) for s in m.selections],
-            )
-            for m in body.markets
-        ],
+        markets=[_market_draft(m) for m in body.markets],
     )
-    return admin_event_out(await platform.catalog.create_event(draft))
+
+    async def write(conn: AsyncConnection | None) -> tuple[UUID, BaseModel]:
+        event = await platform.catalog.create_event(draft, conn=conn)
+        return event.id, admin_event_out(event)
+
+    return await _create_once(request, body, staff, key, platform, write)
+
+
+@router.post(
+    "/api/v1/admin/events/{event_id}/markets",
+    status_code=201,
+    response_model=AdminMarketOut,
+    responses={
+        404: {"description": "event_not_found"},
+        409: {"description": "event_closed, duplicate_market or idempotency_key_reused"},
+        422: {"description": "invalid_market, invalid_odds or invalid_request"},
+    },
+)
+async def post_market(
+    event_id: str,
+    body: MarketIn,
+    request: Request,
+    staff: Principal = Depends(_trader),
+    key: str | None = Depends(optional_idempotency_key),
+    platform: Platform = Depends(get_platform),
+) -> JSONResponse:
+    """Add a market to an upcoming or live event (traders): the new market as staff see it. With an
+    Idempotency-Key, a repeat of the same request answers as the first did."""
+    draft = _market_draft(body)
+    target = _parse_id(event_id, EventNotFound)
+
+    async def write(conn: AsyncConnection | None) -> tuple[UUID, BaseModel]:
+        return target, admin_market_out(await platform.catalog.add_market(target, draft, conn=conn))
+
+    return await _create_once(request, body, staff, key, platform, write)
 
 
 @router.get(

@@ -23,6 +23,7 @@ from sportsbook.catalog.model import (
     EventStatus,
     Limits,
     Market,
+    MarketDraft,
     MarketNotFound,
     MarketStatus,
     Selection,
@@ -135,26 +136,35 @@ class Catalog:
 
     # --- writes ---
 
-    async def create_event(self, draft: EventDraft) -> Event:
-        """A new upcoming event with its markets, stored, announced and readable at once."""
+    async def create_event(self, draft: EventDraft, *, conn: AsyncConnection | None = None) -> Event:
+        """A new upcoming event with its markets, stored and announced. Readable at once; with `conn`, in
+        the caller's transaction (see `_change` for when memory follows)."""
         event = model.build_event(draft, new_id=new_id, defaults=self.defaults)
-        now = self.clock.now()
-        announced = [self._event_changed(event)] + [self._market_changed(m) for m in event.markets]
-        async with self.db.transaction() as conn:
-            await store.insert_event(conn, event, now)
-            await outbox.add(conn, announced)
+        if conn is not None:
+            await self._insert(conn, event)
+            return event
+        async with self.db.transaction() as own:
+            await self._insert(own, event)
         self.view.put_event(event)
         return event
+
+    async def add_market(self, event_id: UUID, draft: MarketDraft, *, conn: AsyncConnection | None = None) -> Market:
+        """A new active market on an upcoming or live event. With `conn`, in the caller's transaction."""
+        event = await self._change(
+            self._by_event(event_id),
+            lambda e: model.add_market(e, draft, new_id=new_id, defaults=self.defaults),
+            EventNotFound,
+            conn,
+        )
+        return event.markets[-1]
 
     async def update_event(
         self, event_id: UUID, *, status: EventStatus | None = None, score: Score | None = None
     ) -> Event:
         """Change an event's status and/or score (cancelling or ending it also changes its markets)."""
-
-        async def locate(_conn: AsyncConnection) -> UUID | None:
-            return event_id
-
-        return await self._change(locate, lambda e: model.change_event(e, status=status, score=score), EventNotFound)
+        return await self._change(
+            self._by_event(event_id), lambda e: model.change_event(e, status=status, score=score), EventNotFound
+        )
 
     async def update_market(
         self,
@@ -211,6 +221,17 @@ class Catalog:
         return event.market(market_id)
 
     # --- internals ---
+
+    async def _insert(self, conn: AsyncConnection, event: Event) -> None:
+        await store.insert_event(conn, event, self.clock.now())
+        await outbox.add(conn, [self._event_changed(event)] + [self._market_changed(m) for m in event.markets])
+
+    @staticmethod
+    def _by_event(event_id: UUID) -> Locate:
+        async def locate(_conn: AsyncConnection) -> UUID | None:
+            return event_id
+
+        return locate
 
     def _by_market(self, market_id: UUID) -> Locate:
         async def locate(conn: AsyncConnection) -> UUID | None:

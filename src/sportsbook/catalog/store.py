@@ -159,21 +159,26 @@ def _selection_rows(market: Market) -> list[dict[str, object]]:
 async def insert_event(conn: AsyncConnection, event: Event, now: datetime) -> None:
     """Store a new event with its markets and selections."""
     await conn.execute(events.insert(), [_event_row(event, now)])
-    if event.markets:
-        await conn.execute(markets.insert(), [_market_row(m, i, now) for i, m in enumerate(event.markets)])
-        rows = [row for m in event.markets for row in _selection_rows(m)]
-        await conn.execute(selections.insert(), rows)
+    await _insert_markets(conn, list(enumerate(event.markets)), now)
+
+
+async def _insert_markets(conn: AsyncConnection, positioned: list[tuple[int, Market]], now: datetime) -> None:
+    if positioned:
+        await conn.execute(markets.insert(), [_market_row(m, i, now) for i, m in positioned])
+        await conn.execute(selections.insert(), [row for _, m in positioned for row in _selection_rows(m)])
 
 
 async def save_changes(conn: AsyncConnection, before: Event, after: Event, now: datetime) -> list[Market]:
-    """Write what changed between two states of one event; returns the markets that changed."""
+    """Write what changed between two states of one event (markets added or changed); returns the
+    markets that are new or changed."""
     if after.version != before.version:
         row = _event_row(after, now)
         del row["id"], row["created_at"]
         await conn.execute(events.update().where(events.c.id == after.id).values(**row))
     old = {m.id: m for m in before.markets}
-    changed = [m for m in after.markets if old[m.id].version != m.version]
-    for market in changed:
+    await _insert_markets(conn, [(i, m) for i, m in enumerate(after.markets) if m.id not in old], now)
+    changed = [m for m in after.markets if m.id not in old or old[m.id].version != m.version]
+    for market in (m for m in changed if m.id in old):
         prior = old[market.id]
         await conn.execute(
             markets.update()

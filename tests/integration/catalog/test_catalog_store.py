@@ -4,8 +4,6 @@ fresh node loads what memory holds, and nodes sharing a bus stay in step."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -27,8 +25,7 @@ from sportsbook.db.engine import Database
 from sportsbook.events import outbox
 from sportsbook.events.backends.memory import MemoryBus
 from sportsbook.events.relay import OutboxRelay
-
-START = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)
+from tests.integration.catalog.conftest import START
 
 
 def football(name: str = "Arsenal v Chelsea") -> EventDraft:
@@ -156,19 +153,6 @@ async def test_settlement_in_the_callers_transaction_commits_or_rolls_back_with_
     reopened = await catalog.unsettle_market(winner.id)
     assert reopened.status is MarketStatus.SUSPENDED
     assert catalog.market(winner.id) == reopened
-
-
-@pytest.fixture
-async def two_nodes(db: Database) -> AsyncIterator[tuple[Catalog, Catalog, OutboxRelay, MemoryBus]]:
-    """Two nodes' catalogues on one database and one bus, with the relay driven by hand."""
-    bus = MemoryBus()
-    a = Catalog(db, ManualClock(START), bus, node="a")
-    b = Catalog(db, ManualClock(START), bus, node="b")
-    await bus.start()
-    await a.start()
-    await b.start()
-    yield a, b, OutboxRelay(db, bus), bus
-    await bus.stop()
 
 
 async def test_nodes_sharing_a_bus_stay_in_step(two_nodes: tuple[Catalog, Catalog, OutboxRelay, MemoryBus]) -> None:
