@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -333,14 +333,11 @@ class Betting:
             return {sel: exposure for sel, _market, exposure in await store.exposures_on_markets(conn, market_ids)}
 
 
-def exposure_deltas(
-    rows: Sequence[BetRow], sign: int, shapes: Mapping[UUID, tuple[list[LegSpec], list[Line]]] | None = None
-) -> dict[UUID, tuple[UUID, int]]:
-    """How these bets move each selection's exposure: `sign` +1 when they open, -1 when they close.
-    `shapes` may give bets' legs and lines already built (settlement has them)."""
+def exposure_deltas(rows: Sequence[BetRow], sign: int) -> dict[UUID, tuple[UUID, int]]:
+    """How these bets move each selection's exposure: `sign` +1 when they open, -1 when they close."""
     deltas: dict[UUID, tuple[UUID, int]] = {}
     for bet in rows:
-        legs, lines = shapes[bet.id] if shapes and bet.id in shapes else legs_and_lines(bet)
+        legs, lines = legs_and_lines(bet)
         market_of = {leg.selection_id: leg.market_id for leg in legs}
         for selection_id, exposure in exposures_for(lines, legs, bet.stake).items():
             market_id, total = deltas.get(selection_id, (market_of[selection_id], 0))

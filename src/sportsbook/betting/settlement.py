@@ -328,25 +328,36 @@ def leg_multiplier(
     return shares.won * apply_rule4(part_odds(odds, part, each_way), deduction) + shares.void
 
 
-def line_return(stake: int, multipliers: Sequence[Fraction]) -> int:
-    """What one line pays back, stake included, floored to the minor unit once, after every leg."""
-    return math.floor(stake * math.prod(multipliers, start=ONE))
+@dataclass(frozen=True, slots=True)
+class SettlementPlan:
+    """A resolved bet's settlement per unit of stake: each line's multiplier as an exact integer ratio, and the
+    status it settles with if it returns anything. Bets with the same lines, odds, results and deductions share
+    one plan, so settling a market computes each distinct combination once and every bet in integers."""
+
+    ratios: tuple[tuple[int, int], ...]  # per line: (numerator, denominator) of Π leg multipliers
+    status_if_paid: SettledStatus
+
+    def settle(self, stake: int) -> BetSettlement:
+        """The bet at `stake` per line: floor(stake * Π multipliers) per line, once."""
+        if stake <= 0:
+            raise InvalidSettlement("a bet has a positive stake")
+        returns = tuple(stake * num // den for num, den in self.ratios)
+        total = sum(returns)
+        return BetSettlement(self.status_if_paid if total else SettledStatus.LOST, total, returns)
 
 
-def settle_bet(
-    stake: int,
+def plan_bet(
     lines: Sequence[Line],
     legs: Sequence[LegSpec],
     results: Sequence[SelectionResult | None],
     deductions: Sequence[Fraction] | None = None,
-) -> BetSettlement | None:
-    """Settle a bet (stake per line) once every leg its lines use is resolved; None until then.
+) -> SettlementPlan | None:
+    """The settlement plan of a bet once every leg its lines use is resolved; None until then.
 
     `results` and `deductions` (each leg's total Rule 4 deduction, for bets struck before the withdrawals) are
-    indexed like `legs`.
-    """
-    if stake <= 0 or not lines:
-        raise InvalidSettlement("a bet has a positive stake and at least one line")
+    indexed like `legs`."""
+    if not lines:
+        raise InvalidSettlement("a bet has at least one line")
     if len(results) != len(legs) or (deductions is not None and len(deductions) != len(legs)):
         raise InvalidSettlement("one result and one deduction per leg")
     used = sorted({i for line in lines for i in line.legs})
@@ -358,7 +369,7 @@ def settle_bet(
         resolved.append(found)
     by_leg = dict(zip(used, resolved, strict=True))
 
-    returns: list[int] = []
+    ratios: list[tuple[int, int]] = []
     any_winnings = False
     for line in lines:
         multipliers = [
@@ -371,17 +382,15 @@ def settle_bet(
             )
             for i in line.legs
         ]
-        returns.append(line_return(stake, multipliers))
+        product = math.prod(multipliers, start=ONE)
+        ratios.append((product.numerator, product.denominator))
         # A line has winnings when it pays more than its void shares alone would refund.
         refund_only = math.prod((by_leg[i].part(line.part).void for i in line.legs), start=ONE)
-        any_winnings = any_winnings or math.prod(multipliers, start=ONE) > refund_only
+        any_winnings = any_winnings or product > refund_only
 
-    total = sum(returns)
     all_void = all(by_leg[i].part(line.part).void == 1 for line in lines for i in line.legs)
     labels = {by_leg[i].label for i in used}
-    if total == 0:
-        status = SettledStatus.LOST
-    elif all_void:
+    if all_void:
         status = SettledStatus.VOID
     elif not any_winnings or (len(lines) == 1 and LegResult.HALF_LOST in labels):
         status = SettledStatus.HALF_LOST
@@ -389,7 +398,21 @@ def settle_bet(
         status = SettledStatus.HALF_WON
     else:
         status = SettledStatus.WON
-    return BetSettlement(status, total, tuple(returns))
+    return SettlementPlan(tuple(ratios), status)
+
+
+def settle_bet(
+    stake: int,
+    lines: Sequence[Line],
+    legs: Sequence[LegSpec],
+    results: Sequence[SelectionResult | None],
+    deductions: Sequence[Fraction] | None = None,
+) -> BetSettlement | None:
+    """Settle a bet (stake per line) once every leg its lines use is resolved; None until then."""
+    if stake <= 0:
+        raise InvalidSettlement("a bet has a positive stake and at least one line")
+    plan = plan_bet(lines, legs, results, deductions)
+    return plan.settle(stake) if plan is not None else None
 
 
 def adjustment(previous: BetSettlement | None, current: BetSettlement | None) -> int:

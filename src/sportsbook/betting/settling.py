@@ -20,21 +20,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting import store
 from sportsbook.betting.cashout import LegState, OpenLeg, SettledLeg, cashout_value
-from sportsbook.betting.model import BetType, CashoutPriceChanged, CashoutUnavailable, LegSpec, Line, LinePart
+from sportsbook.betting.model import BetType, CashoutPriceChanged, CashoutUnavailable, Line, LinePart, line_ratios
 from sportsbook.betting.service import BetNotFound, Betting, exposure_deltas, legs_and_lines
 from sportsbook.betting.settlement import (
+    ZERO,
     BetSettlement,
     LegResult,
     Part,
     SelectionResult,
+    SettlementPlan,
     explicit_result,
     leg_multiplier,
+    plan_bet,
     result_from_score,
     rule4_deduction,
-    settle_bet,
     total_deduction,
 )
-from sportsbook.betting.store import BetRow
+from sportsbook.betting.store import BetRow, LegRow
 from sportsbook.catalog.model import EventStatus, Market, MarketStatus, SelectionStatus
 from sportsbook.core.errors import Conflict, DomainError, InvalidRequest, NotFound
 from sportsbook.core.ids import derived_id, new_id
@@ -188,21 +190,24 @@ class Settler:
         async with self.db.transaction() as conn:
             await self.ledger.lock(conn)
             rows = await store.open_bets(conn, bet_ids)
-            known = await store.results_for_markets(conn, {leg.market_id for b in rows for leg in b.legs})
-            withdrawals = await store.withdrawals(conn, {leg.market_id for b in rows for leg in b.legs})
-            voids = await store.voided_legs(conn, [b.id for b in rows])
+            markets = {leg.market_id for b in rows for leg in b.legs}
+            plans = _Plans(
+                await store.results_for_markets(conn, markets),
+                await store.withdrawals(conn, markets),
+                await store.voided_legs(conn, [b.id for b in rows]),
+            )
+            accounts = await self._accounts(conn, rows)
             transfers: list[TransferRequest] = []
-            done: list[tuple[BetRow, BetSettlement]] = []
-            shapes: dict[UUID, tuple[list[LegSpec], list[Line]]] = {}
+            done: list[tuple[BetRow, str, int]] = []
+            exposure: dict[UUID, tuple[UUID, int]] = {}
             for bet in rows:
-                shapes[bet.id] = legs_and_lines(bet)  # built once: settling it and its exposure both use them
-                outcome = _settle_one(bet, *shapes[bet.id], known, withdrawals, voids)
-                if outcome is None:
+                settled = plans.settle(bet, exposure)
+                if settled is None:
                     continue
-                transfers.extend(await self._payout_transfers(conn, bet, outcome.total_return))
-                done.append((bet, outcome))
+                transfers.extend(_payout_transfers(bet, settled.total_return, *accounts[bet.player_id, bet.currency]))
+                done.append((bet, settled.status.value, settled.total_return))
             await self._apply(conn, transfers)
-            await self._mark_settled(conn, [(b, s.status.value, s.total_return) for b, s in done], now, shapes)
+            await self._mark_settled(conn, done, now, exposure)
         return len(done)
 
     # ---- rollback ----
@@ -304,7 +309,8 @@ class Settler:
             value = self._cashout_value(bet, await store.results_for_markets(conn, {leg.market_id for leg in bet.legs}))
             if value < amount:
                 raise CashoutPriceChanged(f"the cash-out value is now {value}")
-            await self._apply(conn, await self._payout_transfers(conn, bet, amount))
+            cash, revenue = (await self._accounts(conn, [bet]))[bet.player_id, bet.currency]
+            await self._apply(conn, _payout_transfers(bet, amount, cash, revenue))
             await self._mark_settled(conn, [(bet, "cashed_out", amount)], now)
         return amount
 
@@ -337,57 +343,13 @@ class Settler:
 
     # ---- money ----
 
-    async def _payout_transfers(self, conn: AsyncConnection, bet: BetRow, amount: int) -> list[TransferRequest]:
-        """The transfers that leave the player with -total stake + `amount` for this bet."""
-        cash, revenue = await self._accounts(conn, bet)
-        n = bet.settle_count + 1
-        out: list[TransferRequest] = []
-        pay = amount
-        if bet.stake_state == "held":
-            stake_id = derived_id("settle-stake", bet.id, n)
-            total = bet.total_stake
-            if amount == total:  # everything back: release the hold
-                out.append(
-                    TransferRequest(stake_id, phase=Phase.VOID, pending_id=bet.stake_transfer_id, code="bet_stake")
-                )
-                pay = 0
-            elif amount < total:  # keep what was lost; the rest is released back to cash with the post
-                out.append(
-                    TransferRequest(
-                        stake_id,
-                        amount=total - amount,
-                        phase=Phase.POST,
-                        pending_id=bet.stake_transfer_id,
-                        code="bet_stake",
-                    )
-                )
-                pay = 0
-            else:  # the stake goes to revenue and the whole return is paid from it
-                out.append(
-                    TransferRequest(
-                        stake_id, amount=total, phase=Phase.POST, pending_id=bet.stake_transfer_id, code="bet_stake"
-                    )
-                )
-        if pay > 0:
-            out.append(
-                TransferRequest(
-                    derived_id("settle-pay", bet.id, n),
-                    revenue,
-                    cash,
-                    pay,
-                    code="bet_return",
-                    reference=f"bet:{bet.id}",
-                )
-            )
-        return out
-
     async def _reversal_transfers(
         self, conn: AsyncConnection, bet: BetRow, cash_left: dict[UUID, int]
     ) -> list[TransferRequest]:
         paid = bet.return_amount or 0
         if paid <= 0:
             return []
-        cash, revenue = await self._accounts(conn, bet)
+        cash, revenue = (await self._accounts(conn, [bet]))[bet.player_id, bet.currency]
         if bet.player_id not in cash_left:
             cash_left[bet.player_id] = (await self.ledger.store.account_balances(conn, [cash])).get(cash, 0)
         from_cash = min(paid, cash_left[bet.player_id])
@@ -421,16 +383,19 @@ class Settler:
             )
         return out
 
-    async def _accounts(self, conn: AsyncConnection, bet: BetRow) -> tuple[int, int]:
+    async def _accounts(self, conn: AsyncConnection, bets: Sequence[BetRow]) -> dict[tuple[UUID, str], tuple[int, int]]:
+        """(cash, house revenue) per (player, currency) of these bets, read in one query for a chunk."""
         ledger_store = self.ledger.store
-        cash = await ledger_store.find_account(
-            conn, AccountKey(player_owner(bet.player_id), AccountKind.CASH, bet.currency)
-        )
-        revenue = await ledger_store.get_or_create_account(
-            conn, AccountKey(HOUSE, AccountKind.REVENUE, bet.currency), self.clock.now()
-        )
-        assert cash is not None
-        return cash, revenue
+        wanted = {(b.player_id, b.currency) for b in bets}
+        keys = {k: AccountKey(player_owner(k[0]), AccountKind.CASH, k[1]) for k in wanted}
+        found = await ledger_store.find_accounts(conn, keys.values())
+        revenue = {
+            currency: await ledger_store.get_or_create_account(
+                conn, AccountKey(HOUSE, AccountKind.REVENUE, currency), self.clock.now()
+            )
+            for currency in {c for _p, c in wanted}
+        }
+        return {k: (found[key], revenue[k[1]]) for k, key in keys.items()}
 
     async def _apply(self, conn: AsyncConnection, transfers: Sequence[TransferRequest]) -> None:
         if not transfers:
@@ -445,12 +410,14 @@ class Settler:
         conn: AsyncConnection,
         done: Sequence[tuple[BetRow, str, int]],
         now: datetime,
-        shapes: Mapping[UUID, tuple[list[LegSpec], list[Line]]] | None = None,
+        exposure: Mapping[UUID, tuple[UUID, int]] | None = None,
     ) -> None:
+        """Close bets with their status and return, and take them off the liability book (`exposure`, when the
+        caller worked it out while settling, is what they held)."""
         if not done:
             return
         await store.mark_settled(conn, [(b.id, status, amount) for b, status, amount in done], now)
-        await store.add_exposure(conn, exposure_deltas([b for b, _status, _amount in done], -1, shapes))
+        await store.add_exposure(conn, exposure_deltas([b for b, _s, _a in done], -1) if exposure is None else exposure)
         await outbox.add(
             conn,
             [
@@ -472,26 +439,105 @@ class Settler:
         )
 
 
+def _payout_transfers(bet: BetRow, amount: int, cash: int, revenue: int) -> list[TransferRequest]:
+    """The transfers that leave the player with -total stake + `amount` for this bet."""
+    n = bet.settle_count + 1
+    out: list[TransferRequest] = []
+    pay = amount
+    if bet.stake_state == "held":
+        stake_id = derived_id("settle-stake", bet.id, n)
+        total = bet.total_stake
+        if amount == total:  # everything back: release the hold
+            out.append(TransferRequest(stake_id, phase=Phase.VOID, pending_id=bet.stake_transfer_id, code="bet_stake"))
+            pay = 0
+        elif amount < total:  # keep what was lost; the rest is released back to cash with the post
+            out.append(
+                TransferRequest(
+                    stake_id,
+                    amount=total - amount,
+                    phase=Phase.POST,
+                    pending_id=bet.stake_transfer_id,
+                    code="bet_stake",
+                )
+            )
+            pay = 0
+        else:  # the stake goes to revenue and the whole return is paid from it
+            out.append(
+                TransferRequest(
+                    stake_id, amount=total, phase=Phase.POST, pending_id=bet.stake_transfer_id, code="bet_stake"
+                )
+            )
+    if pay > 0:
+        out.append(
+            TransferRequest(
+                derived_id("settle-pay", bet.id, n),
+                revenue,
+                cash,
+                pay,
+                code="bet_return",
+                reference=f"bet:{bet.id}",
+            )
+        )
+    return out
+
+
 _VOID = SelectionResult(Part(Fraction(0), Fraction(1)), Part(Fraction(0), Fraction(1)), LegResult.VOID)
 _LOST = SelectionResult(Part(Fraction(0), Fraction(0)), Part(Fraction(0), Fraction(0)), LegResult.LOST)
 
 
-def _settle_one(
-    bet: BetRow,
-    legs: Sequence[LegSpec],
-    lines: Sequence[Line],
-    known: Mapping[UUID, Mapping[UUID, SelectionResult]],
-    withdrawals: Mapping[UUID, Sequence[tuple[UUID, datetime, Fraction]]],
-    voids: set[tuple[UUID, UUID]],
-) -> BetSettlement | None:
-    results = [
-        _VOID if (bet.id, leg.market_id) in voids else known.get(leg.market_id, {}).get(leg.selection_id)
-        for leg in legs
-    ]
-    deductions = [
-        total_deduction(
-            d for sel, when, d in withdrawals.get(leg.market_id, ()) if sel != leg.selection_id and when > bet.placed_at
+class _Plans:
+    """Settles a chunk's bets: each distinct combination of lines, odds, results and Rule 4 deductions is planned
+    once (`plan_bet`), each bet then costs a few integer operations."""
+
+    def __init__(
+        self,
+        known: Mapping[UUID, Mapping[UUID, SelectionResult]],
+        withdrawals: Mapping[UUID, Sequence[tuple[UUID, datetime, Fraction]]],
+        voids: set[tuple[UUID, UUID]],
+    ) -> None:
+        self.known = known
+        self.withdrawals = withdrawals
+        self.voids = voids
+        # plan key -> (plan or None while a leg is open, lines, each line's odds as (num, den) for the exposure)
+        self._plans: dict[tuple[object, ...], tuple[SettlementPlan | None, list[Line], list[tuple[int, int]]]] = {}
+
+    def settle(self, bet: BetRow, exposure: dict[UUID, tuple[UUID, int]]) -> BetSettlement | None:
+        """The bet's settlement once every leg is resolved (None before), taking what it held off `exposure`."""
+        key = (bet.type, bet.system, bet.each_way, *(self._leg_key(bet, leg) for leg in bet.legs))
+        entry = self._plans.get(key)
+        if entry is None:
+            legs, lines = legs_and_lines(bet)
+            results = [self._result(bet, leg) for leg in bet.legs]
+            deductions = [self._deduction(bet, leg) for leg in bet.legs]
+            entry = self._plans[key] = (plan_bet(lines, legs, results, deductions), lines, line_ratios(lines, legs))
+        plan, lines, ratios = entry
+        if plan is None:
+            return None
+        stake = bet.stake
+        for line, (num, den) in zip(lines, ratios, strict=True):
+            profit = stake * num // den - stake  # as `exposures_for` counts it at placement
+            for i in line.legs:
+                leg = bet.legs[i]
+                market, held = exposure.get(leg.selection_id, (leg.market_id, 0))
+                exposure[leg.selection_id] = (market, held - profit)
+        return plan.settle(stake)
+
+    def _leg_key(self, bet: BetRow, leg: LegRow) -> tuple[object, ...]:
+        return (
+            leg.odds,
+            leg.each_way_fraction,
+            leg.each_way_places,
+            self._result(bet, leg),
+            self._deduction(bet, leg),
         )
-        for leg in legs
-    ]
-    return settle_bet(bet.stake, lines, legs, results, deductions)
+
+    def _result(self, bet: BetRow, leg: LegRow) -> SelectionResult | None:
+        if (bet.id, leg.market_id) in self.voids:
+            return _VOID
+        return self.known.get(leg.market_id, {}).get(leg.selection_id)
+
+    def _deduction(self, bet: BetRow, leg: LegRow) -> Fraction:
+        withdrawn = self.withdrawals.get(leg.market_id)
+        if not withdrawn:
+            return ZERO
+        return total_deduction(d for sel, when, d in withdrawn if sel != leg.selection_id and when > bet.placed_at)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -133,8 +133,10 @@ selection_exposure = Table(
     Index("ix_selection_exposure_market", "market_id"),
 )
 
-_OPEN_BETS = "SELECT * FROM bets WHERE id = ANY($1::uuid[]) AND status = 'open'"
-_LEGS_OF = "SELECT * FROM bet_legs WHERE bet_id = ANY($1::uuid[]) ORDER BY bet_id, idx"
+_LEGS_OF = (
+    "SELECT bet_id, selection_id, market_id, event_id, odds, each_way_fraction, each_way_places"
+    " FROM bet_legs WHERE bet_id = ANY($1::uuid[]) ORDER BY bet_id, idx"
+)
 _SETTLE_BETS = """
 UPDATE bets SET status = v.status, return_amount = v.amount, settled_at = $4, stake_state = 'taken',
     settle_count = bets.settle_count + 1
@@ -181,6 +183,14 @@ class BetRow:
     stake_state: str = "held"
     settle_count: int = 0
     legs: tuple[LegRow, ...] = ()
+
+
+# BetRow's fields in order (legs aside): open bets are built from these rows by position
+_OPEN_BETS = (
+    f"SELECT {', '.join(f for f in BetRow.__dataclass_fields__ if f != 'legs')} FROM bets"
+    " WHERE id = ANY($1::uuid[]) AND status = 'open'"
+)
+_OPEN_BET: Callable[..., BetRow] = BetRow  # called with a row's columns by position, then the legs
 
 
 async def existing(conn: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, str]:
@@ -334,22 +344,14 @@ async def open_bets(conn: AsyncConnection, ids: Sequence[UUID]) -> list[BetRow]:
     if not ids:
         return []
     if conn.dialect.name == "postgresql":
-        # two array-parameter queries through the driver: settlement reads thousands of bets per chunk
+        # two array-parameter queries through the driver, rows built by position (asyncpg gives aware UTC
+        # datetimes): settlement reads thousands of bets per chunk
         pg = await driver_connection(conn)
-        found = [_bet(r) for r in await pg.fetch(_OPEN_BETS, list(ids))]
-        legs: dict[UUID, list[LegRow]] = {b.id: [] for b in found}
-        for r in await pg.fetch(_LEGS_OF, list(legs)):
-            legs[r["bet_id"]].append(
-                LegRow(
-                    r["selection_id"],
-                    r["market_id"],
-                    r["event_id"],
-                    r["odds"],
-                    r["each_way_fraction"],
-                    r["each_way_places"],
-                )
-            )
-        return [replace(b, legs=tuple(legs[b.id])) for b in found]
+        ids = list(ids)
+        legs: dict[UUID, list[LegRow]] = defaultdict(list)
+        for r in await pg.fetch(_LEGS_OF, ids):
+            legs[r[0]].append(LegRow(r[1], r[2], r[3], r[4], r[5], r[6]))
+        return [_OPEN_BET(*r, tuple(legs[r[0]])) for r in await pg.fetch(_OPEN_BETS, ids)]
     query = select(bets).where(bets.c.id.in_(list(ids)), bets.c.status == "open")
     return await _with_legs(conn, await conn.execute(query))
 

@@ -200,6 +200,26 @@ class LedgerStore:
         self._remember(row.id, _Identity(key.owner, key.kind, key.currency, row.non_negative), key)
         return int(row.id)
 
+    async def find_accounts(self, conn: AsyncConnection, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
+        """The ids of the accounts that exist among `keys`, those not yet known read in one query."""
+        keys = set(keys)
+        missing = [k for k in keys if k not in self._ids]
+        if missing:
+            rows = await conn.execute(
+                select(
+                    accounts.c.id,
+                    accounts.c.owner,
+                    accounts.c.kind,
+                    accounts.c.sub,
+                    accounts.c.currency,
+                    accounts.c.non_negative,
+                ).where(self._in(accounts.c.owner, list({k.owner for k in missing})))
+            )
+            for r in rows:
+                key = AccountKey(r.owner, r.kind, r.currency, r.sub)
+                self._remember(int(r.id), _Identity(r.owner, r.kind, r.currency, bool(r.non_negative)), key)
+        return {k: self._ids[k] for k in keys if k in self._ids}
+
     async def balances_of(self, conn: AsyncConnection, owner: str, currency: str) -> dict[str, int]:
         """Balance per account kind of one owner in one currency."""
         rows = await conn.execute(

@@ -25,7 +25,6 @@ from sportsbook.betting.settlement import (
     apply_rule4,
     explicit_result,
     leg_multiplier,
-    line_return,
     result_from_score,
     rule4_deduction,
     settle_bet,
@@ -504,8 +503,11 @@ def test_bad_shapes_are_refused() -> None:
         settle_bet(0, [Line((0,), WIN)], [leg("2.0")], [won()])
 
 
-def test_line_return_floors_once() -> None:
-    assert line_return(333, [F(3, 2), F(3, 2)]) == 749  # 333 * 2.25 = 749.25
+def test_a_line_floors_once_after_every_leg() -> None:
+    legs = [leg("1.5"), leg("1.5")]
+    settled = settle_bet(333, [Line((0, 1), WIN)], legs, [won(), won()])
+    assert settled is not None
+    assert settled.total_return == 749  # 333 * 2.25 = 749.25, not 499 * 1.5 = 748
 
 
 def test_resettlement_and_rollback_move_the_difference() -> None:
