@@ -99,6 +99,7 @@ async def test_debit_beyond_cash_is_insufficient_funds_and_replays_the_same(api:
         ({"player_id": "PLAYER", "amount": 1, "reason": ""}, 422, "invalid_request"),
         ({"player_id": "PLAYER", "amount": 0, "reason": "x"}, 422, "invalid_amount"),
         ({"player_id": "PLAYER", "amount": 10**16, "reason": "x"}, 422, "invalid_amount"),
+        ({"player_id": "PLAYER", "amount": 10**30, "reason": "x"}, 422, "invalid_amount"),
         ({"player_id": "PLAYER", "amount": 1, "reason": "x", "extra": 1}, 422, "invalid_request"),
         ({"player_id": str(uuid.uuid4()), "amount": 1, "reason": "x"}, 404, "player_not_found"),
         ({"player_id": "STAFF", "amount": 1, "reason": "x"}, 404, "player_not_found"),

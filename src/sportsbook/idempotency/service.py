@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,7 +23,10 @@ Action = Callable[[AsyncConnection], Awaitable[tuple[int, dict[str, Any]]]]
 
 def request_fingerprint(method: str, path: str, body: Any) -> str:
     """SHA-256 of the request's method, path and canonical JSON body."""
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    try:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits: the route refuses it, but only after the key is checked
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
 
 
