@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -268,6 +269,100 @@ async def test_in_play_bet_is_refused_if_the_price_shortens_during_the_delay(api
         "withdrawable": 100_000,
     }
     assert (await api.platform.ledger.reconcile()).sound
+
+
+async def _live_over(api: Api, limits: dict[str, int] | None = None) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """A live event's in-play `total` market (delay 6 s): the market, its `over` selection and a trader."""
+    body = football_body()
+    if limits:
+        next(m for m in body["markets"] if m["type"] == "total")["limits"] = limits
+    event = await _event(api, body)
+    trader = await api.new_staff("trader")
+    await api.client.patch(f"/api/v1/admin/events/{event['id']}", json={"status": "live"}, headers=trader.headers)
+    market = next(m for m in event["markets"] if m["type"] == "total")
+    return market, _selection(event, "total", "over"), trader
+
+
+async def _reprice(api: Api, trader: Account, market: dict[str, Any], selection: dict[str, Any], odds: str) -> None:
+    moved = await api.client.patch(
+        f"/api/v1/admin/markets/{market['id']}",
+        json={"selections": [{"id": selection["id"], "odds": odds}]},
+        headers=trader.headers,
+    )
+    assert moved.status_code == 200, moved.text
+
+
+@pytest.mark.parametrize(
+    ("policy", "new_odds", "status", "struck", "potential_return"),
+    [
+        ("any", "1.70", "open", "1.70", 1_700),  # shortened: re-struck at the current price
+        ("any", "2.10", "open", "2.10", 2_100),
+        ("higher", "2.10", "open", "2.10", 2_100),  # lengthened: the player gets the better price
+        ("higher", "1.70", "rejected", "1.90", 1_900),
+        ("none", "2.10", "rejected", "1.90", 1_900),  # no change accepted, either way
+    ],
+)
+async def test_in_play_bet_is_re_checked_under_its_odds_change_policy(
+    api: Api, policy: str, new_odds: str, status: str, struck: str, potential_return: int
+) -> None:
+    market, over, trader = await _live_over(api)
+    player = await _funded_player(api)
+    placed = await _bet(api, player, _single(over, 1_000, odds_change=policy))
+    assert placed.json()["status"] == "pending"
+    await _reprice(api, trader, market, over, new_odds)
+    api.clock.advance(6)
+    assert await api.platform.betting.accept_due() == 1
+    got = (await api.client.get(f"{BETS}/{placed.json()['id']}", headers=player.headers)).json()
+    assert (got["status"], got["legs"][0]["odds"], got["potential_return"]) == (status, struck, potential_return)
+    if status == "rejected":
+        assert got["reject_code"] == "odds_changed"
+    exposure = await api.platform.betting.exposures([UUID(market["id"])])
+    assert exposure.get(UUID(over["id"]), 0) == (potential_return - 1_000 if status == "open" else 0)
+    assert (await _wallet(api, player))["reserved"] == (1_000 if status == "open" else 0)
+    assert (await api.platform.ledger.reconcile()).sound
+
+
+async def test_in_play_re_strike_that_breaks_the_liability_limit_is_refused(api: Api) -> None:
+    market, over, trader = await _live_over(api, {"selection_liability_limit": 1_000, "market_liability_limit": 1_000})
+    player = await _funded_player(api)
+    placed = await _bet(api, player, _single(over, 1_000, odds_change="any"))  # 1.90: exposes 900
+    await _reprice(api, trader, market, over, "2.50")  # would expose 1,500
+    api.clock.advance(6)
+    assert await api.platform.betting.accept_due() == 1
+    got = (await api.client.get(f"{BETS}/{placed.json()['id']}", headers=player.headers)).json()
+    assert (got["status"], got["reject_code"]) == ("rejected", "liability_exceeded")
+    assert await api.platform.betting.exposures([UUID(market["id"])]) == {UUID(over["id"]): 0}
+    assert (await _wallet(api, player))["reserved"] == 0
+    assert (await api.platform.ledger.reconcile()).sound
+
+
+async def test_in_play_bet_is_refused_if_the_market_is_suspended_during_the_delay(api: Api) -> None:
+    market, over, trader = await _live_over(api)
+    player = await _funded_player(api)
+    placed = await _bet(api, player, _single(over, 1_000))
+    suspended = await api.client.patch(
+        f"/api/v1/admin/markets/{market['id']}", json={"status": "suspended"}, headers=trader.headers
+    )
+    assert suspended.status_code == 200
+    api.clock.advance(6)
+    assert await api.platform.betting.accept_due() == 1
+    got = (await api.client.get(f"{BETS}/{placed.json()['id']}", headers=player.headers)).json()
+    assert (got["status"], got["reject_code"]) == ("rejected", "market_suspended")
+
+
+@pytest.mark.postgres
+async def test_concurrent_acceptors_re_strike_a_bet_once_on_postgresql(postgres_url: str) -> None:
+    async with open_api(postgres_url) as api:
+        market, over, trader = await _live_over(api)
+        player = await _funded_player(api)
+        placed = await _bet(api, player, _single(over, 1_000, odds_change="any"))
+        await _reprice(api, trader, market, over, "2.40")
+        api.clock.advance(6)
+        await asyncio.gather(*(api.platform.betting.accept_due() for _ in range(4)))
+        got = (await api.client.get(f"{BETS}/{placed.json()['id']}", headers=player.headers)).json()
+        assert (got["status"], got["potential_return"]) == ("open", 2_400)
+        assert await api.platform.betting.exposures([UUID(market["id"])]) == {UUID(over["id"]): 1_400}
+        assert (await api.platform.ledger.reconcile()).sound
 
 
 async def test_bet_history_pages_and_filters(api: Api) -> None:

@@ -20,10 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting import store
 from sportsbook.betting.liability import LiabilityBook, exposures_for
-from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, accept_odds, expand_lines
-from sportsbook.betting.placement import BetRequest, Quote, quote
+from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, expand_lines
+from sportsbook.betting.placement import BetRequest, LegRequest, Quote, quote
 from sportsbook.betting.store import BetRow, LegRow
-from sportsbook.catalog.model import EventStatus, MarketStatus, SelectionClosed, SelectionStatus
 from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import Clock
 from sportsbook.core.errors import DomainError, IdempotencyKeyReused, InsufficientFunds, NotFound
@@ -251,21 +250,27 @@ class Betting:
         return len(pending)
 
     async def _decide(self, bet: BetRow) -> None:
-        code = self._recheck(bet)
+        """Re-check a pending bet against the catalogue now, as if placed again under its own odds-change policy:
+        accept it (re-struck at the current price where its policy takes a change), or refuse it and release
+        its stake. A re-strike that adds exposure is checked against the liability limits first."""
+        now = self.clock.now()
+        terms: Quote | None = None
+        code: str | None = None
+        try:
+            terms = quote(_request_of(bet), self.catalog.view.selection, now)
+        except DomainError as exc:
+            code = exc.code
         async with self.db.transaction() as conn:
+            if await store.lock_status(conn, bet.id) != "pending":
+                return  # another acceptor (this node's poll or another node's) decided it first
+            if terms is not None:
+                code = await self._restrike(conn, bet, terms)
             if code is None:
-                if await store.set_status(conn, bet.id, "open", expect="pending"):
-                    event = Event.new(
-                        "bet.accepted",
-                        1,
-                        str(bet.player_id),
-                        {"bet_id": str(bet.id), "player_id": str(bet.player_id)},
-                        self.clock.now(),
-                    )
-                    await outbox.add(conn, [event])
+                await store.set_status(conn, bet.id, "open", expect="pending")
+                payload = {"bet_id": str(bet.id), "player_id": str(bet.player_id)}
+                await outbox.add(conn, [Event.new("bet.accepted", 1, str(bet.player_id), payload, now)])
                 return
-            if not await store.set_status(conn, bet.id, "rejected", reject_code=code, expect="pending"):
-                return
+            await store.set_status(conn, bet.id, "rejected", reject_code=code, expect="pending")
             void = TransferRequest(
                 derived_id("stake-void", bet.id), phase=Phase.VOID, pending_id=bet.stake_transfer_id, code="bet_stake"
             )
@@ -274,27 +279,33 @@ class Betting:
                 raise RuntimeError(f"could not release the stake of bet {bet.id}: {result.value}")
             await store.add_exposure(conn, exposure_deltas([bet], -1))
             payload = {"bet_id": str(bet.id), "player_id": str(bet.player_id), "reject_code": code}
-            await outbox.add(conn, [Event.new("bet.rejected", 1, str(bet.player_id), payload, self.clock.now())])
+            await outbox.add(conn, [Event.new("bet.rejected", 1, str(bet.player_id), payload, now)])
 
-    def _recheck(self, bet: BetRow) -> str | None:
-        """Why the bet can no longer be accepted now, or None when it can."""
-        for leg in bet.legs:
-            found = self.catalog.view.selection(leg.selection_id)
-            if found is None:
-                return SelectionClosed.code
-            event, market, selection = found
-            if (
-                event.status in (EventStatus.ENDED, EventStatus.CANCELLED)
-                or selection.status is not SelectionStatus.ACTIVE
-            ):
-                return SelectionClosed.code
-            if market.status is not MarketStatus.ACTIVE:
-                return "market_suspended"
-            try:
-                # the bet keeps the odds it was struck at: a price that shortened during the delay refuses it
-                accept_odds(OddsChange.HIGHER, leg.odds, selection.odds)
-            except DomainError as exc:
-                return exc.code
+    async def _restrike(self, conn: AsyncConnection, bet: BetRow, terms: Quote) -> str | None:
+        """Move the bet to the odds of `terms` if they differ from those struck; the refusal code if the new
+        exposure does not fit the liability limits, else None."""
+        if all(leg.odds == new.odds for leg, new in zip(bet.legs, terms.legs, strict=True)):
+            return None
+        old = exposure_deltas([bet], -1)
+        new = exposures_for(terms.lines, terms.legs, terms.stake)
+        delta = {sel: (market, new.get(sel, 0) + amount) for sel, (market, amount) in old.items()}
+        await self.ledger.lock(conn)  # as placement: the exposures read stay true until this commits
+        book = LiabilityBook()
+        for selection_id, market_id, exposure in await store.exposures_on_markets(conn, set(terms.market_of.values())):
+            book.add(selection_id, {selection_id: exposure}, {selection_id: market_id})
+        try:
+            book.check(
+                {sel: amount for sel, (_market, amount) in delta.items()},
+                terms.market_of,
+                terms.selection_limit,
+                terms.market_limit,
+                lines=terms.lines,
+                legs=terms.legs,
+            )
+        except DomainError as exc:
+            return exc.code
+        await store.restrike(conn, bet.id, [leg.odds for leg in terms.legs], terms.potential_return)
+        await store.add_exposure(conn, delta)
         return None
 
     async def _accept_forever(self, poll_s: float) -> None:
@@ -355,6 +366,18 @@ async def _with_leg_results(conn: AsyncConnection, rows: list[BetRow]) -> list[B
         return found.label.value if found else None
 
     return [replace(bet, legs=tuple(replace(leg, result=label(leg)) for leg in bet.legs)) for bet in rows]
+
+
+def _request_of(bet: BetRow) -> BetRequest:
+    """A stored bet as a request at the odds it was struck at, to be re-checked like a new placement."""
+    return BetRequest(
+        type=BetType(bet.type),
+        system=bet.system,
+        legs=tuple(LegRequest(leg.selection_id, leg.odds) for leg in bet.legs),
+        stake=bet.stake,
+        each_way=bet.each_way,
+        odds_change=OddsChange(bet.odds_change),
+    )
 
 
 def legs_and_lines(bet: BetRow) -> tuple[list[LegSpec], list[Line]]:

@@ -257,6 +257,23 @@ async def set_status(
     return bool(result.rowcount)
 
 
+async def lock_status(conn: AsyncConnection, bet_id: UUID) -> str | None:
+    """The bet's status, its row locked until the transaction ends (SQLite's writer already holds the file)."""
+    query = select(bets.c.status).where(bets.c.id == bet_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def restrike(conn: AsyncConnection, bet_id: UUID, odds: Sequence[Decimal], potential_return: int) -> None:
+    """Give a pending bet's legs (in order) new odds, and the bet its new potential return."""
+    await conn.execute(update(bets).where(bets.c.id == bet_id).values(potential_return=potential_return))
+    for idx, price in enumerate(odds):
+        await conn.execute(
+            update(bet_legs).where(bet_legs.c.bet_id == bet_id, bet_legs.c.idx == idx).values(odds=price)
+        )
+
+
 async def get(conn: AsyncConnection, bet_id: UUID) -> BetRow | None:
     rows = await _with_legs(conn, await conn.execute(select(bets).where(bets.c.id == bet_id)))
     return rows[0] if rows else None
