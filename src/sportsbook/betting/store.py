@@ -190,6 +190,7 @@ _OPEN_BETS = (
     f"SELECT {', '.join(f for f in BetRow.__dataclass_fields__ if f != 'legs')} FROM bets"
     " WHERE id = ANY($1::uuid[]) AND status = 'open'"
 )
+_EXISTING = "SELECT id, request_hash FROM bets WHERE id = ANY($1::uuid[])"
 _OPEN_BET: Callable[..., BetRow] = BetRow  # called with a row's columns by position, then the legs
 
 
@@ -197,6 +198,9 @@ async def existing(conn: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, s
     """Request fingerprints of the bets among `ids` that exist already (idempotent replays)."""
     if not ids:
         return {}
+    if conn.dialect.name == "postgresql":  # through the driver: every placement batch asks
+        pg = await driver_connection(conn)
+        return {r[0]: r[1] for r in await pg.fetch(_EXISTING, list(ids))}
     rows = await conn.execute(select(bets.c.id, bets.c.request_hash).where(bets.c.id.in_(list(ids))))
     return {r.id: r.request_hash for r in rows}
 
