@@ -1,0 +1,61 @@
+"""The placement answer is built as plain data for speed; it must read exactly as the documented model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import orjson
+import pytest
+
+from sportsbook.betting.routes import PlacedOut, _placed_json
+from sportsbook.betting.store import BetRow, LegRow
+from sportsbook.ops.http import FastJSONResponse
+
+
+def _bet(status: str, placed_at: datetime, legs: int, reject_code: str | None = None) -> BetRow:
+    return BetRow(
+        id=uuid.uuid4(),
+        player_id=uuid.uuid4(),
+        currency="EUR",
+        type="single" if legs == 1 else "multiple",
+        system=None,
+        each_way=False,
+        odds_change="none",
+        stake=1_000,
+        lines=1,
+        total_stake=1_000,
+        potential_return=2_500,
+        status=status,
+        reject_code=reject_code,
+        return_amount=None,
+        request_hash="h",
+        placed_at=placed_at,
+        accept_at=None,
+        settled_at=None,
+        stake_transfer_id=uuid.uuid4(),
+        legs=tuple(
+            LegRow(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), Decimal(odds), None, None)
+            for odds in ("2.50", "1.10", "12.00")[:legs]
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "placed_at", "legs", "reject_code"),
+    [
+        ("open", datetime(2026, 11, 24, 4, 5, 6, 123_000, tzinfo=UTC), 1, None),
+        ("open", datetime(2026, 11, 24, 4, 5, 6, tzinfo=UTC), 3, None),
+        ("pending", datetime(2026, 11, 24, 23, 59, 59, 999_999, tzinfo=UTC), 2, None),
+        ("rejected", datetime(2026, 11, 24, 4, 5, 6, 1, tzinfo=UTC), 1, "odds_changed"),
+    ],
+)
+def test_placed_json_reads_as_the_placed_out_model(
+    status: str, placed_at: datetime, legs: int, reject_code: str | None
+) -> None:
+    bet = _bet(status, placed_at, legs, reject_code)
+    fast = FastJSONResponse(_placed_json(bet)).body
+    documented = PlacedOut.model_validate(orjson.loads(fast)).model_dump_json().encode()
+    assert orjson.loads(fast) == orjson.loads(documented)
+    assert fast == documented  # the same text, key order and time format included
