@@ -38,6 +38,7 @@ from sportsbook.db.engine import Database
 from sportsbook.db.migrate import upgrade
 from sportsbook.ledger.model import AccountKind, Result, TransferRequest
 from sportsbook.ledger.store import AccountKey
+from sportsbook.ops.runtime import freeze_heap
 from sportsbook.platform import Platform
 from sportsbook.players.service import Registration
 
@@ -116,6 +117,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
             f"{CLIENTS} clients, {seconds:.0f}s per phase"
         )
 
+        freeze_heap()  # as `serve` does once started
         singles = await drive(platform, players, picks, SINGLES_MIX, seconds=seconds, run_id=f"{run_id}-s")
         figures.update(phase_figures("", singles))
         echo(

@@ -50,6 +50,7 @@ from sportsbook.db.engine import Database
 from sportsbook.db.migrate import upgrade
 from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest, player_owner
 from sportsbook.ledger.store import AccountKey
+from sportsbook.ops.runtime import freeze_heap
 from sportsbook.platform import Platform
 
 BETS = 200_000
@@ -132,6 +133,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         figures["players"] = len(players)
         echo(f"set-up done in {figures['setup_s']}s ({figures['place_per_s']} bets/s placed); settling")
 
+        freeze_heap()  # as `serve` and `worker` do once started
         began = time.perf_counter()
         report = await platform.settler.settle_market(subject.markets[0].id, [_won(subject, "home")])
         elapsed = time.perf_counter() - began

@@ -23,6 +23,7 @@ from sportsbook.ledger.service import Ledger
 from sportsbook.ops import health, metrics
 from sportsbook.ops.http import install_error_handlers
 from sportsbook.ops.logging import configure_logging, install_request_context
+from sportsbook.ops.runtime import freeze_heap
 from sportsbook.platform import Platform
 from sportsbook.players import routes as players_routes
 from sportsbook.players.service import Players
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await start_platform(platform)
+        if settings.gc_freeze:
+            freeze_heap()
         try:
             yield
         finally:

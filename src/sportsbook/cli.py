@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import importlib
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvloop
@@ -88,10 +89,20 @@ def reconcile() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="API processes on this port")] = None,
 ) -> None:
     """Run the API (and the outbox relay) on the configured backends."""
+    os.environ.setdefault("SPORTSBOOK_GC_FREEZE", "1")  # read by every worker process's settings
     settings = Settings()
-    _serve(settings, host or settings.host, port or settings.port)
+    workers = workers or settings.workers
+    if workers > 1 and settings.broker_url is None:
+        typer.echo(
+            "more than one worker needs SPORTSBOOK_BROKER_URL: each process keeps its own catalogue read model, "
+            "and only a broker carries the catalogue's events between processes",
+            err=True,
+        )
+        raise typer.Exit(2)
+    _serve(settings, host or settings.host, port or settings.port, workers)
 
 
 @app.command()
@@ -112,10 +123,12 @@ def demo(port: Annotated[int, typer.Option(help="Port to listen on")] = 8000) ->
 def worker() -> None:
     """Run the event consumers and the outbox relay without serving HTTP."""
     from sportsbook.app import build_platform, start_platform, stop_platform
+    from sportsbook.ops.runtime import freeze_heap
 
     async def main() -> None:
         platform = build_platform(Settings())
         await start_platform(platform)
+        freeze_heap()
         typer.echo("worker running; Ctrl-C to stop")
         try:
             await asyncio.Event().wait()
@@ -152,20 +165,23 @@ def bench(
             typer.echo(f"{key:>28}: {value}")
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from sportsbook.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:  # each worker process builds its own app from the same environment
+        uvicorn.run("sportsbook.app:create_app", factory=True, workers=workers, **options)
 
 
 async def _seed_demo(settings: Settings) -> None:
