@@ -176,10 +176,20 @@ class LedgerStore:
             "created_at": now,
         }
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        await conn.execute(insert(accounts).values(values).on_conflict_do_nothing())
-        found = await self.find_account(conn, key)
-        assert found is not None
-        return found
+        created = (await conn.execute(insert(accounts).values(values).on_conflict_do_nothing())).rowcount
+        if not created:  # it exists, committed by someone: remember it
+            found = await self.find_account(conn, key)
+            assert found is not None
+            return found
+        # Created in this transaction, which may still roll back: not cached, or a rolled-back id would stay
+        # in this node's memory and every later transfer on the account would fail `account_not_found`.
+        query = select(accounts.c.id).where(
+            accounts.c.owner == key.owner,
+            accounts.c.kind == key.kind,
+            accounts.c.sub == key.sub,
+            accounts.c.currency == key.currency,
+        )
+        return int((await conn.execute(query)).scalar_one())
 
     async def find_account(self, conn: AsyncConnection, key: AccountKey) -> int | None:
         cached = self._ids.get(key)

@@ -143,3 +143,16 @@ async def test_small_and_large_batches_write_the_same_way(db: Database, size: in
     report = await ledger.reconcile()
     assert report.sound, report.faults
     assert report.transfers == size + 1
+
+
+async def test_an_account_created_in_a_rolled_back_transaction_is_not_remembered(db: Database) -> None:
+    # Found by running two API processes: a house account created in a transaction that then failed stayed in
+    # the node's memory, and every later transfer on it was refused `account_not_found`.
+    ledger, _player, cash, _equity, _bets = await _setup(db, ManualClock())
+    key = AccountKey("house", AccountKind.ADJUSTMENTS, "EUR")
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await ledger.store.get_or_create_account(conn, key, ManualClock().now())
+            raise RuntimeError("the rest of the transaction failed")
+    house = await ledger.house_account(AccountKind.ADJUSTMENTS, "EUR")
+    assert await ledger.transfer(TransferRequest(uuid.uuid4(), house, cash, 100, code="adjustment")) is Result.OK
