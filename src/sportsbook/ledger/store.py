@@ -157,14 +157,18 @@ class LedgerStore:
         self.dialect = dialect
         self._identity: dict[int, _Identity] = {}
         self._ids: dict[AccountKey, int] = {}
+        # accounts this node created in a transaction not yet seen committed: key -> that transaction. Their ids
+        # are not cached until another transaction reads them (a rollback would leave a dangling id, and every
+        # later transfer on the account would be refused `account_not_found`).
+        self._fresh: dict[AccountKey, int] = {}
 
     # ---- accounts ----
 
     async def get_or_create_account(self, conn: AsyncConnection, key: AccountKey, now: datetime) -> int:
         """The id of the account with this key, created (balance 0) if it does not exist yet."""
-        cached = self._ids.get(key)
-        if cached is not None:
-            return cached
+        existing = await self.find_account(conn, key)  # the usual case, and remembered
+        if existing is not None:
+            return existing
         non_negative = key.owner != "house"
         values = {
             "owner": key.owner,
@@ -176,20 +180,11 @@ class LedgerStore:
             "created_at": now,
         }
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        created = (await conn.execute(insert(accounts).values(values).on_conflict_do_nothing())).rowcount
-        if not created:  # it exists, committed by someone: remember it
-            found = await self.find_account(conn, key)
-            assert found is not None
-            return found
-        # Created in this transaction, which may still roll back: not cached, or a rolled-back id would stay
-        # in this node's memory and every later transfer on the account would fail `account_not_found`.
-        query = select(accounts.c.id).where(
-            accounts.c.owner == key.owner,
-            accounts.c.kind == key.kind,
-            accounts.c.sub == key.sub,
-            accounts.c.currency == key.currency,
-        )
-        return int((await conn.execute(query)).scalar_one())
+        if (await conn.execute(insert(accounts).values(values).on_conflict_do_nothing())).rowcount:
+            self._fresh[key] = _transaction_of(conn)  # inserted here: remembered once seen committed
+        found = await self.find_account(conn, key)
+        assert found is not None
+        return found
 
     async def find_account(self, conn: AsyncConnection, key: AccountKey) -> int | None:
         cached = self._ids.get(key)
@@ -207,13 +202,14 @@ class LedgerStore:
         ).first()
         if row is None:
             return None
-        self._remember(row.id, _Identity(key.owner, key.kind, key.currency, row.non_negative), key)
+        self._remember(row.id, _Identity(key.owner, key.kind, key.currency, row.non_negative), key, conn)
         return int(row.id)
 
     async def find_accounts(self, conn: AsyncConnection, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
         """The ids of the accounts that exist among `keys`, those not yet known read in one query."""
         keys = set(keys)
         missing = [k for k in keys if k not in self._ids]
+        found: dict[AccountKey, int] = {}
         if missing:
             rows = await conn.execute(
                 select(
@@ -227,8 +223,9 @@ class LedgerStore:
             )
             for r in rows:
                 key = AccountKey(r.owner, r.kind, r.currency, r.sub)
-                self._remember(int(r.id), _Identity(r.owner, r.kind, r.currency, bool(r.non_negative)), key)
-        return {k: self._ids[k] for k in keys if k in self._ids}
+                self._remember(int(r.id), _Identity(r.owner, r.kind, r.currency, bool(r.non_negative)), key, conn)
+                found[key] = int(r.id)
+        return {k: found.get(k) or self._ids[k] for k in keys if k in found or k in self._ids}
 
     async def balances_of(self, conn: AsyncConnection, owner: str, currency: str) -> dict[str, int]:
         """Balance per account kind of one owner in one currency."""
@@ -246,10 +243,18 @@ class LedgerStore:
         rows = await conn.execute(select(accounts.c.id, accounts.c.balance).where(self._in(accounts.c.id, ids)))
         return {int(row[0]): int(row[1]) for row in rows}
 
-    def _remember(self, account_id: int, ident: _Identity, key: AccountKey | None = None) -> None:
+    def _remember(
+        self, account_id: int, ident: _Identity, key: AccountKey | None = None, conn: AsyncConnection | None = None
+    ) -> None:
         self._identity[account_id] = ident
-        if key is not None:
-            self._ids[key] = account_id
+        if key is None:
+            return
+        fresh = self._fresh.get(key)
+        if fresh is not None:
+            if conn is None or fresh == _transaction_of(conn):
+                return  # still only visible to the transaction that created it
+            del self._fresh[key]  # another transaction sees it: committed
+        self._ids[key] = account_id
 
     # ---- the write path ----
 
@@ -536,6 +541,11 @@ class LedgerStore:
         if self.dialect == "postgresql":
             return column == any_(bindparam(None, list(values), type_=_array_of(column)))  # type: ignore[no-any-return]
         return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def _transaction_of(conn: AsyncConnection) -> int:
+    """An identity for the transaction `conn` is in (accounts created in it are not yet committed)."""
+    return id(conn.sync_connection.get_transaction()) if conn.sync_connection is not None else 0
 
 
 def _array_of(column: Any) -> Any:

@@ -150,9 +150,17 @@ async def test_an_account_created_in_a_rolled_back_transaction_is_not_remembered
     # the node's memory, and every later transfer on it was refused `account_not_found`.
     ledger, _player, cash, _equity, _bets = await _setup(db, ManualClock())
     key = AccountKey("house", AccountKind.ADJUSTMENTS, "EUR")
-    with pytest.raises(RuntimeError):
+
+    async def create_then_fail() -> None:
         async with db.transaction() as conn:
-            await ledger.store.get_or_create_account(conn, key, ManualClock().now())
+            created = await ledger.store.get_or_create_account(conn, key, ManualClock().now())
+            assert await ledger.store.get_or_create_account(conn, key, ManualClock().now()) == created
+            assert await ledger.store.find_account(conn, key) == created  # read again before the rollback
             raise RuntimeError("the rest of the transaction failed")
+
+    with pytest.raises(RuntimeError):
+        await create_then_fail()
+    async with db.read() as conn:
+        assert await ledger.store.find_account(conn, key) is None
     house = await ledger.house_account(AccountKind.ADJUSTMENTS, "EUR")
     assert await ledger.transfer(TransferRequest(uuid.uuid4(), house, cash, 100, code="adjustment")) is Result.OK
