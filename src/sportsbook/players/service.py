@@ -212,7 +212,10 @@ class Players:
         if self._session_cache_ttl:
             if len(self._sessions) >= _SESSION_CACHE_MAX:
                 self._sessions.clear()  # crude but bounded: the cache refills from the database
-            self._sessions[hashed] = (principal, session.expires_at, now + self._session_cache_ttl)
+            # Trusted for between half and all of the TTL: sessions cached in the same second (a node's start,
+            # a burst of logins) would otherwise all be read again in the same instant, every TTL, as a spike.
+            trusted = self._session_cache_ttl * (0.5 + secrets.randbelow(1_000) / 2_000)
+            self._sessions[hashed] = (principal, session.expires_at, now + trusted)
         return principal
 
     async def profile(self, user_id: UUID) -> Profile:
