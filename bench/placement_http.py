@@ -45,8 +45,6 @@ from sportsbook.players.service import Registration
 EVENTS = 50
 PLAYERS = 500
 CONNECTIONS = 64
-# API processes (`serve --workers`); more than one needs SPORTSBOOK_BROKER_URL in the environment
-WORKERS = int(os.environ.get("SPORTSBOOK_BENCH_WORKERS", "1"))
 WRK_THREADS = 2
 # (legs, weight): singles mostly, some doubles and trebles on different events
 MIX: tuple[tuple[int, int], ...] = ((1, 90), (2, 7), (3, 3))
@@ -90,9 +88,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         outcomes = {k: round(after.get(k, 0) - before.get(k, 0)) for k in after}
         figures.update(load)
         figures["server_outcomes"] = {k: v for k, v in sorted(outcomes.items()) if v}
-        # with several workers /metrics answers for one of them: count what the load generator saw answered
-        answered = sum(outcomes.values()) if WORKERS == 1 else int(load.get("requests", 0))
-        figures["workers"] = WORKERS
+        answered = sum(outcomes.values())
         if cpu_before is not None and cpu_after is not None and answered:
             # the server's CPU per bet: its capacity on a core of its own, however busy the machine is
             figures["server_cpu_ms_per_bet"] = round((cpu_after - cpu_before) * 1000 / answered, 3)
@@ -164,7 +160,7 @@ def _start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "SPORTSBOOK_ARGON2_PARALLELISM": str(settings.argon2_parallelism),
         "SPORTSBOOK_LOG_LEVEL": "WARNING",
     }
-    command = [*_sportsbook_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)]
+    command = [*_sportsbook_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -266,17 +262,12 @@ async def _metrics(client: httpx.AsyncClient) -> str:
 
 
 def _process_cpu_s(pid: int) -> float | None:
-    """User plus system CPU seconds so far of a process and its children (`--workers`), Linux, or None."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    tree = [pid, *(int(p) for p in children.read_text().split())] if children.exists() else [pid]
-    total = 0.0
-    for member in tree:
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    """User plus system CPU seconds of a process so far (Linux), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _placed_counts(metrics: str) -> dict[str, float]:

@@ -6,11 +6,10 @@ import asyncio
 import contextlib
 import importlib
 import json
-import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvloop
@@ -89,20 +88,10 @@ def reconcile() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, max=64, help="API processes on this port")] = None,
 ) -> None:
     """Run the API (and the outbox relay) on the configured backends."""
-    os.environ.setdefault("SPORTSBOOK_GC_FREEZE", "1")  # read by every worker process's settings
     settings = Settings()
-    workers = workers or settings.workers
-    if workers > 1 and settings.broker_url is None:
-        typer.echo(
-            "more than one worker needs SPORTSBOOK_BROKER_URL: each process keeps its own catalogue read model, "
-            "and only a broker carries the catalogue's events between processes",
-            err=True,
-        )
-        raise typer.Exit(2)
-    _serve(settings, host or settings.host, port or settings.port, workers)
+    _serve(settings, host or settings.host, port or settings.port)
 
 
 @app.command()
@@ -126,9 +115,11 @@ def worker() -> None:
     from sportsbook.ops.runtime import freeze_heap
 
     async def main() -> None:
-        platform = build_platform(Settings())
+        settings = Settings()
+        platform = build_platform(settings)
         await start_platform(platform)
-        freeze_heap()
+        if settings.gc_freeze:
+            freeze_heap()
         typer.echo("worker running; Ctrl-C to stop")
         try:
             await asyncio.Event().wait()
@@ -165,23 +156,20 @@ def bench(
             typer.echo(f"{key:>28}: {value}")
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from sportsbook.app import create_app
 
-    options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "log_config": None,
-        "access_log": False,
-        "loop": "uvloop",
-        "http": "httptools",
-    }
-    if workers == 1:
-        uvicorn.run(create_app(settings), **options)
-    else:  # each worker process builds its own app from the same environment
-        uvicorn.run("sportsbook.app:create_app", factory=True, workers=workers, **options)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
 
 
 async def _seed_demo(settings: Settings) -> None:

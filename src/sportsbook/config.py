@@ -24,10 +24,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    # API processes behind one port (`serve`); more than one needs a broker, which keeps every process's
-    # catalogue read model current (the in-process bus reaches only its own process)
-    workers: int = Field(default=1, ge=1, le=64)
-    gc_freeze: bool = False  # freeze the heap once started (`serve` and `worker` turn it on; see ops/runtime.py)
+    gc_freeze: bool = True  # freeze the heap once the API has started (see ops/runtime.py); tests turn it off
     log_level: str = "INFO"
     log_json: bool = True
     session_ttl_s: int = Field(default=12 * 3600, ge=60)

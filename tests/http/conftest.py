@@ -47,6 +47,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "log_level": "WARNING",
         "session_ttl_s": SESSION_TTL_S,
         "outbox_poll_s": 0.05,
+        "gc_freeze": False,  # frozen garbage is never collected: a test run starts hundreds of apps
     }
     values.update(overrides)
     return Settings(**values)

@@ -54,18 +54,3 @@ def test_bench_refuses_an_unknown_scenario(sqlite_url: str) -> None:
     result = run("bench", "no_such_scenario", database_url=sqlite_url)
     assert result.returncode == 2
     assert "unknown scenario" in result.stderr
-
-
-def test_serve_with_several_workers_needs_a_broker(sqlite_url: str) -> None:
-    # each worker process keeps its own catalogue read model: only a broker carries catalogue events between them
-    env_without_broker = {k: v for k, v in os.environ.items() if k != "SPORTSBOOK_BROKER_URL"}
-    refused = subprocess.run(
-        [sys.executable, "-m", "sportsbook.cli", "serve", "--workers", "2"],
-        env={**env_without_broker, "SPORTSBOOK_DATABASE_URL": sqlite_url},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert refused.returncode == 2
-    assert "SPORTSBOOK_BROKER_URL" in refused.stderr
