@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -268,6 +269,44 @@ async def test_cash_out_quote_then_accept_and_price_protection(api: Api) -> None
     closed = await api.client.get(f"/api/v1/bets/{second.json()['id']}/cashout", headers=player.headers)
     assert closed.json()["error"]["code"] == "cashout_unavailable"
     assert (await _wallet(api, player))["cash"] == 10_000 - 2_000 + amount
+    await _reconciled(api)
+
+
+async def test_a_chunk_changed_while_it_was_worked_out_is_decided_again_under_the_lock(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Settlement works the next chunk out outside the ledger lock. Here a feed's bet cancel voids one of its
+    # bets (and settles it) in between: the chunk must be decided again, not written as worked out.
+    event = await _event(api)
+    early, late = await _funded_player(api, 10_000), await _funded_player(api, 10_000)
+    home = _selection(event, "1x2", "home")  # 2.50
+    cancelled = (await _bet(api, early, _single(home, 1_000))).json()["id"]
+    window_start = api.clock.now()
+    api.clock.advance(10)
+    kept = (await _bet(api, late, _single(home, 1_000))).json()["id"]
+    market = next(m for m in event["markets"] if m["type"] == "1x2")
+    settler = api.platform.settler
+    read_chunk = settler._read_chunk
+    raced = False
+
+    async def bet_cancel_meanwhile(bet_ids: Any) -> Any:
+        nonlocal raced
+        chunk = await read_chunk(bet_ids)
+        if not raced:
+            raced = True
+            assert len(chunk.done) == 2  # both worked out as winners
+            report = await settler.cancel_bets(UUID(market["id"]), window_start, window_start + timedelta(seconds=5))
+            assert report.settled_bets == 1
+        return chunk
+
+    monkeypatch.setattr(settler, "_read_chunk", bet_cancel_meanwhile)
+    answer = await _settle(api, market["id"], [{"selection_id": home["id"], "result": "won"}])
+    assert answer.status_code == 200, answer.text
+    assert raced
+    assert await _bet_status(api, early, cancelled) == ("void", 1_000)
+    assert await _bet_status(api, late, kept) == ("won", 2_500)
+    assert (await _wallet(api, early))["cash"] == 10_000
+    assert (await _wallet(api, late))["cash"] == 10_000 - 1_000 + 2_500
     await _reconciled(api)
 
 

@@ -9,8 +9,10 @@ So a player's net for a bet is always -total stake + R, and every step is a ledg
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -176,39 +178,75 @@ class Settler:
             statuses = {sid: _STATUS_OF[r.label] for sid, r in results.items() if sid not in withdrawn}
             await self.catalog.settle_market_selections(market.id, statuses, conn=conn)
         await self.catalog.refresh(market.event_id)
-        settled = 0
-        for chunk in await self._open_bet_chunks(market.id):
-            settled += await self._settle_chunk(chunk, now)
-        return SettlementReport(market.id, settled)
+        return SettlementReport(market.id, await self._settle_chunks(await self._open_bet_chunks(market.id), now))
 
     async def _open_bet_chunks(self, market_id: UUID) -> list[list[UUID]]:
         async with self.db.read() as conn:
             ids = await store.open_bet_ids_on(conn, market_id)
-        return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+        return _chunks(ids)
 
-    async def _settle_chunk(self, bet_ids: Sequence[UUID], now: datetime) -> int:
+    async def _settle_chunks(self, chunks: Sequence[Sequence[UUID]], now: datetime) -> int:
+        """Settle chunk after chunk, each in its own transaction under the ledger lock. The next chunk is read
+        and worked out outside the lock while the current one is written, so Python and the database overlap;
+        a chunk is written as worked out only if what decided it still holds under the lock, else it is
+        decided again there (a cash-out, a rollback or a withdrawal came in between)."""
+        settled = 0
+        upcoming: asyncio.Task[_Chunk] | None = None
+        try:
+            for i, chunk in enumerate(chunks):
+                current = await upcoming if upcoming is not None else await self._read_chunk(chunk)
+                upcoming = asyncio.create_task(self._read_chunk(chunks[i + 1])) if i + 1 < len(chunks) else None
+                settled += await self._write_chunk(current, now)
+        finally:
+            if upcoming is not None and not upcoming.done():
+                upcoming.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upcoming
+        return settled
+
+    async def _read_chunk(self, bet_ids: Sequence[UUID]) -> _Chunk:
+        async with self.db.read() as conn:
+            return await self._work_out(conn, bet_ids)
+
+    async def _write_chunk(self, chunk: _Chunk, now: datetime) -> int:
         async with self.db.transaction() as conn:
             await self.ledger.lock(conn)
-            rows = await store.open_bets(conn, bet_ids)
-            markets = {leg.market_id for b in rows for leg in b.legs}
-            plans = _Plans(
-                await store.results_for_markets(conn, markets),
-                await store.withdrawals(conn, markets),
-                await store.voided_legs(conn, [b.id for b in rows]),
-            )
-            accounts = await self._accounts(conn, rows)
-            transfers: list[TransferRequest] = []
-            done: list[tuple[BetRow, str, int]] = []
-            exposure: dict[UUID, tuple[UUID, int]] = {}
-            for bet in rows:
-                settled = plans.settle(bet, exposure)
-                if settled is None:
-                    continue
-                transfers.extend(_payout_transfers(bet, settled.total_return, *accounts[bet.player_id, bet.currency]))
-                done.append((bet, settled.status.value, settled.total_return))
-            await self._apply(conn, transfers)
-            await self._mark_settled(conn, done, now, exposure)
-        return len(done)
+            if not await self._still_holds(conn, chunk):
+                chunk = await self._work_out(conn, chunk.bet_ids)
+            await self._apply(conn, chunk.transfers)
+            await self._mark_settled(conn, chunk.done, now, chunk.exposure)
+        return len(chunk.done)
+
+    async def _work_out(self, conn: AsyncConnection, bet_ids: Sequence[UUID]) -> _Chunk:
+        """What settling these bets takes, from what `conn` sees: the open bets, the results, withdrawals and
+        void legs that decide them, the ledger transfers, the bets' closing and their exposure."""
+        rows = await store.open_bets(conn, bet_ids)
+        markets = {leg.market_id for b in rows for leg in b.legs}
+        plans = _Plans(
+            await store.results_for_markets(conn, markets),
+            await store.withdrawals(conn, markets),
+            await store.voided_legs(conn, [b.id for b in rows]),
+        )
+        accounts = await self._accounts(conn, rows)
+        chunk = _Chunk(list(bet_ids), {b.id: b.settle_count for b in rows}, markets, plans)
+        for bet in rows:
+            settled = plans.settle(bet, chunk.exposure)
+            if settled is None:
+                continue
+            chunk.transfers.extend(_payout_transfers(bet, settled.total_return, *accounts[bet.player_id, bet.currency]))
+            chunk.done.append((bet, settled.status.value, settled.total_return))
+        return chunk
+
+    async def _still_holds(self, conn: AsyncConnection, chunk: _Chunk) -> bool:
+        """Whether the bets open when `chunk` was worked out are the open ones now (each settled as many times as
+        then), under the same results, withdrawals and void legs. Under the ledger lock nothing changes them."""
+        plans = chunk.plans
+        return (
+            await store.open_settle_counts(conn, chunk.bet_ids) == chunk.open
+            and await store.results_for_markets(conn, chunk.markets) == plans.known
+            and await store.withdrawals(conn, chunk.markets) == plans.withdrawals
+            and await store.voided_legs(conn, list(chunk.open)) == plans.voids
+        )
 
     # ---- rollback ----
 
@@ -248,10 +286,7 @@ class Settler:
             if await store.has_settlement(conn, market_id):
                 return SettlementReport(market_id, 0)
             await store.insert_settlement(conn, new_id(), market_id, {s.id: _VOID for s in market.selections}, now)
-        settled = 0
-        for chunk in await self._open_bet_chunks(market_id):
-            settled += await self._settle_chunk(chunk, now)
-        return SettlementReport(market_id, settled)
+        return SettlementReport(market_id, await self._settle_chunks(await self._open_bet_chunks(market_id), now))
 
     async def cancel_bets(self, market_id: UUID, start: datetime, end: datetime) -> SettlementReport:
         """A feed's bet cancel: the legs on this market of bets placed in [start, end) become void; settled
@@ -265,9 +300,7 @@ class Settler:
             await store.void_legs(conn, ids, market_id, now)
             reopened = await store.settled_bets(conn, ids)
             await self._reopen(conn, reopened, now)
-        settled = 0
-        for chunk in (ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)):
-            settled += await self._settle_chunk(chunk, now)
+        settled = await self._settle_chunks(_chunks(ids), now)
         return SettlementReport(market_id, settled, reopened_bets=len(reopened))
 
     async def _on_market_changed(self, event: Event) -> None:
@@ -483,6 +516,23 @@ def _payout_transfers(bet: BetRow, amount: int, cash: int, revenue: int) -> list
 
 _VOID = SelectionResult(Part(Fraction(0), Fraction(1)), Part(Fraction(0), Fraction(1)), LegResult.VOID)
 _LOST = SelectionResult(Part(Fraction(0), Fraction(0)), Part(Fraction(0), Fraction(0)), LegResult.LOST)
+
+
+def _chunks(ids: Sequence[UUID]) -> list[list[UUID]]:
+    return [list(ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)]
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """A chunk of bets worked out for settlement, and what it was worked out from."""
+
+    bet_ids: list[UUID]
+    open: dict[UUID, int]  # the bets found open -> how many times each had been settled
+    markets: set[UUID]  # every market their legs are on
+    plans: _Plans  # the results, withdrawals and void legs read
+    transfers: list[TransferRequest] = field(default_factory=list)
+    done: list[tuple[BetRow, str, int]] = field(default_factory=list)  # (bet, status, return)
+    exposure: dict[UUID, tuple[UUID, int]] = field(default_factory=dict)  # what the settled bets held
 
 
 class _Plans:

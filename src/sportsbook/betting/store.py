@@ -190,6 +190,8 @@ _OPEN_BETS = (
     f"SELECT {', '.join(f for f in BetRow.__dataclass_fields__ if f != 'legs')} FROM bets"
     " WHERE id = ANY($1::uuid[]) AND status = 'open'"
 )
+_VOIDED_LEGS = "SELECT bet_id, market_id FROM leg_voids WHERE bet_id = ANY($1::uuid[])"
+_OPEN_SETTLE_COUNTS = "SELECT id, settle_count FROM bets WHERE id = ANY($1::uuid[]) AND status = 'open'"
 _EXISTING = "SELECT id, request_hash FROM bets WHERE id = ANY($1::uuid[])"
 _OPEN_BET: Callable[..., BetRow] = BetRow  # called with a row's columns by position, then the legs
 
@@ -377,6 +379,17 @@ async def open_bets(conn: AsyncConnection, ids: Sequence[UUID]) -> list[BetRow]:
     return await _with_legs(conn, await conn.execute(query))
 
 
+async def open_settle_counts(conn: AsyncConnection, ids: Sequence[UUID]) -> dict[UUID, int]:
+    """The bets among `ids` that are open -> how many times each has been settled before."""
+    if not ids:
+        return {}
+    if conn.dialect.name == "postgresql":
+        pg = await driver_connection(conn)
+        return {r[0]: r[1] for r in await pg.fetch(_OPEN_SETTLE_COUNTS, list(ids))}
+    query = select(bets.c.id, bets.c.settle_count).where(bets.c.id.in_(list(ids)), bets.c.status == "open")
+    return {r.id: int(r.settle_count) for r in await conn.execute(query)}
+
+
 async def settled_bets_on(conn: AsyncConnection, market_id: UUID) -> list[BetRow]:
     """Bets with a leg on this market that a settlement closed (cash-outs are final and stay closed)."""
     on_market = select(bet_legs.c.bet_id).where(bet_legs.c.market_id == market_id)
@@ -533,6 +546,9 @@ async def voided_legs(conn: AsyncConnection, bet_ids: Sequence[UUID]) -> set[tup
     """(bet id, market id) of the voided legs among these bets."""
     if not bet_ids:
         return set()
+    if conn.dialect.name == "postgresql":  # one array parameter: settlement asks for thousands of bets at a time
+        pg = await driver_connection(conn)
+        return {(r[0], r[1]) for r in await pg.fetch(_VOIDED_LEGS, list(bet_ids))}
     rows = await conn.execute(
         select(leg_voids.c.bet_id, leg_voids.c.market_id).where(leg_voids.c.bet_id.in_(list(bet_ids)))
     )
