@@ -46,7 +46,7 @@ from sportsbook.core.markets import SCORE_BASED, Score
 from sportsbook.events import outbox
 from sportsbook.events.bus import EventBus
 from sportsbook.events.model import Event
-from sportsbook.ledger.model import HOUSE, AccountKind, Phase, Result, TransferRequest, player_owner
+from sportsbook.ledger.model import HOUSE, AccountKind, Phase, Result, Transfer, TransferRequest, player_owner
 from sportsbook.ledger.store import AccountKey
 
 CHUNK = 2_000  # bets per settlement transaction
@@ -213,7 +213,7 @@ class Settler:
             await self.ledger.lock(conn)
             if not await self._still_holds(conn, chunk):
                 chunk = await self._work_out(conn, chunk.bet_ids)
-            await self._apply(conn, chunk.transfers)
+            await self._apply(conn, chunk.transfers, chunk.pending)
             await self._mark_settled(conn, chunk.done, now, chunk.exposure)
         return len(chunk.done)
 
@@ -235,6 +235,8 @@ class Settler:
                 continue
             chunk.transfers.extend(_payout_transfers(bet, settled.total_return, *accounts[bet.player_id, bet.currency]))
             chunk.done.append((bet, settled.status.value, settled.total_return))
+        held = [bet.stake_transfer_id for bet, _status, _return in chunk.done if bet.stake_state == "held"]
+        chunk.pending = await self.ledger.pending_transfers(conn, held)  # rows never change: read with the bets
         return chunk
 
     async def _still_holds(self, conn: AsyncConnection, chunk: _Chunk) -> bool:
@@ -430,10 +432,15 @@ class Settler:
         }
         return {k: (found[key], revenue[k[1]]) for k, key in keys.items()}
 
-    async def _apply(self, conn: AsyncConnection, transfers: Sequence[TransferRequest]) -> None:
+    async def _apply(
+        self,
+        conn: AsyncConnection,
+        transfers: Sequence[TransferRequest],
+        pending: Mapping[UUID, Transfer] | None = None,
+    ) -> None:
         if not transfers:
             return
-        results = await self.ledger.create_transfers_in(conn, transfers)
+        results = await self.ledger.create_transfers_in(conn, transfers, known_pending=pending)
         failed = [(t.id, r) for t, r in zip(transfers, results, strict=True) if r not in (Result.OK, Result.EXISTS)]
         if failed:
             raise DomainError(f"the ledger refused settlement transfers: {failed[:3]}", code="settlement_refused")
@@ -533,6 +540,7 @@ class _Chunk:
     transfers: list[TransferRequest] = field(default_factory=list)
     done: list[tuple[BetRow, str, int]] = field(default_factory=list)  # (bet, status, return)
     exposure: dict[UUID, tuple[UUID, int]] = field(default_factory=dict)  # what the settled bets held
+    pending: dict[UUID, Transfer] = field(default_factory=dict)  # the stake holds the transfers close
 
 
 class _Plans:

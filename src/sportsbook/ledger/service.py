@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -138,9 +138,21 @@ class Ledger:
     async def transfer(self, request: TransferRequest) -> Result:
         return (await self.create_transfers([request]))[0]
 
-    async def create_transfers_in(self, conn: AsyncConnection, requests: Sequence[TransferRequest]) -> list[Result]:
-        """Apply a batch inside the caller's transaction (a bet, a payment, an adjustment with its record)."""
-        return (await self._process(conn, [tuple(requests)]))[0]
+    async def create_transfers_in(
+        self,
+        conn: AsyncConnection,
+        requests: Sequence[TransferRequest],
+        *,
+        known_pending: Mapping[UUID, Transfer] | None = None,
+    ) -> list[Result]:
+        """Apply a batch inside the caller's transaction (a bet, a payment, an adjustment with its record).
+        `known_pending` may carry the rows of the pending transfers it posts or voids, read before the lock
+        (`pending_transfers`): settlement reads them while the previous chunk is written."""
+        return (await self._process(conn, [tuple(requests)], known_pending))[0]
+
+    async def pending_transfers(self, conn: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, Transfer]:
+        """The stored rows of these transfers, for `create_transfers_in(known_pending=...)`."""
+        return {t.id: t for t in await self.store.transfers_by_id(conn, ids)} if ids else {}
 
     async def lock(self, conn: AsyncConnection) -> None:
         """Queue this transaction behind every other ledger writer, so the balances it reads stay true until it
@@ -156,12 +168,14 @@ class Ledger:
         results = await self._writer.submit(_Expire(tuple(due)))
         return sum(1 for r in results if r is Result.OK)
 
-    async def _process(self, conn: AsyncConnection, items: Sequence[_Item]) -> list[list[Result]]:
+    async def _process(
+        self, conn: AsyncConnection, items: Sequence[_Item], known_pending: Mapping[UUID, Transfer] | None = None
+    ) -> list[list[Result]]:
         now = self.clock.now()
         prev_seq, prev_hash = await self.store.lock_chain(conn)
         groups = [i for i in items if not isinstance(i, _Expire)]
         expiring = {p for i in items if isinstance(i, _Expire) for p in i.pending_ids}
-        state = await self.store.load_state(conn, (r for g in groups for r in g), now, expiring)
+        state = await self.store.load_state(conn, (r for g in groups for r in g), now, expiring, known_pending)
         batch = LedgerBatch(state, now)
         results: list[list[Result]] = []
         for item in items:

@@ -6,7 +6,7 @@ then write set-based: one INSERT of all new transfers, one UPDATE of every touch
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -276,15 +276,21 @@ class LedgerStore:
         requests: Iterable[TransferRequest],
         now: datetime,
         expiring: Collection[UUID] = (),
+        known_pending: Mapping[UUID, Transfer] | None = None,
     ) -> LedgerState:
-        """Read everything the model needs to decide these requests (and expire these pending ids)."""
+        """Read everything the model needs to decide these requests (and expire these pending ids).
+        `known_pending` may give pending transfer rows read earlier (rows never change; whether they are still
+        open is read here)."""
         requests = list(requests)
         ids = {r.id for r in requests}
         pending_ids = {r.pending_id for r in requests if r.pending_id is not None} | set(expiring)
         state = LedgerState()
-        if ids or pending_ids:
-            for t in await self._transfers_by_id(conn, ids | pending_ids):
+        preloaded = {pid: known_pending[pid] for pid in pending_ids if pid in known_pending} if known_pending else {}
+        wanted = ids | (pending_ids - preloaded.keys())
+        if wanted:
+            for t in await self.transfers_by_id(conn, wanted):
                 state.transfers[t.id] = t
+        state.transfers.update(preloaded)
         account_ids: set[int] = set()
         for r in requests:
             if r.phase in (Phase.SINGLE, Phase.PENDING):
@@ -328,7 +334,8 @@ class LedgerStore:
             )
         return state
 
-    async def _transfers_by_id(self, conn: AsyncConnection, ids: Collection[UUID]) -> list[Transfer]:
+    async def transfers_by_id(self, conn: AsyncConnection, ids: Collection[UUID]) -> list[Transfer]:
+        """Stored transfer rows by id (rows never change once written)."""
         if self.dialect == "postgresql":
             return [_transfer(r) for r in await (await driver_connection(conn)).fetch(_SELECT_TRANSFERS, list(ids))]
         return [

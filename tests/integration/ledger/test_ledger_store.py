@@ -164,3 +164,23 @@ async def test_an_account_created_in_a_rolled_back_transaction_is_not_remembered
         assert await ledger.store.find_account(conn, key) is None
     house = await ledger.house_account(AccountKind.ADJUSTMENTS, "EUR")
     assert await ledger.transfer(TransferRequest(uuid.uuid4(), house, cash, 100, code="adjustment")) is Result.OK
+
+
+async def test_pending_rows_read_before_the_lock_still_close_only_once(db: Database) -> None:
+    # Settlement reads the pending rows of a chunk early (rows never change); whether each is still open is
+    # read under the lock, so a hold closed in between is not closed again.
+    ledger, _player, cash, _equity, bets = await _setup(db, ManualClock())
+    pending = TransferRequest(uuid.uuid4(), cash, bets, 1_000, phase=Phase.PENDING, code="stake")
+    assert await ledger.transfer(pending) is Result.OK
+    async with db.read() as conn:
+        rows = await ledger.pending_transfers(conn, [pending.id])
+    assert set(rows) == {pending.id}
+    post = TransferRequest(uuid.uuid4(), phase=Phase.POST, pending_id=pending.id, code="settle")
+    assert await ledger.transfer(post) is Result.OK  # closed by someone else in between
+    again = TransferRequest(uuid.uuid4(), phase=Phase.VOID, pending_id=pending.id, code="settle")
+    async with db.transaction() as conn:
+        await ledger.lock(conn)
+        assert await ledger.create_transfers_in(conn, [again], known_pending=rows) == [
+            Result.PENDING_TRANSFER_ALREADY_POSTED
+        ]
+    assert await ledger.balances([cash, bets]) == {cash: 9_000, bets: 1_000}
