@@ -384,6 +384,32 @@ async def test_cancelled_market_voids_its_bets_and_releases_the_stakes(api: Api)
     await _reconciled(api)
 
 
+async def test_a_market_cancelled_in_error_is_rolled_back_and_settled_for_real(api: Api) -> None:
+    event = await _event(api)
+    player = await _funded_player(api, 10_000)
+    market = next(m for m in event["markets"] if m["type"] == "1x2")
+    home = _selection(event, "1x2", "home")  # 2.50
+    bet = (await _bet(api, player, _single(home, 1_000))).json()["id"]
+    trader = await _trader(api)
+    path = f"/api/v1/admin/markets/{market['id']}"
+    assert (await api.client.patch(path, json={"status": "cancelled"}, headers=trader.headers)).status_code == 200
+    await api.published_events()
+    assert await _bet_status(api, player, bet) == ("void", 1_000)
+    undone = await api.client.delete(f"{path}/settlement", headers=trader.headers)
+    assert undone.status_code == 200, undone.text
+    assert await _bet_status(api, player, bet) == ("open", None)
+    assert (await _wallet(api, player))["cash"] == 9_000  # the stake is taken again
+    market_now = (await api.client.get(f"/api/v1/admin/events/{event['id']}", headers=trader.headers)).json()
+    assert next(m for m in market_now["markets"] if m["id"] == market["id"])["status"] == "suspended"
+    assert (await api.platform.settler.void_market(UUID(market["id"]))).settled_bets == 0  # a late cancel event
+    assert await _bet_status(api, player, bet) == ("open", None)
+    settled = await _settle(api, market["id"], [{"selection_id": home["id"], "result": "won"}])
+    assert settled.status_code == 200, settled.text
+    assert await _bet_status(api, player, bet) == ("won", 2_500)
+    assert (await _wallet(api, player))["cash"] == 10_000 - 1_000 + 2_500
+    await _reconciled(api)
+
+
 async def test_bet_cancel_voids_legs_placed_in_the_window_and_resettles(api: Api) -> None:
     event = await _event(api)
     player = await _funded_player(api, 10_000)

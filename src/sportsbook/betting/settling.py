@@ -39,6 +39,7 @@ from sportsbook.betting.settlement import (
     total_deduction,
 )
 from sportsbook.betting.store import BetRow, LegRow
+from sportsbook.catalog import store as catalog_store
 from sportsbook.catalog.model import EventStatus, Market, MarketStatus, SelectionStatus
 from sportsbook.core.errors import Conflict, DomainError, InvalidRequest, NotFound
 from sportsbook.core.ids import derived_id, new_id
@@ -253,7 +254,8 @@ class Settler:
     # ---- rollback ----
 
     async def rollback(self, market_id: UUID) -> SettlementReport:
-        """Undo a market's settlement: the market is open again, its settled bets reopen, their money returns."""
+        """Undo a market's settlement: the market is suspended again, its settled bets reopen, their money
+        returns. A cancelled market's void settlement rolls back the same way: the cancellation is undone."""
         market = self.catalog.market(market_id)
         now = self.clock.now()
         async with self.db.transaction() as conn:
@@ -281,10 +283,15 @@ class Settler:
     # ---- voiding ----
 
     async def void_market(self, market_id: UUID) -> SettlementReport:
-        """Void every bet on a cancelled market: its selections all count as void (once per cancellation)."""
+        """Void every bet on a cancelled market: its selections all count as void (once per cancellation, and
+        only while the market is still cancelled: a late or repeated event must not void it again after the
+        cancellation was rolled back)."""
         market = self.catalog.market(market_id)
         now = self.clock.now()
         async with self.db.transaction() as conn:
+            stored = await catalog_store.load_event(conn, market.event_id, lock=True)  # as catalogue changes lock it
+            if stored is None or stored.market(market_id).status is not MarketStatus.CANCELLED:
+                return SettlementReport(market_id, 0)
             if await store.has_settlement(conn, market_id):
                 return SettlementReport(market_id, 0)
             await store.insert_settlement(conn, new_id(), market_id, {s.id: _VOID for s in market.selections}, now)

@@ -112,7 +112,7 @@ class MarketStatus(enum.StrEnum):
     ACTIVE = "active"  # open for bets
     SUSPENDED = "suspended"  # prices held, no bets
     SETTLED = "settled"  # resulted; a settlement rollback takes it back to suspended
-    CANCELLED = "cancelled"  # void: every bet on it is void; final
+    CANCELLED = "cancelled"  # void: every bet on it is void (undone only by rolling its void settlement back)
 
 
 OPEN_MARKET = frozenset({MarketStatus.ACTIVE, MarketStatus.SUSPENDED})
@@ -594,10 +594,13 @@ def settle_market(event: Event, market_id: UUID, results: Mapping[UUID, Selectio
 
 
 def unsettle_market(event: Event, market_id: UUID) -> Event:
-    """The event after a settlement is rolled back: the market is suspended again, results cleared."""
+    """The event after a settlement is rolled back: the market is suspended again, results cleared. A market
+    cancelled in error (its bets voided) comes back the same way, unless its whole event was cancelled."""
     market = event.market(market_id)
-    if market.status is not MarketStatus.SETTLED:
-        raise InvalidStatusTransition(f"the market is {market.status}, not settled")
+    if market.status not in (MarketStatus.SETTLED, MarketStatus.CANCELLED):
+        raise InvalidStatusTransition(f"the market is {market.status}, not settled or cancelled")
+    if market.status is MarketStatus.CANCELLED and event.status is EventStatus.CANCELLED:
+        raise InvalidStatusTransition("the event is cancelled: its markets stay cancelled")
     selections = tuple(
         s if s.status is SelectionStatus.NON_RUNNER else replace(s, status=SelectionStatus.ACTIVE)
         for s in market.selections

@@ -356,6 +356,20 @@ def test_non_runner_then_settlement_then_rollback() -> None:
     }
 
 
+def test_a_market_cancelled_in_error_comes_back_suspended_unless_its_event_is_cancelled() -> None:
+    event = fixture()
+    market = event.markets[0]
+    cancelled = model.change_market(event, market.id, status=MarketStatus.CANCELLED)
+    assert {s.status for s in cancelled.market(market.id).selections} == {SelectionStatus.VOID}
+    back = model.unsettle_market(cancelled, market.id)
+    assert back.market(market.id).status is MarketStatus.SUSPENDED
+    assert {s.status for s in back.market(market.id).selections} == {SelectionStatus.ACTIVE}
+    whole_event = model.change_event(event, status=EventStatus.CANCELLED)
+    with pytest.raises(DomainError) as exc:
+        model.unsettle_market(whole_event, market.id)
+    assert code(exc) == "invalid_status_transition"
+
+
 def test_placed_is_only_for_each_way_markets_and_non_runners_only_in_winner_markets() -> None:
     no_ew = race(each_way=None)
     market = no_ew.markets[0]
