@@ -152,10 +152,7 @@ class Betting:
         # The ledger lock first: it queues every node's placement batches, so the exposures read below stay
         # true until this transaction commits, and the liability limits hold across nodes.
         await self.ledger.lock(conn)
-        book = LiabilityBook()
-        markets = {leg.market_id for i in candidates for leg in drafts[i].quote.legs}
-        for selection_id, market_id, exposure in await store.exposures_on_markets(conn, markets):
-            book.add(selection_id, {selection_id: exposure}, {selection_id: market_id})
+        book = await _shared_book(conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs})
         rows: list[BetRow] = []
         # A bet the ledger refuses for funds frees the liability room it took; the bets it crowded out
         # get a second round (rare: only when a refusal for funds and one for liability meet in a batch).
@@ -290,9 +287,7 @@ class Betting:
         new = exposures_for(terms.lines, terms.legs, terms.stake)
         delta = {sel: (market, new.get(sel, 0) + amount) for sel, (market, amount) in old.items()}
         await self.ledger.lock(conn)  # as placement: the exposures read stay true until this commits
-        book = LiabilityBook()
-        for selection_id, market_id, exposure in await store.exposures_on_markets(conn, set(terms.market_of.values())):
-            book.add(selection_id, {selection_id: exposure}, {selection_id: market_id})
+        book = await _shared_book(conn, set(terms.market_of.values()))
         try:
             book.check(
                 {sel: amount for sel, (_market, amount) in delta.items()},
@@ -366,6 +361,14 @@ async def _with_leg_results(conn: AsyncConnection, rows: list[BetRow]) -> list[B
         return found.label.value if found else None
 
     return [replace(bet, legs=tuple(replace(leg, result=label(leg)) for leg in bet.legs)) for bet in rows]
+
+
+async def _shared_book(conn: AsyncConnection, market_ids: set[UUID]) -> LiabilityBook:
+    """The liability book of these markets from the shared exposure rows (one per selection, every node's)."""
+    book = LiabilityBook()
+    for selection_id, market_id, exposure in await store.exposures_on_markets(conn, market_ids):
+        book.add(selection_id, {selection_id: exposure}, {selection_id: market_id})
+    return book
 
 
 def _request_of(bet: BetRow) -> BetRequest:

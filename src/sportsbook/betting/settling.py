@@ -568,12 +568,13 @@ class _Plans:
 
     def settle(self, bet: BetRow, exposure: dict[UUID, tuple[UUID, int]]) -> BetSettlement | None:
         """The bet's settlement once every leg is resolved (None before), taking what it held off `exposure`."""
-        key = (bet.type, bet.system, bet.each_way, *(self._leg_key(bet, leg) for leg in bet.legs))
+        results = [self._result(bet, leg) for leg in bet.legs]
+        deductions = [self._deduction(bet, leg) for leg in bet.legs]
+        shape = ((leg.odds, leg.each_way_fraction, leg.each_way_places) for leg in bet.legs)
+        key = (bet.type, bet.system, bet.each_way, *zip(shape, results, deductions, strict=True))
         entry = self._plans.get(key)
         if entry is None:
             legs, lines = legs_and_lines(bet)
-            results = [self._result(bet, leg) for leg in bet.legs]
-            deductions = [self._deduction(bet, leg) for leg in bet.legs]
             entry = self._plans[key] = (plan_bet(lines, legs, results, deductions), lines, line_ratios(lines, legs))
         plan, lines, ratios = entry
         if plan is None:
@@ -586,15 +587,6 @@ class _Plans:
                 market, held = exposure.get(leg.selection_id, (leg.market_id, 0))
                 exposure[leg.selection_id] = (market, held - profit)
         return plan.settle(stake)
-
-    def _leg_key(self, bet: BetRow, leg: LegRow) -> tuple[object, ...]:
-        return (
-            leg.odds,
-            leg.each_way_fraction,
-            leg.each_way_places,
-            self._result(bet, leg),
-            self._deduction(bet, leg),
-        )
 
     def _result(self, bet: BetRow, leg: LegRow) -> SelectionResult | None:
         if (bet.id, leg.market_id) in self.voids:

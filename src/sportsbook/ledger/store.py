@@ -208,23 +208,8 @@ class LedgerStore:
     async def find_accounts(self, conn: AsyncConnection, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
         """The ids of the accounts that exist among `keys`, those not yet known read in one query."""
         keys = set(keys)
-        missing = [k for k in keys if k not in self._ids]
-        found: dict[AccountKey, int] = {}
-        if missing:
-            rows = await conn.execute(
-                select(
-                    accounts.c.id,
-                    accounts.c.owner,
-                    accounts.c.kind,
-                    accounts.c.sub,
-                    accounts.c.currency,
-                    accounts.c.non_negative,
-                ).where(self._in(accounts.c.owner, list({k.owner for k in missing})))
-            )
-            for r in rows:
-                key = AccountKey(r.owner, r.kind, r.currency, r.sub)
-                self._remember(int(r.id), _Identity(r.owner, r.kind, r.currency, bool(r.non_negative)), key, conn)
-                found[key] = int(r.id)
+        missing = {k.owner for k in keys if k not in self._ids}
+        found = await self._read_accounts(conn, self._in(accounts.c.owner, list(missing))) if missing else {}
         return {k: found.get(k) or self._ids[k] for k in keys if k in found or k in self._ids}
 
     async def balances_of(self, conn: AsyncConnection, owner: str, currency: str) -> dict[str, int]:
@@ -344,8 +329,11 @@ class LedgerStore:
 
     async def _identify(self, conn: AsyncConnection, ids: Iterable[int]) -> None:
         missing = [i for i in ids if i not in self._identity]
-        if not missing:
-            return
+        if missing:
+            await self._read_accounts(conn, self._in(accounts.c.id, missing))
+
+    async def _read_accounts(self, conn: AsyncConnection, where: ColumnElement[bool]) -> dict[AccountKey, int]:
+        """Read the accounts matching `where` and remember who they are: key -> id."""
         rows = await conn.execute(
             select(
                 accounts.c.id,
@@ -354,11 +342,14 @@ class LedgerStore:
                 accounts.c.sub,
                 accounts.c.currency,
                 accounts.c.non_negative,
-            ).where(self._in(accounts.c.id, missing))
+            ).where(where)
         )
+        found: dict[AccountKey, int] = {}
         for r in rows:
-            ident = _Identity(r.owner, r.kind, r.currency, bool(r.non_negative))
-            self._remember(int(r.id), ident, AccountKey(r.owner, r.kind, r.currency, r.sub))
+            key = AccountKey(r.owner, r.kind, r.currency, r.sub)
+            self._remember(int(r.id), _Identity(r.owner, r.kind, r.currency, bool(r.non_negative)), key, conn)
+            found[key] = int(r.id)
+        return found
 
     async def write(self, conn: AsyncConnection, outcome: BatchOutcome) -> None:
         """Persist a sealed batch: the new rows, the new balances, the holds and the chain head."""
