@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import text
 
-from bench.stats import latency_figures
+from bench.stats import latency_figures, machine_cpu, machine_figures
 from sportsbook.config import Settings
 from sportsbook.core.clock import SystemClock
 from sportsbook.db.engine import Database
@@ -118,9 +118,14 @@ async def _drive(
             refused += sum(1 for r in results if r is not Result.OK)
 
     started = time.perf_counter()
+    machine = machine_cpu()
     await asyncio.gather(*(client(i) for i in range(clients)))
     elapsed = time.perf_counter() - started
-    return {"rate": round(done / elapsed), "lat": latency_figures(latencies), "refused": refused}
+    return {
+        "rate": round(done / elapsed),
+        "lat": {**latency_figures(latencies), **machine_figures(machine, machine_cpu())},
+        "refused": refused,
+    }
 
 
 def _prefixed(prefix: str, figures: dict[str, float]) -> dict[str, float]:

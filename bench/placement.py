@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.stats import latency_figures
+from bench.stats import latency_figures, machine_cpu, machine_figures
 from sportsbook.app import build_platform, start_platform, stop_platform
 from sportsbook.betting.model import BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest
@@ -96,6 +96,7 @@ class Tally:
     batch_seconds: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     cpu_s: float = 0.0  # this process's CPU time over the phase: the bench clients are a small part of it
+    machine: dict[str, float] = field(default_factory=dict)  # the whole machine's busy and stolen shares
 
 
 async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]) -> dict[str, Any]:
@@ -153,6 +154,7 @@ def phase_figures(prefix: str, tally: Tally) -> dict[str, Any]:
         # CPU per answered request: what the rate would be with a core to itself, whatever else the machine runs
         "cpu_ms_per_bet": round(tally.cpu_s * 1000 / len(tally.latencies), 3) if tally.latencies else 0.0,
         "process_cpu_share": round(tally.cpu_s / tally.elapsed_s, 2) if tally.elapsed_s else 0.0,
+        **tally.machine,
     }
     return {f"{prefix}{k}": v for k, v in out.items()}
 
@@ -311,10 +313,12 @@ async def drive(
 
     begun = time.perf_counter()
     cpu = time.process_time()
+    machine = machine_cpu()
     try:
         await asyncio.gather(*(client(c) for c in range(CLIENTS)))
     finally:
         writer.on_batch = previous_hook
     tally.elapsed_s = time.perf_counter() - begun
     tally.cpu_s = time.process_time() - cpu
+    tally.machine = machine_figures(machine, machine_cpu())
     return tally

@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from bench.placement import LIMITS, PASSWORD, bench_settings
-from bench.stats import latency_figures
+from bench.stats import latency_figures, machine_cpu, machine_figures
 from sportsbook.app import build_platform
 from sportsbook.config import Settings
 from sportsbook.db.migrate import upgrade
@@ -77,6 +77,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
             figures["loadavg_1m_before"] = round(os.getloadavg()[0], 2)  # other work on the machine skews figures
             before = _placed_counts(await _metrics(client))
             cpu_before = _process_cpu_s(server.pid)
+            machine = machine_cpu()
             wrk = _wrk_binary()
             if wrk is not None:
                 load = _wrk_load(wrk, base, bearer, picks, seconds, run_id)
@@ -84,6 +85,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
                 echo("wrk unavailable: using the httpx load generator")
                 load = _httpx_load(base, bearer, picks, seconds, run_id)
             cpu_after = _process_cpu_s(server.pid)
+            figures.update(machine_figures(machine, machine_cpu()))
             after = _placed_counts(await _metrics(client))
         outcomes = {k: round(after.get(k, 0) - before.get(k, 0)) for k in after}
         figures.update(load)

@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from bench.stats import machine_cpu, machine_figures
 from sportsbook.app import build_platform, start_platform, stop_platform
 from sportsbook.betting import store
 from sportsbook.betting.model import BetType, LegSpec, expand_lines, potential_return
@@ -135,8 +136,10 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
 
         freeze_heap()  # as `serve` and `worker` do once started
         began = time.perf_counter()
+        machine = machine_cpu()
         report = await platform.settler.settle_market(subject.markets[0].id, [_won(subject, "home")])
         elapsed = time.perf_counter() - began
+        figures.update(machine_figures(machine, machine_cpu()))
         figures["settled_bets"] = report.settled_bets
         figures["seconds"] = round(elapsed, 3)
         figures["bets_per_s"] = round(report.settled_bets / elapsed) if elapsed else 0

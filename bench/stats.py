@@ -16,3 +16,33 @@ def latency_figures(seconds: list[float]) -> dict[str, float]:
         "p99_ms": round(p99 * 1000, 2),
         "max_ms": round(ordered[-1] * 1000, 2),
     }
+
+
+def machine_cpu() -> tuple[int, ...] | None:
+    """The machine's CPU time counters (user, nice, system, idle, iowait, irq, softirq, steal), or None where
+    /proc/stat is not there. Pass two readings to `machine_figures`."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    return tuple(int(v) for v in fields[1:9])
+
+
+def machine_figures(before: tuple[int, ...] | None, after: tuple[int, ...] | None) -> dict[str, float]:
+    """What the whole machine did between two `machine_cpu` readings: the share of CPU time busy, and the share
+    stolen by the hypervisor (a virtual machine's cores lent to others). A high steal share means the figures
+    of that phase understate what the code can do on cores of its own."""
+    if before is None or after is None:
+        return {}
+    delta = [a - b for a, b in zip(after, before, strict=True)]
+    total = sum(delta)
+    if total <= 0:
+        return {}
+    idle = delta[3] + delta[4]
+    return {
+        "machine_busy_share": round((total - idle - delta[7]) / total, 2),
+        "machine_steal_share": round(delta[7] / total, 2),
+    }
