@@ -214,7 +214,9 @@ class Settler:
             await self.ledger.lock(conn)
             if not await self._still_holds(conn, chunk):
                 chunk = await self._work_out(conn, chunk.bet_ids)
-            await self._apply(conn, chunk.transfers, chunk.pending)
+            # Each transfer id derives from its bet and the bet's settle count, which every transfer of that
+            # name moves on in its own transaction: the bets open at the counts checked above have none stored.
+            await self._apply(conn, chunk.transfers, chunk.pending, new_ids=True)
             await self._mark_settled(conn, chunk.done, now, chunk.exposure)
         return len(chunk.done)
 
@@ -444,10 +446,12 @@ class Settler:
         conn: AsyncConnection,
         transfers: Sequence[TransferRequest],
         pending: Mapping[UUID, Transfer] | None = None,
+        *,
+        new_ids: bool = False,
     ) -> None:
         if not transfers:
             return
-        results = await self.ledger.create_transfers_in(conn, transfers, known_pending=pending)
+        results = await self.ledger.create_transfers_in(conn, transfers, known_pending=pending, new_ids=new_ids)
         failed = [(t.id, r) for t, r in zip(transfers, results, strict=True) if r not in (Result.OK, Result.EXISTS)]
         if failed:
             raise DomainError(f"the ledger refused settlement transfers: {failed[:3]}", code="settlement_refused")

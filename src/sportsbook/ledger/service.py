@@ -144,11 +144,15 @@ class Ledger:
         requests: Sequence[TransferRequest],
         *,
         known_pending: Mapping[UUID, Transfer] | None = None,
+        new_ids: bool = False,
     ) -> list[Result]:
         """Apply a batch inside the caller's transaction (a bet, a payment, an adjustment with its record).
         `known_pending` may carry the rows of the pending transfers it posts or voids, read before the lock
-        (`pending_transfers`): settlement reads them while the previous chunk is written."""
-        return (await self._process(conn, [tuple(requests)], known_pending))[0]
+        (`pending_transfers`): settlement reads them while the previous chunk is written.
+        `new_ids` skips looking the requests' ids up, for a caller that knows none of them is stored (ids
+        derived from a state it checked under the lock). A stored one then fails the whole transaction on
+        the journal's primary key instead of answering `exists`: never applied twice either way."""
+        return (await self._process(conn, [tuple(requests)], known_pending, new_ids))[0]
 
     async def pending_transfers(self, conn: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, Transfer]:
         """The stored rows of these transfers, for `create_transfers_in(known_pending=...)`."""
@@ -169,13 +173,18 @@ class Ledger:
         return sum(1 for r in results if r is Result.OK)
 
     async def _process(
-        self, conn: AsyncConnection, items: Sequence[_Item], known_pending: Mapping[UUID, Transfer] | None = None
+        self,
+        conn: AsyncConnection,
+        items: Sequence[_Item],
+        known_pending: Mapping[UUID, Transfer] | None = None,
+        new_ids: bool = False,
     ) -> list[list[Result]]:
         now = self.clock.now()
         prev_seq, prev_hash = await self.store.lock_chain(conn)
         groups = [i for i in items if not isinstance(i, _Expire)]
         expiring = {p for i in items if isinstance(i, _Expire) for p in i.pending_ids}
-        state = await self.store.load_state(conn, (r for g in groups for r in g), now, expiring, known_pending)
+        requests = (r for g in groups for r in g)
+        state = await self.store.load_state(conn, requests, now, expiring, known_pending, new_ids=new_ids)
         batch = LedgerBatch(state, now)
         results: list[list[Result]] = []
         for item in items:

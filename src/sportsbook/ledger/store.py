@@ -262,12 +262,14 @@ class LedgerStore:
         now: datetime,
         expiring: Collection[UUID] = (),
         known_pending: Mapping[UUID, Transfer] | None = None,
+        *,
+        new_ids: bool = False,
     ) -> LedgerState:
         """Read everything the model needs to decide these requests (and expire these pending ids).
         `known_pending` may give pending transfer rows read earlier (rows never change; whether they are still
-        open is read here)."""
+        open is read here). `new_ids`: the caller knows no request's id is stored, so they are not looked up."""
         requests = list(requests)
-        ids = {r.id for r in requests}
+        ids = set() if new_ids else {r.id for r in requests}
         pending_ids = {r.pending_id for r in requests if r.pending_id is not None} | set(expiring)
         state = LedgerState()
         preloaded = {pid: known_pending[pid] for pid in pending_ids if pid in known_pending} if known_pending else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -184,3 +185,20 @@ async def test_pending_rows_read_before_the_lock_still_close_only_once(db: Datab
             Result.PENDING_TRANSFER_ALREADY_POSTED
         ]
     assert await ledger.balances([cash, bets]) == {cash: 9_000, bets: 1_000}
+
+
+async def test_new_ids_skip_the_lookup_and_a_stored_id_still_never_applies_twice(db: Database) -> None:
+    # Settlement vouches that its derived ids are new; if one were stored after all, the journal's primary
+    # key refuses the whole transaction rather than moving the money a second time.
+    ledger, _player, cash, equity, _bets = await _setup(db, ManualClock())
+    first = TransferRequest(uuid.uuid4(), equity, cash, 500, code="bonus")
+    async with db.transaction() as conn:
+        assert await ledger.create_transfers_in(conn, [first], new_ids=True) == [Result.OK]
+    assert await ledger.balances([cash]) == {cash: 10_500}
+    with pytest.raises((IntegrityError, asyncpg.UniqueViolationError)):  # through SQLAlchemy, or the driver
+        async with db.transaction() as conn:
+            await ledger.create_transfers_in(conn, [first], new_ids=True)
+    async with db.transaction() as conn:
+        assert await ledger.create_transfers_in(conn, [first]) == [Result.EXISTS]
+    assert await ledger.balances([cash]) == {cash: 10_500}
+    assert (await ledger.reconcile()).sound
