@@ -6,6 +6,7 @@ then write set-based: one INSERT of all new transfers, one UPDATE of every touch
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -157,10 +158,11 @@ class LedgerStore:
         self.dialect = dialect
         self._identity: dict[int, _Identity] = {}
         self._ids: dict[AccountKey, int] = {}
-        # accounts this node created in a transaction not yet seen committed: key -> that transaction. Their ids
-        # are not cached until another transaction reads them (a rollback would leave a dangling id, and every
-        # later transfer on the account would be refused `account_not_found`).
-        self._fresh: dict[AccountKey, int] = {}
+        # accounts this node created in a transaction still under way: key -> a weak reference to that
+        # transaction. Their ids are cached only once another transaction reads them (a rollback would leave a
+        # dangling id, and every later transfer on the account would be refused `account_not_found`). An entry
+        # leaves with its transaction object: after that, any transaction that finds the row sees it committed.
+        self._fresh: dict[AccountKey, weakref.ref[object]] = {}
 
     # ---- accounts ----
 
@@ -181,7 +183,7 @@ class LedgerStore:
         }
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
         if (await conn.execute(insert(accounts).values(values).on_conflict_do_nothing())).rowcount:
-            self._fresh[key] = _transaction_of(conn)  # inserted here: remembered once seen committed
+            self._mark_fresh(key, conn)  # inserted here: remembered once seen committed
         found = await self.find_account(conn, key)
         assert found is not None
         return found
@@ -236,10 +238,17 @@ class LedgerStore:
             return
         fresh = self._fresh.get(key)
         if fresh is not None:
-            if conn is None or fresh == _transaction_of(conn):
+            if conn is None or fresh() is _transaction_of(conn):
                 return  # still only visible to the transaction that created it
             del self._fresh[key]  # another transaction sees it: committed
         self._ids[key] = account_id
+
+    def _mark_fresh(self, key: AccountKey, conn: AsyncConnection) -> None:
+        def forget(ref: weakref.ref[object]) -> None:  # the transaction is gone, committed or rolled back
+            if self._fresh.get(key) is ref:
+                del self._fresh[key]
+
+        self._fresh[key] = weakref.ref(_transaction_of(conn), forget)
 
     # ---- the write path ----
 
@@ -543,9 +552,11 @@ class LedgerStore:
         return column.in_(list(values))  # type: ignore[no-any-return]
 
 
-def _transaction_of(conn: AsyncConnection) -> int:
-    """An identity for the transaction `conn` is in (accounts created in it are not yet committed)."""
-    return id(conn.sync_connection.get_transaction()) if conn.sync_connection is not None else 0
+def _transaction_of(conn: AsyncConnection) -> object:
+    """The transaction `conn` is in (accounts created in it are not yet committed). The object itself, not its
+    `id()`: a later transaction often gets the address of an earlier one that was freed."""
+    transaction = conn.sync_connection.get_transaction() if conn.sync_connection is not None else None
+    return transaction if transaction is not None else conn
 
 
 def _array_of(column: Any) -> Any:

@@ -202,3 +202,20 @@ async def test_new_ids_skip_the_lookup_and_a_stored_id_still_never_applies_twice
         assert await ledger.create_transfers_in(conn, [first]) == [Result.EXISTS]
     assert await ledger.balances([cash]) == {cash: 10_500}
     assert (await ledger.reconcile()).sound
+
+
+async def test_an_account_created_here_is_cached_at_its_first_read_once_committed(db: Database) -> None:
+    # The marker of an account created in a transaction leaves with that transaction, so the first read by any
+    # later transaction caches it (a later transaction reusing the freed one's address once kept it uncached).
+    ledger = Ledger(db, ManualClock())
+    player = uuid.uuid4()
+    async with db.transaction() as conn:
+        await ledger.open_player_accounts(conn, player, "EUR")
+        key = AccountKey(f"player:{player}", AccountKind.RESERVED, "EUR")
+        assert key in ledger.store._fresh  # not cached while only this transaction sees it
+        assert await ledger.store.find_account(conn, key) is not None
+        assert key not in ledger.store._ids
+    assert not ledger.store._fresh  # nothing kept for transactions that are over
+    async with db.transaction() as conn:
+        found = await ledger.store.find_account(conn, key)
+    assert ledger.store._ids[key] == found
