@@ -14,6 +14,9 @@ Bet count: BETS (200,000: 75% singles, 20% doubles, 5% trebles) at `--seconds` >
 linearly (a quick check), and SPORTSBOOK_BENCH_BETS overrides it.
 
 Timed: `settler.settle_market(subject, [home won])`, then, separately, `ledger.reconcile()`.
+With SPORTSBOOK_BENCH_PLACING=N (N > 0), N clients also place singles on another open market, one at a time,
+first for two seconds alone and then while the subject settles: how long a bet waits while a big market
+settles (both take the ledger lock). Its own players, so the checks below still add up.
 The tables are ANALYZEd at the end of set-up (SPORTSBOOK_BENCH_ANALYZE=0 to skip), so that the planner sees
 200,000 open bets the way autovacuum would have shown them.
 Checked afterwards: every bet settled with the status and return worked out here independently (exact decimal
@@ -22,6 +25,7 @@ The outbox relay is not started: the subject is settlement itself, not publishin
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import os
@@ -29,7 +33,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -37,12 +41,13 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from bench.stats import machine_cpu, machine_figures
+from bench.stats import latency_figures, machine_cpu, machine_figures
 from sportsbook.app import build_platform, start_platform, stop_platform
 from sportsbook.betting import store
-from sportsbook.betting.model import BetType, LegSpec, expand_lines, potential_return
+from sportsbook.betting.model import BetType, LegSpec, OddsChange, expand_lines, potential_return
+from sportsbook.betting.placement import BetRequest, LegRequest
 from sportsbook.betting.service import exposure_deltas
-from sportsbook.betting.settling import Outcome
+from sportsbook.betting.settling import Outcome, SettlementReport
 from sportsbook.betting.store import BetRow, LegRow
 from sportsbook.catalog.model import Event, EventDraft, MarketDraft, SelectionDraft
 from sportsbook.config import Settings
@@ -71,6 +76,8 @@ LIMITS = {
 SUBJECT_PRICES = (("home", "2.10"), ("draw", "3.40"), ("away", "3.25"))
 OTHER_PRICES = (("home", "1.85"), ("draw", "3.60"), ("away", "4.20"))
 SAMPLE = 1_000  # bets read back one by one and compared with the expected outcome
+PLACING = int(os.environ.get("SPORTSBOOK_BENCH_PLACING", "0"))  # clients placing bets while settling
+PLACING_ALONE_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +141,19 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         figures["players"] = len(players)
         echo(f"set-up done in {figures['setup_s']}s ({figures['place_per_s']} bets/s placed); settling")
 
+        probe = await Probe.create(platform, run_id) if PLACING > 0 else None
         freeze_heap()  # as `serve` and `worker` do once started
+        if probe is not None:
+            figures.update(await probe.alone(PLACING_ALONE_S))
         began = time.perf_counter()
         machine, cpu = machine_cpu(), time.process_time()
-        report = await platform.settler.settle_market(subject.markets[0].id, [_won(subject, "home")])
+        settling = platform.settler.settle_market(subject.markets[0].id, [_won(subject, "home")])
+        if probe is not None:
+            report, placing = await probe.during(settling)
+            figures.update(placing)
+            echo(f"placing while settling: p50 {placing['placing_p50_ms']} ms, p99 {placing['placing_p99_ms']} ms")
+        else:
+            report = await settling
         elapsed = time.perf_counter() - began
         figures.update(machine_figures(machine, machine_cpu()))
         if report.settled_bets:  # this process's CPU per bet: what the rate would be with a core to itself
@@ -162,6 +178,61 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
     finally:
         await stop_platform(platform)
     return figures
+
+
+class Probe:
+    """PLACING clients placing singles on a market of their own, one bet at a time, with their own players."""
+
+    def __init__(self, platform: Platform, players: list[uuid.UUID], picks: list[Pick]) -> None:
+        self.platform = platform
+        self.players = players
+        self.picks = picks
+        self.placed = 0
+
+    @classmethod
+    async def create(cls, platform: Platform, run_id: str) -> Probe:
+        start = platform.clock.now() + timedelta(days=1)
+        event = await platform.catalog.create_event(_draft(f"Settle {run_id} placing", start, OTHER_PRICES))
+        players = await funded_players(platform, f"{run_id}-placing", PLACING)
+        return cls(platform, players, _picks(event))
+
+    async def alone(self, seconds: float) -> dict[str, Any]:
+        latencies = await self._place_until(asyncio.create_task(asyncio.sleep(seconds)))
+        return {f"placing_alone_{k}": v for k, v in latency_figures(latencies).items()}
+
+    async def during(self, settling: Awaitable[SettlementReport]) -> tuple[SettlementReport, dict[str, Any]]:
+        task = asyncio.ensure_future(settling)
+        latencies = await self._place_until(task)
+        return task.result(), {
+            "placing_bets": len(latencies),
+            **{f"placing_{k}": v for k, v in latency_figures(latencies).items()},
+        }
+
+    async def _place_until(self, done: asyncio.Future[Any]) -> list[float]:
+        latencies: list[float] = []
+
+        async def client(i: int) -> None:
+            rng = random.Random(i)
+            while not done.done():
+                pick = rng.choice(self.picks)
+                self.placed += 1
+                key = f"placing-{self.placed}"
+                request = BetRequest(
+                    type=BetType.SINGLE,
+                    system=None,
+                    legs=(LegRequest(pick.selection_id, pick.odds),),
+                    stake=100,
+                    each_way=False,
+                    odds_change=OddsChange.ANY,
+                )
+                began = time.perf_counter()
+                await self.platform.betting.place(self.players[i], CURRENCY, request, key, key)
+                latencies.append(time.perf_counter() - began)
+
+        clients = asyncio.gather(*(client(i) for i in range(len(self.players))))
+        await asyncio.wait([done])
+        await clients
+        return latencies
 
 
 async def durability(db: Database) -> str:
@@ -217,10 +288,10 @@ async def create_events(platform: Platform, run_id: str) -> tuple[Event, list[Ev
     return subject, others
 
 
-async def funded_players(platform: Platform, run_id: str) -> list[uuid.UUID]:
-    """PLAYERS players with cash, bonus and reserved accounts, each funded with FUNDING."""
+async def funded_players(platform: Platform, run_id: str, count: int = PLAYERS) -> list[uuid.UUID]:
+    """`count` players with cash, bonus and reserved accounts, each funded with FUNDING."""
     ledger = platform.ledger
-    players = [uuid.uuid5(uuid.NAMESPACE_URL, f"bench-settlement:{run_id}:{i}") for i in range(PLAYERS)]
+    players = [uuid.uuid5(uuid.NAMESPACE_URL, f"bench-settlement:{run_id}:{i}") for i in range(count)]
     for start in range(0, len(players), 500):
         async with platform.db.transaction() as conn:
             for player_id in players[start : start + 500]:
