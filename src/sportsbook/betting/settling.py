@@ -574,8 +574,13 @@ class _Plans:
         """The bet's settlement once every leg is resolved (None before), taking what it held off `exposure`."""
         results = [self._result(bet, leg) for leg in bet.legs]
         deductions = [self._deduction(bet, leg) for leg in bet.legs]
-        shape = ((leg.odds, leg.each_way_fraction, leg.each_way_places) for leg in bet.legs)
-        key = (bet.type, bet.system, bet.each_way, *zip(shape, results, deductions, strict=True))
+        # Results enter the key by identity: each is one object of `known` (or _VOID), alive as long as this
+        # cache, and hashing their Fractions for every bet was a third of the loop. Deductions are mostly 0.
+        shape = (
+            (leg.odds, leg.each_way_fraction, leg.each_way_places, id(result), deduction or 0)
+            for leg, result, deduction in zip(bet.legs, results, deductions, strict=True)
+        )
+        key = (bet.type, bet.system, bet.each_way, *shape)
         entry = self._plans.get(key)
         if entry is None:
             legs, lines = legs_and_lines(bet)

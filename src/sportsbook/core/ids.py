@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 
 NAMESPACE = uuid.UUID("7f1d7f52-3a3e-4a5e-9a59-5f1a2e0c9b11")
 
-# as uuid.UUID(version=4) sets them: the version nibble (bits 76-79) and the RFC 4122 variant (bits 62-63)
+# as uuid.UUID(version=n) sets them: the version nibble (bits 76-79) and the RFC 4122 variant (bits 62-63)
 _KEEP = ((1 << 128) - 1) & ~((0xF000 << 64) | (0xC000 << 48))
 _VERSION_4 = (4 << 76) | (0x8000 << 48)
+_VERSION_5 = (5 << 76) | (0x8000 << 48)
+_NAMESPACE_BYTES = NAMESPACE.bytes
 _POOL = 512  # ids drawn from the OS's random source per refill
 
 
@@ -28,11 +31,7 @@ class _RandomIds:
         if not self._ints:
             raw = os.urandom(16 * _POOL)
             self._ints = [(int.from_bytes(raw[i : i + 16]) & _KEEP) | _VERSION_4 for i in range(0, len(raw), 16)]
-        value = self._ints.pop()
-        made = object.__new__(uuid.UUID)  # what uuid.UUID(int=value) builds, without its argument parsing
-        object.__setattr__(made, "int", value)
-        object.__setattr__(made, "is_safe", uuid.SafeUUID.unknown)
-        return made
+        return _uuid_of(self._ints.pop())
 
     def clear(self) -> None:
         self._ints = []
@@ -48,5 +47,17 @@ def new_id() -> uuid.UUID:
 
 
 def derived_id(*parts: object) -> uuid.UUID:
-    """A stable identifier derived from its parts: the same parts always give the same id."""
-    return uuid.uuid5(NAMESPACE, "\x1f".join(str(p) for p in parts))
+    """A stable identifier derived from its parts: the same parts always give the same id.
+
+    Exactly `uuid.uuid5(NAMESPACE, "\x1f".join(map(str, parts)))` (stored ids depend on it), computed without
+    uuid5's general constructor: a bet derives two or three ids when placed and settled."""
+    digest = hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join([str(p) for p in parts]).encode()).digest()
+    return _uuid_of((int.from_bytes(digest[:16]) & _KEEP) | _VERSION_5)
+
+
+def _uuid_of(value: int) -> uuid.UUID:
+    """What uuid.UUID(int=value) builds, without its argument parsing (`value` is a valid 128-bit int)."""
+    made = object.__new__(uuid.UUID)
+    object.__setattr__(made, "int", value)
+    object.__setattr__(made, "is_safe", uuid.SafeUUID.unknown)
+    return made

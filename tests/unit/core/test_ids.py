@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import uuid
 
-from sportsbook.core.ids import derived_id, new_id
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sportsbook.core.ids import NAMESPACE, derived_id, new_id
 
 
 def test_new_ids_are_version_4_and_equal_their_parsed_text() -> None:
@@ -46,3 +49,13 @@ def test_derived_ids_are_stable_and_distinct() -> None:
     assert a == derived_id("stake", "bet-1")
     assert a != derived_id("stake", "bet-2")
     assert a.version == 5
+
+
+@given(st.lists(st.one_of(st.text(), st.integers(), st.uuids(), st.booleans()), min_size=1, max_size=4))
+def test_derived_ids_are_exactly_uuid5_of_the_joined_parts(parts: list[object]) -> None:
+    # stored ids (bets, stake transfers, settlement transfers) depend on this never changing
+    expected = uuid.uuid5(NAMESPACE, "\x1f".join(str(p) for p in parts))
+    got = derived_id(*parts)
+    assert got == expected
+    assert str(got) == str(expected)
+    assert hash(got) == hash(expected)
