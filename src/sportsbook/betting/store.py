@@ -452,7 +452,9 @@ async def withdrawals(
     out: dict[UUID, list[tuple[UUID, datetime, Fraction]]] = defaultdict(list)
     if not ids:
         return out
-    rows = await conn.execute(select(non_runners).where(non_runners.c.market_id.in_(ids)))
+    # in a fixed order, so that two reads of the same withdrawals compare equal (settlement re-checks them)
+    query = select(non_runners).where(non_runners.c.market_id.in_(ids))
+    rows = await conn.execute(query.order_by(non_runners.c.withdrawn_at, non_runners.c.selection_id))
     for r in rows:
         out[r.market_id].append((r.selection_id, utc(r.withdrawn_at), rule4_deduction(Decimal(r.odds_at_withdrawal))))
     return out
