@@ -23,6 +23,8 @@ from sportsbook.betting.liability import LiabilityBook, exposures_for
 from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, expand_lines
 from sportsbook.betting.placement import BetRequest, LegRequest, Quote, quote
 from sportsbook.betting.store import BetRow, LegRow
+from sportsbook.catalog import store as catalog_store
+from sportsbook.catalog.model import SelectionClosed
 from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import Clock
 from sportsbook.core.errors import DomainError, IdempotencyKeyReused, InsufficientFunds, NotFound
@@ -152,6 +154,7 @@ class Betting:
         # The ledger lock first: it queues every node's placement batches, so the exposures read below stay
         # true until this transaction commits, and the liability limits hold across nodes.
         await self.ledger.lock(conn)
+        candidates = await self._refuse_closed(conn, drafts, candidates, outcomes)
         book = await _shared_book(conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs})
         rows: list[BetRow] = []
         # A bet the ledger refuses for funds frees the liability room it took; the bets it crowded out
@@ -165,6 +168,25 @@ class Betting:
         await store.add_exposure(conn, exposure_deltas(rows, +1))
         await outbox.add(conn, [_placed_event(bet) for bet in rows])
         return [o if o is not None else DomainError("not decided", code="internal_error") for o in outcomes]
+
+    async def _refuse_closed(
+        self, conn: AsyncConnection, drafts: Sequence[_Draft], candidates: list[int], outcomes: list[_Outcome | None]
+    ) -> list[int]:
+        """Refuse the drafts with a leg on a market the database shows settled or cancelled, though it was open
+        in memory when they were priced. Read under the ledger lock: settlement lists a market's open bets
+        under it after marking the market settled, so a bet is either listed there or refused here."""
+        closed = await catalog_store.closed_market_ids(
+            conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs}
+        )
+        if not closed:
+            return candidates
+        kept = []
+        for i in candidates:
+            if any(leg.market_id in closed for leg in drafts[i].quote.legs):
+                outcomes[i] = SelectionClosed("the market is closed")
+            else:
+                kept.append(i)
+        return kept
 
     async def _strike(
         self,
@@ -260,6 +282,9 @@ class Betting:
         async with self.db.transaction() as conn:
             if await store.lock_status(conn, bet.id) != "pending":
                 return  # another acceptor (this node's poll or another node's) decided it first
+            await self.ledger.lock(conn)  # as placement: a market settled meanwhile is seen closed here
+            if await catalog_store.closed_market_ids(conn, {leg.market_id for leg in bet.legs}):
+                terms, code = None, SelectionClosed.code
             if terms is not None:
                 code = await self._restrike(conn, bet, terms)
             if code is None:

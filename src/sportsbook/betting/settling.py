@@ -182,7 +182,11 @@ class Settler:
         return SettlementReport(market.id, await self._settle_chunks(await self._open_bet_chunks(market.id), now))
 
     async def _open_bet_chunks(self, market_id: UUID) -> list[list[UUID]]:
-        async with self.db.read() as conn:
+        """The market's open bets, listed under the ledger lock: a placement batch or an in-play acceptance
+        that priced a bet before the market closed either committed it before this list, or finds the market
+        closed in the database under the same lock and refuses it."""
+        async with self.db.transaction() as conn:
+            await self.ledger.lock(conn)
             ids = await store.open_bet_ids_on(conn, market_id)
         return _chunks(ids)
 

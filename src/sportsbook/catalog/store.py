@@ -5,7 +5,7 @@ single writer already excludes others), reads the whole event, and writes back w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -222,6 +222,16 @@ async def event_id_of(
         )
     found = (await conn.execute(query)).scalar_one_or_none()
     return _uuid(found) if found is not None else None
+
+
+async def closed_market_ids(conn: AsyncConnection, market_ids: Collection[UUID]) -> set[UUID]:
+    """Those of these markets that are settled or cancelled in the database (what a node's memory may not
+    show yet)."""
+    if not market_ids:
+        return set()
+    closed = (MarketStatus.SETTLED.value, MarketStatus.CANCELLED.value)
+    query = sa.select(markets.c.id).where(markets.c.id.in_(list(market_ids)), markets.c.status.in_(closed))
+    return {row.id for row in await conn.execute(query)}
 
 
 async def load_event(conn: AsyncConnection, event_id: UUID, *, lock: bool = False) -> Event | None:

@@ -1,0 +1,87 @@
+"""A bet priced while its market was open must not be left open once the market is settled.
+
+Placement and in-play acceptance price a bet from the node's memory, then write it later under the ledger lock;
+settlement marks the market settled, then lists the market's open bets under that lock. Each test runs the
+late write after the settlement, as two nodes (or a slow batch) would interleave them: the write finds the
+market closed in the database and refuses the bet, its stake untouched or released."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from sportsbook.betting import service as betting_service
+from sportsbook.betting.model import BetType, OddsChange
+from sportsbook.betting.placement import BetRequest, LegRequest, Quote, quote
+from sportsbook.betting.service import _Draft, _request_of
+from sportsbook.betting.settling import Outcome
+from sportsbook.catalog.model import SelectionClosed
+from sportsbook.core.ids import derived_id
+from tests.http.conftest import Api, open_api
+from tests.http.test_bets_api import BETS, _bet, _event, _funded_player, _live_over, _selection, _single, _wallet
+
+
+def _market_of(event: dict[str, Any], market_type: str) -> UUID:
+    return UUID(next(m["id"] for m in event["markets"] if m["type"] == market_type))
+
+
+async def test_a_bet_priced_before_its_market_settled_is_refused_by_the_late_batch(api: Api) -> None:
+    await _late_batch_is_refused(api)
+
+
+@pytest.mark.postgres
+async def test_a_bet_priced_before_its_market_settled_is_refused_by_the_late_batch_on_postgresql(
+    postgres_url: str,
+) -> None:
+    async with open_api(postgres_url) as api:
+        await _late_batch_is_refused(api)
+
+
+async def _late_batch_is_refused(api: Api) -> None:
+    event = await _event(api)
+    player = await _funded_player(api)
+    home = _selection(event, "1x2", "home")
+    platform = api.platform
+    request = BetRequest(
+        BetType.SINGLE, None, (LegRequest(UUID(home["id"]), Decimal(home["odds"])),), 1_000, False, OddsChange.NONE
+    )
+    now = api.clock.now()
+    terms = quote(request, platform.catalog.view.selection, now)  # priced while the market is open
+    await platform.settler.settle_market(_market_of(event, "1x2"), [Outcome(UUID(home["id"]), "won")])
+
+    draft = _Draft(derived_id("bet", player.id, "late"), player.id, "EUR", request, terms, "late", now)
+    outcome = await platform.betting._writer.submit(draft)  # the batch that was still waiting for the lock
+
+    assert isinstance(outcome, SelectionClosed)
+    assert (await _wallet(api, player))["cash"] == 100_000
+    listed = await api.client.get(BETS, headers=player.headers)
+    assert listed.json()["items"] == []
+
+
+async def test_an_in_play_bet_priced_before_its_market_settled_is_refused_at_acceptance(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market, over, _trader = await _live_over(api)
+    player = await _funded_player(api)
+    placed = await _bet(api, player, _single(over, 1_000))
+    assert placed.json()["status"] == "pending"
+    platform = api.platform
+    bet = await platform.betting.bet(player.id, UUID(placed.json()["id"]))
+    terms = quote(_request_of(bet), platform.catalog.view.selection, api.clock.now())  # the acceptor's pricing
+    await platform.settler.settle_market(UUID(market["id"]), [Outcome(UUID(over["id"]), "won")])
+
+    def priced_before(request: BetRequest, lookup: Any, now: Any) -> Quote:
+        return terms  # the acceptor priced the bet from memory before the settlement reached it
+
+    monkeypatch.setattr(betting_service, "quote", priced_before)
+    api.clock.advance(6)
+    assert await platform.betting.accept_due() == 1
+
+    got = (await api.client.get(f"{BETS}/{placed.json()['id']}", headers=player.headers)).json()
+    assert (got["status"], got["reject_code"]) == ("rejected", "selection_closed")
+    wallet = await _wallet(api, player)
+    assert (wallet["cash"], wallet["reserved"]) == (100_000, 0)
+    assert (await platform.ledger.reconcile()).sound
