@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -205,14 +205,7 @@ class Betting:
             terms = drafts[i].quote
             exposures = exposures_for(terms.lines, terms.legs, terms.stake)
             try:
-                book.check(
-                    exposures,
-                    terms.market_of,
-                    terms.selection_limit,
-                    terms.market_limit,
-                    lines=terms.lines,
-                    legs=terms.legs,
-                )
+                _check_liability(book, exposures, terms)
             except DomainError as exc:
                 outcomes[i] = exc
                 refused_for_room.append(i)
@@ -305,23 +298,16 @@ class Betting:
 
     async def _restrike(self, conn: AsyncConnection, bet: BetRow, terms: Quote) -> str | None:
         """Move the bet to the odds of `terms` if they differ from those struck; the refusal code if the new
-        exposure does not fit the liability limits, else None."""
+        exposure does not fit the liability limits, else None. The caller holds the ledger lock, so the
+        exposures read stay true until it commits (as in placement)."""
         if all(leg.odds == new.odds for leg, new in zip(bet.legs, terms.legs, strict=True)):
             return None
         old = exposure_deltas([bet], -1)
         new = exposures_for(terms.lines, terms.legs, terms.stake)
         delta = {sel: (market, new.get(sel, 0) + amount) for sel, (market, amount) in old.items()}
-        await self.ledger.lock(conn)  # as placement: the exposures read stay true until this commits
-        book = await _shared_book(conn, set(terms.market_of.values()))
+        book = await _shared_book(conn, set(terms.market_of.values()))  # under the caller's ledger lock
         try:
-            book.check(
-                {sel: amount for sel, (_market, amount) in delta.items()},
-                terms.market_of,
-                terms.selection_limit,
-                terms.market_limit,
-                lines=terms.lines,
-                legs=terms.legs,
-            )
+            _check_liability(book, {sel: amount for sel, (_market, amount) in delta.items()}, terms)
         except DomainError as exc:
             return exc.code
         await store.restrike(conn, bet.id, [leg.odds for leg in terms.legs], terms.potential_return)
@@ -386,6 +372,18 @@ async def _with_leg_results(conn: AsyncConnection, rows: list[BetRow]) -> list[B
         return found.label.value if found else None
 
     return [replace(bet, legs=tuple(replace(leg, result=label(leg)) for leg in bet.legs)) for bet in rows]
+
+
+def _check_liability(book: LiabilityBook, exposures: Mapping[UUID, int], terms: Quote) -> None:
+    """Raise `liability_exceeded` unless these exposures fit the limits of the quote's markets."""
+    book.check(
+        exposures,
+        terms.market_of,
+        terms.selection_limit,
+        terms.market_limit,
+        lines=terms.lines,
+        legs=terms.legs,
+    )
 
 
 async def _shared_book(conn: AsyncConnection, market_ids: set[UUID]) -> LiabilityBook:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,36 +9,15 @@ import orjson
 import pytest
 
 from sportsbook.betting.routes import PlacedOut, _placed_json
-from sportsbook.betting.store import BetRow, LegRow
+from sportsbook.betting.store import BetRow
 from sportsbook.ops.http import FastJSONResponse
+from tests.unit.betting.rows import bet_row
 
 
 def _bet(status: str, placed_at: datetime, legs: int, reject_code: str | None = None) -> BetRow:
-    return BetRow(
-        id=uuid.uuid4(),
-        player_id=uuid.uuid4(),
-        currency="EUR",
-        type="single" if legs == 1 else "multiple",
-        system=None,
-        each_way=False,
-        odds_change="none",
-        stake=1_000,
-        lines=1,
-        total_stake=1_000,
-        potential_return=2_500,
-        status=status,
-        reject_code=reject_code,
-        return_amount=None,
-        request_hash="h",
-        placed_at=placed_at,
-        accept_at=None,
-        settled_at=None,
-        stake_transfer_id=uuid.uuid4(),
-        legs=tuple(
-            LegRow(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), Decimal(odds), None, None)
-            for odds in ("2.50", "1.10", "12.00")[:legs]
-        ),
-    )
+    odds = tuple(Decimal(o) for o in ("2.50", "1.10", "12.00")[:legs])
+    kind = "single" if legs == 1 else "multiple"
+    return bet_row(odds, type=kind, status=status, reject_code=reject_code, placed_at=placed_at)
 
 
 @pytest.mark.parametrize(

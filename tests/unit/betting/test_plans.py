@@ -15,6 +15,7 @@ from sportsbook.betting.service import legs_and_lines
 from sportsbook.betting.settlement import LegResult, Part, SelectionResult, settle_bet, total_deduction
 from sportsbook.betting.settling import _VOID, _Plans
 from sportsbook.betting.store import BetRow, LegRow
+from tests.unit.betting.rows import bet_row
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 ODDS = (Decimal("2.00"), Decimal("3.50"))  # few prices: most bets share a shape
@@ -31,26 +32,14 @@ def _bet(rng: random.Random, selections: list[tuple[uuid.UUID, uuid.UUID]], plac
     bet_type = BetType.SINGLE if n == 1 else BetType.SYSTEM if kind == "trixie" else BetType.MULTIPLE
     lines = {"single": 1, "double": 1, "treble": 1, "trixie": 4}[kind]
     stake = rng.randint(1, 10_000)
-    return BetRow(
-        id=uuid.uuid4(),
-        player_id=uuid.uuid4(),
-        currency="EUR",
+    return bet_row(
         type=bet_type.value,
         system="trixie" if kind == "trixie" else None,
-        each_way=False,
-        odds_change="none",
         stake=stake,
         lines=lines,
         total_stake=stake * lines,
         potential_return=0,
-        status="open",
-        reject_code=None,
-        return_amount=None,
-        request_hash="",
         placed_at=placed_at,
-        accept_at=None,
-        settled_at=None,
-        stake_transfer_id=uuid.uuid4(),
         legs=tuple(LegRow(sel, market, uuid.uuid4(), rng.choice(ODDS), None, None) for sel, market in picks),
     )
 
