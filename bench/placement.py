@@ -153,6 +153,9 @@ def phase_figures(prefix: str, tally: Tally) -> dict[str, Any]:
         "batch_commit_ms": latency_figures(tally.batch_seconds)["p50_ms"],
         # CPU per answered request: what the rate would be with a core to itself, whatever else the machine runs
         "cpu_ms_per_bet": round(tally.cpu_s * 1000 / len(tally.latencies), 3) if tally.latencies else 0.0,
+        "database_cpu_ms_per_bet": (
+            round(tally.machine.get("database_cpu_s", 0.0) * 1000 / len(tally.latencies), 3) if tally.latencies else 0.0
+        ),
         "process_cpu_share": round(tally.cpu_s / tally.elapsed_s, 2) if tally.elapsed_s else 0.0,
         **tally.machine,
     }

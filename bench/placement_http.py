@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from bench.placement import LIMITS, PASSWORD, bench_settings
-from bench.stats import latency_figures, machine_cpu, machine_figures
+from bench.stats import latency_figures, machine_cpu, machine_figures, process_cpu_s
 from sportsbook.app import build_platform
 from sportsbook.config import Settings
 from sportsbook.db.migrate import upgrade
@@ -76,7 +76,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
             )
             figures["loadavg_1m_before"] = round(os.getloadavg()[0], 2)  # other work on the machine skews figures
             before = _placed_counts(await _metrics(client))
-            cpu_before = _process_cpu_s(server.pid)
+            cpu_before = process_cpu_s(server.pid)
             machine = machine_cpu()
             wrk = _wrk_binary()
             if wrk is not None:
@@ -84,7 +84,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
             else:
                 echo("wrk unavailable: using the httpx load generator")
                 load = _httpx_load(base, bearer, picks, seconds, run_id)
-            cpu_after = _process_cpu_s(server.pid)
+            cpu_after = process_cpu_s(server.pid)
             figures.update(machine_figures(machine, machine_cpu()))
             after = _placed_counts(await _metrics(client))
         outcomes = {k: round(after.get(k, 0) - before.get(k, 0)) for k in after}
@@ -95,6 +95,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
             # the server's CPU per bet: its capacity on a core of its own, however busy the machine is
             figures["server_cpu_ms_per_bet"] = round((cpu_after - cpu_before) * 1000 / answered, 3)
             figures["server_cpu_share"] = round((cpu_after - cpu_before) / seconds, 2)
+            figures["database_cpu_ms_per_bet"] = round(figures.get("database_cpu_s", 0.0) * 1000 / answered, 3)
         figures["server_refused"] = {
             k: v for k, v in figures["server_outcomes"].items() if k not in ("open", "pending")
         }
@@ -261,15 +262,6 @@ def _player_tokens(tokens: dict[str, str]) -> list[str]:
 
 async def _metrics(client: httpx.AsyncClient) -> str:
     return (await client.get("/metrics")).text
-
-
-def _process_cpu_s(pid: int) -> float | None:
-    """User plus system CPU seconds of a process so far (Linux), or None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _placed_counts(metrics: str) -> dict[str, float]:

@@ -158,6 +158,8 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         figures.update(machine_figures(machine, machine_cpu()))
         if report.settled_bets:  # this process's CPU per bet: what the rate would be with a core to itself
             figures["cpu_us_per_bet"] = round((time.process_time() - cpu) * 1e6 / report.settled_bets, 1)
+            database_s = figures.get("database_cpu_s", 0.0)
+            figures["database_cpu_us_per_bet"] = round(database_s * 1e6 / report.settled_bets, 1)
         figures["settled_bets"] = report.settled_bets
         figures["seconds"] = round(elapsed, 3)
         figures["bets_per_s"] = round(report.settled_bets / elapsed) if elapsed else 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+from pathlib import Path
 
 
 def latency_figures(seconds: list[float]) -> dict[str, float]:
@@ -19,8 +21,9 @@ def latency_figures(seconds: list[float]) -> dict[str, float]:
 
 
 def machine_cpu() -> tuple[int, ...] | None:
-    """The machine's CPU time counters (user, nice, system, idle, iowait, irq, softirq, steal), or None where
-    /proc/stat is not there. Pass two readings to `machine_figures`."""
+    """The machine's CPU time counters (user, nice, system, idle, iowait, irq, softirq, steal), then the CPU
+    ticks of the local PostgreSQL server's processes, or None where /proc/stat is not there. Pass two readings
+    to `machine_figures`."""
     try:
         with open("/proc/stat") as f:
             fields = f.readline().split()
@@ -28,7 +31,35 @@ def machine_cpu() -> tuple[int, ...] | None:
         return None
     if not fields or fields[0] != "cpu" or len(fields) < 9:
         return None
-    return tuple(int(v) for v in fields[1:9])
+    return (*(int(v) for v in fields[1:9]), database_cpu_ticks())
+
+
+def process_cpu_ticks(pid: int | str) -> tuple[str, int] | None:
+    """A process's name and its user plus system CPU ticks so far (Linux), or None once it is gone."""
+    try:
+        head, tail = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+    except (OSError, ValueError):
+        return None
+    fields = tail.split()
+    return head.split("(", 1)[-1], int(fields[11]) + int(fields[12])
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User plus system CPU seconds of a process so far (Linux), or None."""
+    found = process_cpu_ticks(pid)
+    return None if found is None else found[1] / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_ticks() -> int:
+    """CPU ticks used so far by the processes of a PostgreSQL server on this machine (0 where there is none).
+    A backend that exits during a phase takes its ticks with it, so a difference of two readings is a floor."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            found = process_cpu_ticks(entry.name)
+            if found is not None and found[0] == "postgres":
+                total += found[1]
+    return total
 
 
 def machine_figures(before: tuple[int, ...] | None, after: tuple[int, ...] | None) -> dict[str, float]:
@@ -38,11 +69,13 @@ def machine_figures(before: tuple[int, ...] | None, after: tuple[int, ...] | Non
     if before is None or after is None:
         return {}
     delta = [a - b for a, b in zip(after, before, strict=True)]
-    total = sum(delta)
+    total = sum(delta[:8])
     if total <= 0:
         return {}
     idle = delta[3] + delta[4]
     return {
         "machine_busy_share": round((total - idle - delta[7]) / total, 2),
         "machine_steal_share": round(delta[7] / total, 2),
+        # the local PostgreSQL server's CPU over the phase: what the database costs beside this process
+        "database_cpu_s": round(delta[8] / os.sysconf("SC_CLK_TCK"), 2),
     }

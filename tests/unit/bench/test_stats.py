@@ -1,8 +1,11 @@
-"""The benchmark reports' arithmetic: latency percentiles and the machine's busy and stolen CPU shares."""
+"""The benchmark reports' arithmetic: latency percentiles, the machine's busy and stolen CPU shares, and the
+local database server's CPU."""
 
 from __future__ import annotations
 
-from bench.stats import latency_figures, machine_cpu, machine_figures
+import os
+
+from bench.stats import latency_figures, machine_cpu, machine_figures, process_cpu_s, process_cpu_ticks
 
 
 def test_latency_figures_in_milliseconds() -> None:
@@ -15,17 +18,30 @@ def test_latency_figures_of_nothing() -> None:
 
 
 def test_machine_figures_split_busy_idle_and_steal() -> None:
-    # user, nice, system, idle, iowait, irq, softirq, steal
-    before = (100, 0, 50, 1000, 10, 0, 0, 20)
-    after = (400, 0, 150, 1300, 20, 0, 0, 220)  # +300 user, +100 system, +300 idle, +10 iowait, +200 steal
-    assert machine_figures(before, after) == {"machine_busy_share": 0.44, "machine_steal_share": 0.22}
+    # user, nice, system, idle, iowait, irq, softirq, steal, then the database server's ticks
+    before = (100, 0, 50, 1000, 10, 0, 0, 20, 5)
+    after = (400, 0, 150, 1300, 20, 0, 0, 220, 5 + 3 * os.sysconf("SC_CLK_TCK"))  # +300 user ... +3 s database
+    assert machine_figures(before, after) == {
+        "machine_busy_share": 0.44,
+        "machine_steal_share": 0.22,
+        "database_cpu_s": 3.0,
+    }
 
 
 def test_machine_figures_without_readings() -> None:
-    assert machine_figures(None, (1,) * 8) == {}
-    assert machine_figures((1,) * 8, (1,) * 8) == {}
+    assert machine_figures(None, (1,) * 9) == {}
+    assert machine_figures((1,) * 9, (1,) * 9) == {}
 
 
-def test_machine_cpu_reads_eight_counters_where_proc_exists() -> None:
+def test_machine_cpu_reads_eight_counters_and_the_database_where_proc_exists() -> None:
     reading = machine_cpu()
-    assert reading is None or len(reading) == 8
+    assert reading is None or (len(reading) == 9 and reading[8] >= 0)
+
+
+def test_process_cpu_of_this_process_and_of_one_gone() -> None:
+    if process_cpu_ticks(os.getpid()) is None:
+        return  # no /proc here
+    name, ticks = process_cpu_ticks(os.getpid()) or ("", 0)
+    assert name and ticks >= 0
+    assert (process_cpu_s(os.getpid()) or 0.0) >= 0.0
+    assert process_cpu_ticks(2**22 + 1) is None  # above Linux's largest pid
