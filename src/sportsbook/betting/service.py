@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting import store
 from sportsbook.betting.liability import LiabilityBook, exposures_for
-from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, expand_lines
+from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, OddsChanged, expand_lines
 from sportsbook.betting.placement import BetRequest, LegRequest, Quote, quote
 from sportsbook.betting.store import BetRow, LegRow
 from sportsbook.catalog import store as catalog_store
@@ -155,6 +155,7 @@ class Betting:
         # true until this transaction commits, and the liability limits hold across nodes.
         await self.ledger.lock(conn)
         candidates = await self._refuse_closed(conn, drafts, candidates, outcomes)
+        candidates = await self._refuse_cancelled(conn, drafts, candidates, outcomes)
         book = await _shared_book(conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs})
         rows: list[BetRow] = []
         # A bet the ledger refuses for funds frees the liability room it took; the bets it crowded out
@@ -186,6 +187,39 @@ class Betting:
                 outcomes[i] = SelectionClosed("the market is closed")
             else:
                 kept.append(i)
+        return kept
+
+    async def _refuse_cancelled(
+        self, conn: AsyncConnection, drafts: Sequence[_Draft], candidates: list[int], outcomes: list[_Outcome | None]
+    ) -> list[int]:
+        """Refuse the drafts priced inside a feed's bet-cancel window on one of their markets. A bet cancel lists
+        the bets it voids under the ledger lock after recording its window, so a bet priced in the window is
+        either voided there or refused here: its price is the one the feed cancelled."""
+        if not candidates:
+            return candidates
+        since = min(drafts[i].placed_at for i in candidates)
+        windows = await store.cancel_windows(
+            conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs}, since
+        )
+        if not windows:
+            return candidates
+        kept = []
+        for i in candidates:
+            draft = drafts[i]
+            hit = next(
+                (
+                    leg
+                    for leg in draft.quote.legs
+                    if any(start <= draft.placed_at < end for start, end in windows.get(leg.market_id, ()))
+                ),
+                None,
+            )
+            if hit is None:
+                kept.append(i)
+                continue
+            outcomes[i] = OddsChanged(
+                "bets struck at that time on this market were cancelled: quote again", current=hit.odds
+            )
         return kept
 
     async def _strike(

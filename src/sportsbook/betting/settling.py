@@ -305,12 +305,15 @@ class Settler:
 
     async def cancel_bets(self, market_id: UUID, start: datetime, end: datetime) -> SettlementReport:
         """A feed's bet cancel: the legs on this market of bets placed in [start, end) become void; settled
-        bets among them are resettled."""
+        bets among them are resettled. The window is recorded and the bets listed under the ledger lock, so a
+        bet priced in the window but not yet written is refused by its placement batch (see `Betting`)."""
         self.catalog.market(market_id)
         if not start < end:
             raise InvalidSettlement("the window must end after it starts")
         now = self.clock.now()
         async with self.db.transaction() as conn:
+            await self.ledger.lock(conn)
+            await store.insert_bet_cancellation(conn, new_id(), market_id, start, end, now)
             ids = await store.bet_ids_placed_on(conn, market_id, start, end)
             await store.void_legs(conn, ids, market_id, now)
             reopened = await store.settled_bets(conn, ids)

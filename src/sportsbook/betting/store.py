@@ -122,6 +122,19 @@ leg_voids = Table(
     PrimaryKeyConstraint("bet_id", "market_id", name="pk_leg_voids"),
 )
 
+# The windows of a feed's bet cancels: a bet priced inside one is void there, and one written after the window
+# was recorded (it was priced from memory before) is refused by placement, which reads these under the ledger lock.
+bet_cancellations = Table(
+    "bet_cancellations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("market_id", Uuid, nullable=False),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_bet_cancellations_market", "market_id", "end_at"),
+)
+
 # What every selection's open bets could cost the house (potential return - stake, summed over the open lines
 # containing it). Read and written only under the ledger lock, so every API node sees and keeps one total.
 selection_exposure = Table(
@@ -529,6 +542,39 @@ async def bet_ids_placed_on(conn: AsyncConnection, market_id: UUID, start: datet
         bets.c.status.not_in(("rejected", "cashed_out")),
     )
     return [r.id for r in await conn.execute(query)]
+
+
+async def insert_bet_cancellation(
+    conn: AsyncConnection, cancellation_id: UUID, market_id: UUID, start: datetime, end: datetime, now: datetime
+) -> None:
+    await conn.execute(
+        bet_cancellations.insert().values(
+            id=cancellation_id, market_id=market_id, start_at=start, end_at=end, created_at=now
+        )
+    )
+
+
+async def cancel_windows(
+    conn: AsyncConnection, market_ids: Collection[UUID], since: datetime
+) -> dict[UUID, list[tuple[datetime, datetime]]]:
+    """The bet-cancel windows [start, end) on these markets that end after `since`, per market."""
+    if not market_ids:
+        return {}
+    found: dict[UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
+    if conn.dialect.name == "postgresql":  # every placement batch asks: one prepared statement, any number of ids
+        for r in await (await driver_connection(conn)).fetch(_CANCEL_WINDOWS, list(market_ids), since):
+            found[r[0]].append((r[1], r[2]))
+        return dict(found)
+    c = bet_cancellations.c
+    query = select(c.market_id, c.start_at, c.end_at).where(c.market_id.in_(list(market_ids)), c.end_at > since)
+    for row in await conn.execute(query):
+        found[row.market_id].append((utc(row.start_at), utc(row.end_at)))
+    return dict(found)
+
+
+_CANCEL_WINDOWS = (
+    "SELECT market_id, start_at, end_at FROM bet_cancellations WHERE market_id = ANY($1::uuid[]) AND end_at > $2"
+)
 
 
 async def void_legs(conn: AsyncConnection, bet_ids: Sequence[UUID], market_id: UUID, now: datetime) -> None:

@@ -39,9 +39,11 @@ def test_machine_cpu_reads_eight_counters_and_the_database_where_proc_exists() -
 
 
 def test_process_cpu_of_this_process_and_of_one_gone() -> None:
-    if process_cpu_ticks(os.getpid()) is None:
+    found = process_cpu_ticks(os.getpid())
+    if found is None:
         return  # no /proc here
-    name, ticks = process_cpu_ticks(os.getpid()) or ("", 0)
-    assert name and ticks >= 0
+    name, ticks = found
+    assert name
+    assert ticks >= 0
     assert (process_cpu_s(os.getpid()) or 0.0) >= 0.0
     assert process_cpu_ticks(2**22 + 1) is None  # above Linux's largest pid
