@@ -107,6 +107,10 @@ class StakeTooHigh(DomainError):
         super().__init__(message)
         self.max_stake = max_stake
 
+    @property
+    def extra(self) -> dict[str, object]:
+        return {} if self.max_stake is None else {"max_stake": self.max_stake}
+
 
 class LiabilityExceeded(DomainError):
     """The bet would take the house's exposure on a selection or market beyond its limit."""
@@ -117,6 +121,10 @@ class LiabilityExceeded(DomainError):
     def __init__(self, message: str = "", *, max_stake: int) -> None:
         super().__init__(message)
         self.max_stake = max_stake  # the largest stake per line that would still fit; 0 when none does
+
+    @property
+    def extra(self) -> dict[str, object]:
+        return {"max_stake": self.max_stake}
 
 
 class CashoutUnavailable(DomainError):

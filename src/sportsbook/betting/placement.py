@@ -87,6 +87,14 @@ class Quote:
 
 def quote(request: BetRequest, lookup: Lookup, now: datetime) -> Quote:
     """The terms of `request` against the catalogue now, or the refusal that applies first."""
+    terms = price(request, lookup, now)
+    check_stake(terms.stake, len(terms.lines), terms.potential_return, terms.limits)
+    return terms
+
+
+def price(request: BetRequest, lookup: Lookup, now: datetime) -> Quote:
+    """The terms of `request` against the catalogue now, its stake not yet checked against the limits (a slip's
+    quote shows the limits rather than refusing them), or the refusal that applies first."""
     legs: list[LegSpec] = []
     markets: list[Market] = []
     delay = 0
@@ -109,7 +117,6 @@ def quote(request: BetRequest, lookup: Lookup, now: datetime) -> Quote:
     )
     total = request.stake * len(lines)
     returns = potential_return(lines, legs, request.stake) if total <= MAX_AMOUNT else MAX_AMOUNT + 1
-    check_stake(request.stake, len(lines), returns, limits)
     return Quote(
         legs=tuple(legs),
         lines=tuple(lines),

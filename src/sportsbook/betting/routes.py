@@ -66,6 +66,32 @@ class PlacedOut(BaseModel):
     placed_at: datetime
 
 
+class QuoteLegOut(BaseModel):
+    selection_id: UUID
+    market_id: UUID
+    event_id: UUID
+    odds: str
+
+
+class QuoteOut(BaseModel):
+    lines: int
+    stake: int
+    total_stake: int
+    potential_return: int
+    currency: str
+    in_play_delay_s: int
+    min_stake: int = Field(description="The smallest stake per line the slip's markets take")
+    max_stake: int = Field(
+        description="The largest stake per line the stake and payout limits and the liability room left take "
+        "(0 when none does)"
+    )
+    reject_code: str | None = Field(
+        description="What would refuse the slip at this stake (stake_too_low, stake_too_high, liability_exceeded), "
+        "funds aside; null when it would be struck"
+    )
+    legs: list[QuoteLegOut]
+
+
 class BetOut(BaseModel):
     id: UUID
     type: str
@@ -169,9 +195,51 @@ async def post_bet(
 ) -> FastJSONResponse:
     """Place a bet. `stake` is per line; the response counts the lines (an each-way line counts twice)."""
     assert player.currency is not None
+    fingerprint = request_fingerprint("POST", request.url.path, body.model_dump(mode="json"))
+    bet = await platform.betting.place(player.id, player.currency, _bet_request(body), key, fingerprint)
+    # Built straight to JSON (PlacedOut documents it): validating our own answer again cost every bet.
+    return FastJSONResponse(_placed_json(bet), status_code=201)
+
+
+@router.post(
+    "/api/v1/bets/quote",
+    response_model=QuoteOut,
+    responses={409: {"description": "odds_changed, market_suspended, selection_closed"}},
+)
+async def post_quote(
+    body: BetIn,
+    player: Principal = Depends(current_player),
+    platform: Platform = Depends(get_platform),
+) -> QuoteOut:
+    """Price a bet slip without placing it: its terms now, the smallest and largest stake per line it would be
+    struck at (stake and payout limits, and the liability room left on its selections), and what would refuse
+    it at its own stake. Nothing is reserved, so a bet placed afterwards is checked again."""
+    assert player.currency is not None
+    slip = await platform.betting.quote_slip(_bet_request(body))
+    terms = slip.terms
+    return QuoteOut(
+        lines=len(terms.lines),
+        stake=terms.stake,
+        total_stake=terms.total_stake,
+        potential_return=terms.potential_return,
+        currency=player.currency,
+        in_play_delay_s=terms.delay_s,
+        min_stake=slip.min_stake,
+        max_stake=slip.max_stake,
+        reject_code=slip.refusal,
+        legs=[
+            QuoteLegOut(
+                selection_id=leg.selection_id, market_id=leg.market_id, event_id=leg.event_id, odds=odds_text(leg.odds)
+            )
+            for leg in terms.legs
+        ],
+    )
+
+
+def _bet_request(body: BetIn) -> BetRequest:
     if (body.type == "system") != (body.system is not None):
         raise InvalidRequest("`system` is given exactly when `type` is system", code="invalid_bet")
-    bet_request = BetRequest(
+    return BetRequest(
         type=BetType(body.type),
         system=body.system,
         legs=tuple(LegRequest(leg.selection_id, parse_odds(leg.odds)) for leg in body.legs),
@@ -179,10 +247,6 @@ async def post_bet(
         each_way=body.each_way,
         odds_change=OddsChange(body.odds_change),
     )
-    fingerprint = request_fingerprint("POST", request.url.path, body.model_dump(mode="json"))
-    bet = await platform.betting.place(player.id, player.currency, bet_request, key, fingerprint)
-    # Built straight to JSON (PlacedOut documents it): validating our own answer again cost every bet.
-    return FastJSONResponse(_placed_json(bet), status_code=201)
 
 
 @router.get("/api/v1/bets", response_model=BetsOut, response_model_by_alias=True)

@@ -20,8 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting import store
 from sportsbook.betting.liability import LiabilityBook, exposures_for
-from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, OddsChanged, expand_lines
-from sportsbook.betting.placement import BetRequest, LegRequest, Quote, quote
+from sportsbook.betting.model import (
+    BetType,
+    LegSpec,
+    Line,
+    OddsChange,
+    OddsChanged,
+    check_stake,
+    expand_lines,
+    max_stake_for_payout,
+)
+from sportsbook.betting.placement import BetRequest, LegRequest, Quote, price, quote
 from sportsbook.betting.store import BetRow, LegRow
 from sportsbook.catalog import store as catalog_store
 from sportsbook.catalog.model import SelectionClosed
@@ -71,6 +80,18 @@ class _Replay:
 
 
 _Outcome = BetRow | _Replay | DomainError
+
+
+@dataclass(frozen=True, slots=True)
+class SlipQuote:
+    """A bet slip priced now, and the stakes it would be struck at: `max_stake` is the largest stake per line that
+    the stake and payout limits and the liability room left on its selections all take (0 when none does).
+    `refusal` is the code that would refuse the slip at its own stake, if one would (funds aside)."""
+
+    terms: Quote
+    min_stake: int
+    max_stake: int
+    refusal: str | None
 
 
 class Betting:
@@ -129,6 +150,22 @@ class Betting:
             return replayed
         PLACED.labels(outcome.status).inc()
         return outcome
+
+    async def quote_slip(self, request: BetRequest) -> SlipQuote:
+        """Price a slip without striking it: its terms, the stakes the limits and the liability room take, and
+        whether its own stake would pass them. Raises what pricing refuses (a closed market, a changed price)."""
+        terms = price(request, self.catalog.view.selection, self.clock.now())
+        async with self.db.read() as conn:  # a quote reserves nothing: every node's exposures as they stand now
+            book = await _shared_book(conn, set(terms.market_of.values()))
+        room = book.max_acceptable_stake(terms.lines, terms.legs, terms.selection_limit, terms.market_limit)
+        best = min(max_stake_for_payout(terms.lines, terms.legs, terms.limits), room)
+        refusal: str | None = None
+        try:
+            check_stake(terms.stake, len(terms.lines), terms.potential_return, terms.limits)
+            _check_liability(book, exposures_for(terms.lines, terms.legs, terms.stake), terms)
+        except DomainError as exc:
+            refusal = exc.code
+        return SlipQuote(terms, terms.limits.min_stake, best if best >= terms.limits.min_stake else 0, refusal)
 
     async def _replay_of(self, bet_id: UUID, fingerprint: str) -> BetRow | None:
         async with self.db.read() as conn:

@@ -20,6 +20,11 @@ class DomainError(Exception):
     def message(self) -> str:
         return str(self)
 
+    @property
+    def extra(self) -> dict[str, object]:
+        """Machine-readable fields the error body carries beside `code` and `message` (none by default)."""
+        return {}
+
 
 class InvalidRequest(DomainError):
     """The request is not valid."""
