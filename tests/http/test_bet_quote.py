@@ -103,3 +103,16 @@ async def test_a_refusal_above_the_max_stake_carries_it(api: Api) -> None:
     player = await _funded_player(api)
     refused = await _bet(api, player, _single(_selection(event, "total", "over"), 5_001))
     assert (refused.status_code, refused.json()["error"]["max_stake"]) == (409, 5_000)
+
+
+async def test_a_refusal_above_the_payout_cap_carries_the_stake_under_it(api: Api) -> None:
+    body = football_body()
+    body["markets"][0]["limits"] = {"max_payout": 10_000}
+    event = await _event(api, body)
+    player = await _funded_player(api)
+    home = _selection(event, "1x2", "home")  # 2.50: 4000 pays out 10000
+    refused = await _bet(api, player, _single(home, 4_001))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "stake_too_high")
+    assert refused.json()["error"]["max_stake"] == 4_000
+    assert (await _quote(api, player.headers, _single(home, 4_001))).json()["max_stake"] == 4_000
+    assert (await _bet(api, player, _single(home, 4_000))).status_code == 201

@@ -18,11 +18,13 @@ from sportsbook.betting.model import (
     Line,
     OddsChange,
     StakeLimits,
+    StakeTooHigh,
     accept_odds,
     check_each_way,
     check_related,
     check_stake,
     expand_lines,
+    max_stake_for_payout,
     potential_return,
 )
 from sportsbook.catalog.model import (
@@ -88,7 +90,13 @@ class Quote:
 def quote(request: BetRequest, lookup: Lookup, now: datetime) -> Quote:
     """The terms of `request` against the catalogue now, or the refusal that applies first."""
     terms = price(request, lookup, now)
-    check_stake(terms.stake, len(terms.lines), terms.potential_return, terms.limits)
+    try:
+        check_stake(terms.stake, len(terms.lines), terms.potential_return, terms.limits)
+    except StakeTooHigh as exc:
+        if exc.max_stake is not None:
+            raise
+        # above the payout cap: the stake that stays under it is worked out only on refusal
+        raise StakeTooHigh(str(exc), max_stake=max_stake_for_payout(terms.lines, terms.legs, terms.limits)) from None
     return terms
 
 
