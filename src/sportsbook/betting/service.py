@@ -178,6 +178,10 @@ class Betting:
 
     async def _process(self, conn: AsyncConnection, drafts: Sequence[_Draft]) -> list[_Outcome]:
         outcomes: list[_Outcome | None] = [None] * len(drafts)
+        # The ledger lock first: it queues every node's placement batches, so the exposures read below stay
+        # true until this transaction commits, and the liability limits hold across nodes. Replays are looked
+        # up under it too, so a bet found new here has no stake transfer stored (both are written together).
+        await self.ledger.lock(conn)
         stored = await store.existing(conn, {d.bet_id for d in drafts})
         seen: set[UUID] = set()
         candidates: list[int] = []
@@ -188,9 +192,6 @@ class Betting:
                 continue
             seen.add(draft.bet_id)
             candidates.append(i)
-        # The ledger lock first: it queues every node's placement batches, so the exposures read below stay
-        # true until this transaction commits, and the liability limits hold across nodes.
-        await self.ledger.lock(conn)
         candidates = await self._refuse_closed(conn, drafts, candidates, outcomes)
         candidates = await self._refuse_cancelled(conn, drafts, candidates, outcomes)
         book = await _shared_book(conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs})
@@ -285,7 +286,8 @@ class Betting:
             book.add(drafts[i].bet_id, exposures, terms.market_of)
             accepted.append(i)
         transfers = [await self._stake_transfer(conn, drafts[i]) for i in accepted]
-        results = await self.ledger.create_transfers_in(conn, transfers)
+        # Each stake id derives from its bet's, found new under the lock in `_process`: not looked up again.
+        results = await self.ledger.create_transfers_in(conn, transfers, new_ids=True)
         freed = False
         for i, transfer, result in zip(accepted, transfers, results, strict=True):
             draft = drafts[i]

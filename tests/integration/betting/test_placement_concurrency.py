@@ -252,6 +252,29 @@ async def test_two_api_nodes_on_one_database_keep_the_liability_limit(postgres_u
             assert exposure <= LIMIT, f"{count} bets accepted across two nodes expose {exposure} > limit {LIMIT}"
 
 
+@pytest.mark.postgres
+async def test_one_key_sent_to_two_api_nodes_at_once_strikes_one_bet_and_both_answer_it(postgres_url: str) -> None:
+    """A client retrying through another node while the first is still writing: each key reaches both nodes at
+    the same moment. The replay check runs under the ledger lock, so whichever batch comes second finds the bet."""
+    async with open_api(postgres_url) as first:
+        selection_id, _ = await _limited_event(first)
+        player = (await _funded_players(first))[0]  # funded for 15 bets of 100
+        keys = [f"twice-{player.id}-{k}" for k in range(12)]
+        async with open_api(postgres_url) as second:
+            answers: list[Placement] = await asyncio.gather(
+                *(_place(node.client, player, selection_id, key) for key in keys for node in (first, second))
+            )
+        assert all(a.status == 201 for a in answers), [a.body for a in answers if a.status != 201]
+        for key_index in range(len(keys)):
+            on_first, on_second = answers[2 * key_index], answers[2 * key_index + 1]
+            assert on_first.body["id"] == on_second.body["id"]
+        stored = await _stored_bets(first.platform.db)
+        assert len(stored) == len(keys)
+        wallet = await first.platform.ledger.wallet(player.id, "EUR")
+        assert (wallet.cash, wallet.reserved) == (RICH - STAKE * len(keys), STAKE * len(keys))
+        assert (await first.platform.ledger.reconcile()).sound
+
+
 async def test_a_bet_refused_for_funds_does_not_crowd_out_a_funded_bet_of_the_same_batch(sqlite_url: str) -> None:
     async with open_api(sqlite_url) as api:
         body = football_body()
