@@ -9,6 +9,7 @@ window and lists the bets to void under the same lock, so a late batch priced in
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from uuid import UUID
 import pytest
 
 from sportsbook.betting import service as betting_service
+from sportsbook.betting import settling
 from sportsbook.betting.model import BetType, OddsChange, OddsChanged
 from sportsbook.betting.placement import BetRequest, LegRequest, Quote, quote
 from sportsbook.betting.service import _Draft, _request_of
@@ -25,6 +27,7 @@ from sportsbook.catalog.model import SelectionClosed
 from sportsbook.core.ids import derived_id
 from tests.http.conftest import Api, open_api
 from tests.http.test_bets_api import BETS, _bet, _event, _funded_player, _live_over, _selection, _single, _wallet
+from tests.http.test_settlement_api import _bet_status
 
 
 def _market_of(event: dict[str, Any], market_type: str) -> UUID:
@@ -132,3 +135,48 @@ async def test_an_in_play_bet_priced_before_its_market_settled_is_refused_at_acc
     wallet = await _wallet(api, player)
     assert (wallet["cash"], wallet["reserved"]) == (100_000, 0)
     assert (await platform.ledger.reconcile()).sound
+
+
+@pytest.mark.postgres
+async def test_a_rollback_while_the_market_still_settles_reopens_every_bet_settled(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trader undoes a wrong result while its bets are still being settled, chunk after chunk. The rollback
+    # must list the settled bets under the ledger lock: a chunk written while it waited would otherwise stay
+    # settled (and paid) on a market that is open again.
+    monkeypatch.setattr(settling, "CHUNK", 1)
+    async with open_api(postgres_url) as api:
+        event = await _event(api)
+        home = _selection(event, "1x2", "home")  # 2.50
+        players = [await _funded_player(api, 10_000) for _ in range(3)]  # a chunk each
+        bet_ids = [(await _bet(api, p, _single(home, 1_000))).json()["id"] for p in players]
+        settler = api.platform.settler
+        market_id = _market_of(event, "1x2")
+        mark_settled = settler._mark_settled
+        chunks = 0
+        rollback: asyncio.Task[Any] | None = None
+
+        async def roll_back_while_the_second_chunk_is_written(*args: Any, **kwargs: Any) -> None:
+            nonlocal chunks, rollback
+            chunks += 1
+            await mark_settled(*args, **kwargs)
+            if chunks == 2:  # this chunk holds the ledger lock until it commits
+                rollback = asyncio.create_task(settler.rollback(market_id))
+                await asyncio.sleep(0.3)  # as far as the rollback gets before this chunk commits
+
+        monkeypatch.setattr(settler, "_mark_settled", roll_back_while_the_second_chunk_is_written)
+        report = await settler.settle_market(market_id, [Outcome(UUID(home["id"]), "won")])
+        assert report.settled_bets == 2  # the third chunk, written after the rollback, finds no result
+        assert rollback is not None
+        undone = await rollback
+        assert undone.reopened_bets == 2
+        # every bet is open again: the two settled ones with their stake taken and winnings taken back, the
+        # one never settled with its stake still held
+        reserved = []
+        for player, bet_id in zip(players, bet_ids, strict=True):
+            assert await _bet_status(api, player, bet_id) == ("open", None)
+            wallet = await _wallet(api, player)
+            assert wallet["cash"] == 9_000
+            reserved.append(wallet["reserved"])
+        assert sorted(reserved) == [0, 0, 1_000]
+        assert (await api.platform.ledger.reconcile()).sound

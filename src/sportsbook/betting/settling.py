@@ -261,10 +261,14 @@ class Settler:
 
     async def rollback(self, market_id: UUID) -> SettlementReport:
         """Undo a market's settlement: the market is suspended again, its settled bets reopen, their money
-        returns. A cancelled market's void settlement rolls back the same way: the cancellation is undone."""
+        returns. A cancelled market's void settlement rolls back the same way: the cancellation is undone.
+        Safe while the settlement is still running: chunks written after it find the results gone."""
         market = self.catalog.market(market_id)
         now = self.clock.now()
         async with self.db.transaction() as conn:
+            # The ledger lock first, as a settlement chunk takes it: a chunk still being written when the
+            # rollback came in commits before the settled bets are listed, and a later one sees the rollback.
+            await self.ledger.lock(conn)
             if not await store.roll_back_settlement(conn, market_id, now):
                 raise SettlementNotFound()
             await self.catalog.unsettle_market(market_id, conn=conn)
