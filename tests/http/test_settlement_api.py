@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -248,11 +249,17 @@ async def test_cash_out_quote_then_accept_and_price_protection(api: Api) -> None
     assert quote.status_code == 200, quote.text
     amount = quote.json()["amount"]
     assert 0 < amount < 1_000  # same price, less the margin
-    paid = await api.client.post(
-        f"/api/v1/bets/{first.json()['id']}/cashout", json={"amount": amount}, headers=player.headers
-    )
+    cash_out = {**player.headers, "Idempotency-Key": f"cash-out-{first.json()['id']}"}
+    path = f"/api/v1/bets/{first.json()['id']}/cashout"
+    paid = await api.client.post(path, json={"amount": amount}, headers=cash_out)
     assert (paid.status_code, paid.json()) == (200, {"status": "cashed_out", "return": amount})
     assert await _bet_status(api, player, first.json()["id"]) == ("cashed_out", amount)
+    again = await api.client.post(path, json={"amount": amount}, headers=cash_out)  # the answer was lost: retry
+    assert (again.status_code, again.json()) == (200, {"status": "cashed_out", "return": amount})
+    other = await api.client.post(path, json={"amount": amount - 1}, headers=cash_out)
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_key_reused")
+    unkeyed = await api.client.post(path, json={"amount": amount}, headers=player.headers)
+    assert (unkeyed.status_code, unkeyed.json()["error"]["code"]) == (400, "idempotency_key_required")
     stale = (await api.client.get(f"/api/v1/bets/{second.json()['id']}/cashout", headers=player.headers)).json()
     trader = await _trader(api)
     market = next(m for m in event["markets"] if m["type"] == "1x2")
@@ -261,7 +268,11 @@ async def test_cash_out_quote_then_accept_and_price_protection(api: Api) -> None
         json={"selections": [{"id": home["id"], "odds": "4.00"}]},
         headers=trader.headers,
     )
-    changed = await api.client.post(f"/api/v1/bets/{second.json()['id']}/cashout", json=stale, headers=player.headers)
+    changed = await api.client.post(
+        f"/api/v1/bets/{second.json()['id']}/cashout",
+        json=stale,
+        headers={**player.headers, "Idempotency-Key": "stale-cash-out"},
+    )
     assert (changed.status_code, changed.json()["error"]["code"]) == (409, "cashout_price_changed")
     await api.client.patch(
         f"/api/v1/admin/markets/{market['id']}", json={"status": "suspended"}, headers=trader.headers
@@ -269,6 +280,30 @@ async def test_cash_out_quote_then_accept_and_price_protection(api: Api) -> None
     closed = await api.client.get(f"/api/v1/bets/{second.json()['id']}/cashout", headers=player.headers)
     assert closed.json()["error"]["code"] == "cashout_unavailable"
     assert (await _wallet(api, player))["cash"] == 10_000 - 2_000 + amount
+    await _reconciled(api)
+
+
+async def test_the_same_cash_out_sent_twice_at_once_pays_once_and_both_answer_it(api: Api) -> None:
+    await _concurrent_cash_outs(api)
+
+
+@pytest.mark.postgres
+async def test_the_same_cash_out_sent_twice_at_once_pays_once_on_postgresql(postgres_url: str) -> None:
+    async with open_api(postgres_url) as api:
+        await _concurrent_cash_outs(api)
+
+
+async def _concurrent_cash_outs(api: Api) -> None:
+    event = await _event(api)
+    player = await _funded_player(api, 10_000)
+    bet = (await _bet(api, player, _single(_selection(event, "1x2", "home"), 1_000))).json()["id"]
+    amount = (await api.client.get(f"/api/v1/bets/{bet}/cashout", headers=player.headers)).json()["amount"]
+    headers = {**player.headers, "Idempotency-Key": "once"}
+    answers = await asyncio.gather(
+        *(api.client.post(f"/api/v1/bets/{bet}/cashout", json={"amount": amount}, headers=headers) for _ in range(4))
+    )
+    assert [(a.status_code, a.json()) for a in answers] == [(200, {"status": "cashed_out", "return": amount})] * 4
+    assert (await _wallet(api, player))["cash"] == 10_000 - 1_000 + amount
     await _reconciled(api)
 
 

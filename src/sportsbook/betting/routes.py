@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting.model import BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest
@@ -408,16 +410,30 @@ async def get_cashout(
     return CashoutQuoteOut(amount=await platform.settler.cashout_quote(player.id, bet_id))
 
 
-@router.post("/api/v1/bets/{bet_id}/cashout", response_model=CashedOutOut, response_model_by_alias=True)
+@router.post(
+    "/api/v1/bets/{bet_id}/cashout",
+    response_model=CashedOutOut,
+    response_model_by_alias=True,
+    responses={409: {"description": "cashout_price_changed, cashout_unavailable or idempotency_key_reused"}},
+)
 async def post_cashout(
     bet_id: UUID,
     body: CashoutIn,
+    request: Request,
+    key: str = Depends(idempotency_key),
     player: Principal = Depends(current_player),
     platform: Platform = Depends(get_platform),
-) -> CashedOutOut:
-    """Close the bet for the quoted amount, or 409 `cashout_price_changed` if its value fell below it."""
-    paid = await platform.settler.cashout(player.id, bet_id, body.amount)
-    return CashedOutOut(status="cashed_out", return_=paid)
+) -> JSONResponse:
+    """Close the bet for the quoted amount, or 409 `cashout_price_changed` if its value fell below it. Moves
+    money, so it takes an Idempotency-Key: a repeat answers as the first did (a lost answer is safe to retry)."""
+
+    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        paid = await platform.settler.cashout(player.id, bet_id, body.amount, conn=conn)
+        return 200, CashedOutOut(status="cashed_out", return_=paid).model_dump(mode="json", by_alias=True)
+
+    fingerprint = request_fingerprint("POST", request.url.path, body.model_dump(mode="json"))
+    status, payload = await platform.idempotency.run(f"user:{player.id}", key, fingerprint, action)
+    return JSONResponse(payload, status_code=status)
 
 
 @router.get("/api/v1/admin/liabilities")

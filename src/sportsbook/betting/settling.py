@@ -352,21 +352,24 @@ class Settler:
             known = await store.results_for_markets(conn, {leg.market_id for leg in bet.legs})
         return self._cashout_value(bet, known)
 
-    async def cashout(self, player_id: UUID, bet_id: UUID, amount: int) -> int:
-        """Close the bet for the quoted `amount` if the value now is at least that; pays exactly `amount`."""
+    async def cashout(self, player_id: UUID, bet_id: UUID, amount: int, *, conn: AsyncConnection | None = None) -> int:
+        """Close the bet for the quoted `amount` if the value now is at least that; pays exactly `amount`. With
+        `conn`, in the caller's transaction (the Idempotency-Key's, which records the answer with it)."""
+        if conn is None:
+            async with self.db.transaction() as own:
+                return await self.cashout(player_id, bet_id, amount, conn=own)
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            await self.ledger.lock(conn)
-            rows = await store.open_bets(conn, [bet_id])
-            if not rows or rows[0].player_id != player_id:
-                raise BetNotFound()
-            bet = rows[0]
-            value = self._cashout_value(bet, await store.results_for_markets(conn, {leg.market_id for leg in bet.legs}))
-            if value < amount:
-                raise CashoutPriceChanged(f"the cash-out value is now {value}")
-            cash, revenue = (await self._accounts(conn, [bet]))[bet.player_id, bet.currency]
-            await self._apply(conn, _payout_transfers(bet, amount, cash, revenue))
-            await self._mark_settled(conn, [(bet, "cashed_out", amount)], now)
+        await self.ledger.lock(conn)
+        rows = await store.open_bets(conn, [bet_id])
+        if not rows or rows[0].player_id != player_id:
+            raise BetNotFound()
+        bet = rows[0]
+        value = self._cashout_value(bet, await store.results_for_markets(conn, {leg.market_id for leg in bet.legs}))
+        if value < amount:
+            raise CashoutPriceChanged(f"the cash-out value is now {value}")
+        cash, revenue = (await self._accounts(conn, [bet]))[bet.player_id, bet.currency]
+        await self._apply(conn, _payout_transfers(bet, amount, cash, revenue))
+        await self._mark_settled(conn, [(bet, "cashed_out", amount)], now)
         return amount
 
     def _cashout_value(self, bet: BetRow, known: Mapping[UUID, Mapping[UUID, SelectionResult]]) -> int:

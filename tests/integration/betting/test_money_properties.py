@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -275,7 +276,8 @@ class MoneyMachine(RuleBasedStateMachine):
             self._refused(quote, CASHOUT_REFUSALS)
             return
         amount = quote.json()["amount"] - haircut  # asking a little less than quoted is still accepted
-        paid = self.client.post(f"/api/v1/bets/{bet_id}/cashout", json={"amount": amount}, headers=player.headers)
+        headers = {**player.headers, "Idempotency-Key": f"cash-out-{uuid.uuid4()}"}
+        paid = self.client.post(f"/api/v1/bets/{bet_id}/cashout", json={"amount": amount}, headers=headers)
         if paid.status_code != 200:
             self._refused(paid, CASHOUT_REFUSALS)
             return
