@@ -305,6 +305,8 @@ class Ledger:
                         f"balance {r.balance}, open holds {r.held}",
                     )
                 )
+            for r in await self.store.orphan_holds(conn):
+                faults.append(Fault("unknown_account", f"hold {r.pending_id}", f"account {r.holding_account_id}"))
             head_seq, head_hash = await self.store.chain_head(conn)
             n_accounts = await self.store.count_accounts(conn)
             last_seq, last_hash, count = 0, b"\x00" * 32, 0

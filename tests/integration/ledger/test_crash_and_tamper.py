@@ -16,9 +16,9 @@ from sqlalchemy import select, text
 
 from sportsbook.core.clock import ManualClock, SystemClock
 from sportsbook.db.engine import Database
-from sportsbook.ledger.model import AccountKind, Result, TransferRequest
+from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest
 from sportsbook.ledger.service import Ledger
-from sportsbook.ledger.store import AccountKey, transfers
+from sportsbook.ledger.store import AccountKey, holds, transfers
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -94,6 +94,22 @@ async def test_transfer_naming_an_unknown_account_is_named(db: Database) -> None
         await conn.execute(transfers.update().where(transfers.c.id == requests[1].id).values(credit_account_id=99_999))
     faults = {(f.kind, f.subject) for f in (await ledger.reconcile()).faults}
     assert ("unknown_account", f"transfer {requests[1].id}") in faults
+
+
+@pytest.mark.parametrize("where", ["unknown", "cash"])
+async def test_a_hold_on_an_account_that_is_not_a_reserved_account_is_named(db: Database, where: str) -> None:
+    # Holds carry no foreign key (for speed, as the journal): reconcile is what refuses a hold moved elsewhere.
+    ledger = Ledger(db, ManualClock())
+    a, b = await _funded_accounts(db, 2)
+    pending = TransferRequest(uuid.uuid4(), a, b, 500, phase=Phase.PENDING)
+    assert await ledger.create_transfers([pending]) == [Result.OK]
+    assert (await ledger.reconcile()).sound
+    elsewhere = 99_999 if where == "unknown" else a  # no such account, or the player's cash account
+    async with db.transaction() as conn:
+        await conn.execute(holds.update().where(holds.c.pending_id == pending.id).values(holding_account_id=elsewhere))
+    faults = {(f.kind, f.subject) for f in (await ledger.reconcile()).faults}
+    assert ("unknown_account", f"hold {pending.id}") in faults
+    assert "holds_mismatch" in {kind for kind, _subject in faults}  # the reserved account lost its hold
 
 
 async def test_balance_changed_behind_the_engine_is_named(db: Database) -> None:
