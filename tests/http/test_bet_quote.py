@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.http.conftest import Api, open_api
 from tests.http.test_bets_api import _bet, _event, _funded_player, _selection, _single, _wallet
 from tests.http.test_catalog_api import football_body
@@ -44,13 +42,8 @@ async def test_a_quote_above_the_max_stake_says_what_would_refuse_it(api: Api) -
     assert (low["reject_code"], low["max_stake"]) == ("stake_too_low", 5_000)
 
 
-async def test_the_max_stake_follows_the_liability_room_left_and_every_node_sees_it(api: Api) -> None:
-    await _liability_room(api)
-
-
-@pytest.mark.postgres
-async def test_the_max_stake_follows_the_liability_room_left_on_postgresql(postgres_url: str) -> None:
-    async with open_api(postgres_url) as api:
+async def test_the_max_stake_follows_the_liability_room_left_as_every_node_shares_it(database_url: str) -> None:
+    async with open_api(database_url) as api:
         await _liability_room(api)
 
 

@@ -67,15 +67,8 @@ async def _late_batch_is_refused(api: Api) -> None:
     assert listed.json()["items"] == []
 
 
-async def test_a_bet_priced_inside_a_bet_cancel_window_is_refused_by_the_late_batch(api: Api) -> None:
-    await _late_batch_in_cancel_window_is_refused(api)
-
-
-@pytest.mark.postgres
-async def test_a_bet_priced_inside_a_bet_cancel_window_is_refused_by_the_late_batch_on_postgresql(
-    postgres_url: str,
-) -> None:
-    async with open_api(postgres_url) as api:
+async def test_a_bet_priced_inside_a_bet_cancel_window_is_refused_by_the_late_batch(database_url: str) -> None:
+    async with open_api(database_url) as api:
         await _late_batch_in_cancel_window_is_refused(api)
 
 

@@ -283,13 +283,8 @@ async def test_cash_out_quote_then_accept_and_price_protection(api: Api) -> None
     await _reconciled(api)
 
 
-async def test_the_same_cash_out_sent_twice_at_once_pays_once_and_both_answer_it(api: Api) -> None:
-    await _concurrent_cash_outs(api)
-
-
-@pytest.mark.postgres
-async def test_the_same_cash_out_sent_twice_at_once_pays_once_on_postgresql(postgres_url: str) -> None:
-    async with open_api(postgres_url) as api:
+async def test_the_same_cash_out_sent_four_times_at_once_pays_once_and_all_answer_it(database_url: str) -> None:
+    async with open_api(database_url) as api:
         await _concurrent_cash_outs(api)
 
 
