@@ -68,6 +68,6 @@ class Idempotency:
                     status, body = await action(conn)
             except DomainError as exc:
                 status = exc.status
-                body = {"error": {"code": exc.code, "message": exc.message}}
+                body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}  # as ops/http.py answers
             await store.save(conn, scope, key, StoredAnswer(fingerprint, status, body), self.clock.now())
             return status, body

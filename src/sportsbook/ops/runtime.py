@@ -7,7 +7,7 @@ import gc
 # Young objects allocated (net) before a generation-0 collection, and collections of each generation before
 # the next one up. Python's defaults (700, 10, 10) suit short scripts; a node settling a market keeps each
 # chunk's tens of thousands of objects alive while it works, so every young collection walked them again and
-# promoted them, and a full collection followed every ~2% of the bets: 1.7-3.0 s of collector time while
+# promoted them, and a full collection followed every ~1,800 bets: 1.7-3.0 s of collector time while
 # 50,000 bets settled, against 0.8-0.95 s with these (measured with gc.callbacks, docs/performance.md).
 # Garbage that only the collector frees (cycles) waits a little longer; refcounting frees the rest at once.
 THRESHOLDS = (50_000, 20, 100)
