@@ -44,29 +44,25 @@ async def test_a_quote_above_the_max_stake_says_what_would_refuse_it(api: Api) -
 
 async def test_the_max_stake_follows_the_liability_room_left_as_every_node_shares_it(database_url: str) -> None:
     async with open_api(database_url) as api:
-        await _liability_room(api)
+        body = football_body()
+        body["markets"][0]["limits"] = {"selection_liability_limit": 3_000, "market_liability_limit": 3_000}
+        event = await _event(api, body)
+        home = _selection(event, "1x2", "home")  # 2.50: each 1000 staked exposes 1500
+        first, second = await _funded_player(api), await _funded_player(api)
+        assert (await _quote(api, second.headers, _single(home, 100))).json()["max_stake"] == 2_000
+        assert (await _bet(api, first, _single(home, 1_200))).status_code == 201  # exposes 1800 of 3000
 
-
-async def _liability_room(api: Api) -> None:
-    body = football_body()
-    body["markets"][0]["limits"] = {"selection_liability_limit": 3_000, "market_liability_limit": 3_000}
-    event = await _event(api, body)
-    home = _selection(event, "1x2", "home")  # 2.50: each 1000 staked exposes 1500
-    first, second = await _funded_player(api), await _funded_player(api)
-    assert (await _quote(api, second.headers, _single(home, 100))).json()["max_stake"] == 2_000
-    assert (await _bet(api, first, _single(home, 1_200))).status_code == 201  # exposes 1800 of 3000
-
-    quoted = (await _quote(api, second.headers, _single(home, 1_000))).json()
-    assert (quoted["max_stake"], quoted["reject_code"]) == (800, "liability_exceeded")  # 800 * 1.5 = 1200 left
-    refused = await _bet(api, second, _single(home, 1_000))
-    assert refused.status_code == 409
-    assert refused.json()["error"] == {
-        "code": "liability_exceeded",
-        "message": refused.json()["error"]["message"],
-        "max_stake": 800,
-    }
-    assert (await _bet(api, second, _single(home, 800))).status_code == 201  # the quoted stake is struck
-    assert (await _quote(api, second.headers, _single(home, 100))).json()["max_stake"] == 0
+        quoted = (await _quote(api, second.headers, _single(home, 1_000))).json()
+        assert (quoted["max_stake"], quoted["reject_code"]) == (800, "liability_exceeded")  # 800 * 1.5 = 1200 left
+        refused = await _bet(api, second, _single(home, 1_000))
+        assert refused.status_code == 409
+        assert refused.json()["error"] == {
+            "code": "liability_exceeded",
+            "message": refused.json()["error"]["message"],
+            "max_stake": 800,
+        }
+        assert (await _bet(api, second, _single(home, 800))).status_code == 201  # the quoted stake is struck
+        assert (await _quote(api, second.headers, _single(home, 100))).json()["max_stake"] == 0
 
 
 async def test_a_multiple_is_quoted_at_the_tightest_of_its_legs(api: Api) -> None:

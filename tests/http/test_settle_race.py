@@ -69,39 +69,35 @@ async def _late_batch_is_refused(api: Api) -> None:
 
 async def test_a_bet_priced_inside_a_bet_cancel_window_is_refused_by_the_late_batch(database_url: str) -> None:
     async with open_api(database_url) as api:
-        await _late_batch_in_cancel_window_is_refused(api)
+        event = await _event(api)
+        player, other = await _funded_player(api), await _funded_player(api)
+        home = _selection(event, "1x2", "home")
+        platform = api.platform
+        request = BetRequest(
+            BetType.SINGLE, None, (LegRequest(UUID(home["id"]), Decimal(home["odds"])),), 1_000, False, OddsChange.NONE
+        )
+        start = api.clock.now()
+        api.clock.advance(2)
+        priced_at = api.clock.now()
+        terms = quote(request, platform.catalog.view.selection, priced_at)  # priced inside the window to come
+        api.clock.advance(10)
+        after = api.clock.now()
+        report = await platform.settler.cancel_bets(_market_of(event, "1x2"), start, start + timedelta(seconds=5))
+        assert report.settled_bets == 0  # nothing was written in the window yet
 
+        late = _Draft(derived_id("bet", player.id, "late"), player.id, "EUR", request, terms, "late", priced_at)
+        outcome = await platform.betting._writer.submit(late)  # the batch that was still waiting for the lock
+        assert isinstance(outcome, OddsChanged)
+        assert (await _wallet(api, player))["cash"] == 100_000
+        assert (await api.client.get(BETS, headers=player.headers)).json()["items"] == []
 
-async def _late_batch_in_cancel_window_is_refused(api: Api) -> None:
-    event = await _event(api)
-    player, other = await _funded_player(api), await _funded_player(api)
-    home = _selection(event, "1x2", "home")
-    platform = api.platform
-    request = BetRequest(
-        BetType.SINGLE, None, (LegRequest(UUID(home["id"]), Decimal(home["odds"])),), 1_000, False, OddsChange.NONE
-    )
-    start = api.clock.now()
-    api.clock.advance(2)
-    priced_at = api.clock.now()
-    terms = quote(request, platform.catalog.view.selection, priced_at)  # priced inside the window to come
-    api.clock.advance(10)
-    after = api.clock.now()
-    report = await platform.settler.cancel_bets(_market_of(event, "1x2"), start, start + timedelta(seconds=5))
-    assert report.settled_bets == 0  # nothing was written in the window yet
-
-    late = _Draft(derived_id("bet", player.id, "late"), player.id, "EUR", request, terms, "late", priced_at)
-    outcome = await platform.betting._writer.submit(late)  # the batch that was still waiting for the lock
-    assert isinstance(outcome, OddsChanged)
-    assert (await _wallet(api, player))["cash"] == 100_000
-    assert (await api.client.get(BETS, headers=player.headers)).json()["items"] == []
-
-    # a bet priced after the window, on the same market, is struck as usual
-    fresh_terms = quote(request, platform.catalog.view.selection, after)
-    fresh = _Draft(derived_id("bet", other.id, "after"), other.id, "EUR", request, fresh_terms, "after", after)
-    struck = await platform.betting._writer.submit(fresh)
-    assert getattr(struck, "status", None) == "open"
-    assert (await _wallet(api, other))["cash"] == 100_000 - 1_000
-    assert (await platform.ledger.reconcile()).sound
+        # a bet priced after the window, on the same market, is struck as usual
+        fresh_terms = quote(request, platform.catalog.view.selection, after)
+        fresh = _Draft(derived_id("bet", other.id, "after"), other.id, "EUR", request, fresh_terms, "after", after)
+        struck = await platform.betting._writer.submit(fresh)
+        assert getattr(struck, "status", None) == "open"
+        assert (await _wallet(api, other))["cash"] == 100_000 - 1_000
+        assert (await platform.ledger.reconcile()).sound
 
 
 async def test_an_in_play_bet_priced_before_its_market_settled_is_refused_at_acceptance(

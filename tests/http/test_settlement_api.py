@@ -285,21 +285,20 @@ async def test_cash_out_quote_then_accept_and_price_protection(api: Api) -> None
 
 async def test_the_same_cash_out_sent_four_times_at_once_pays_once_and_all_answer_it(database_url: str) -> None:
     async with open_api(database_url) as api:
-        await _concurrent_cash_outs(api)
-
-
-async def _concurrent_cash_outs(api: Api) -> None:
-    event = await _event(api)
-    player = await _funded_player(api, 10_000)
-    bet = (await _bet(api, player, _single(_selection(event, "1x2", "home"), 1_000))).json()["id"]
-    amount = (await api.client.get(f"/api/v1/bets/{bet}/cashout", headers=player.headers)).json()["amount"]
-    headers = {**player.headers, "Idempotency-Key": "once"}
-    answers = await asyncio.gather(
-        *(api.client.post(f"/api/v1/bets/{bet}/cashout", json={"amount": amount}, headers=headers) for _ in range(4))
-    )
-    assert [(a.status_code, a.json()) for a in answers] == [(200, {"status": "cashed_out", "return": amount})] * 4
-    assert (await _wallet(api, player))["cash"] == 10_000 - 1_000 + amount
-    await _reconciled(api)
+        event = await _event(api)
+        player = await _funded_player(api, 10_000)
+        bet = (await _bet(api, player, _single(_selection(event, "1x2", "home"), 1_000))).json()["id"]
+        amount = (await api.client.get(f"/api/v1/bets/{bet}/cashout", headers=player.headers)).json()["amount"]
+        headers = {**player.headers, "Idempotency-Key": "once"}
+        answers = await asyncio.gather(
+            *(
+                api.client.post(f"/api/v1/bets/{bet}/cashout", json={"amount": amount}, headers=headers)
+                for _ in range(4)
+            )
+        )
+        assert [(a.status_code, a.json()) for a in answers] == [(200, {"status": "cashed_out", "return": amount})] * 4
+        assert (await _wallet(api, player))["cash"] == 10_000 - 1_000 + amount
+        await _reconciled(api)
 
 
 async def test_a_chunk_changed_while_it_was_worked_out_is_decided_again_under_the_lock(
