@@ -75,10 +75,33 @@ class _Draft:
 
 
 @dataclass(frozen=True, slots=True)
+class _Refused:
+    """A slip refused before it reached the writer (its pricing): recorded under its key like any refusal."""
+
+    bet_id: UUID
+    player_id: UUID
+    fingerprint: str
+    error: DomainError
+
+
+@dataclass(frozen=True, slots=True)
 class _Replay:
-    """The bet exists already under this key with the same request: answer with it."""
+    """This key was answered before, with the same request: answer as then."""
 
 
+class RecordedRefusal(DomainError):
+    """A slip refused before under the same Idempotency-Key, refused again exactly as then."""
+
+    def __init__(self, row: store.RefusalRow) -> None:
+        super().__init__(row.message, code=row.code, status=row.status)
+        self._extra = dict(row.extra)
+
+    @property
+    def extra(self) -> dict[str, object]:
+        return self._extra
+
+
+_Item = _Draft | _Refused
 _Outcome = BetRow | _Replay | DomainError
 
 
@@ -102,7 +125,7 @@ class Betting:
         self.clock = clock
         self.ledger = ledger
         self.catalog = catalog
-        self._writer: GroupCommitter[_Draft, _Outcome] = GroupCommitter(
+        self._writer: GroupCommitter[_Item, _Outcome] = GroupCommitter(
             db, self._process, max_batch=batch_max, name="bets"
         )
         self._acceptor: asyncio.Task[None] | None = None
@@ -127,27 +150,26 @@ class Betting:
     # ---- placement ----
 
     async def place(self, player_id: UUID, currency: str, request: BetRequest, key: str, fingerprint: str) -> BetRow:
-        """Strike the bet, or raise the refusal. The same key with the same request replays the first answer."""
+        """Strike the bet, or raise the refusal. The key's first answer, a bet or a refusal, is recorded with it:
+        the same key with the same request answers it again (a bet as it was struck), another request is refused
+        `idempotency_key_reused`. Replays are decided in one place, the writer's batch (`_process`)."""
         started = asyncio.get_running_loop().time()
         bet_id = derived_id("bet", player_id, key)
         now = self.clock.now()
+        item: _Item
         try:
-            terms = quote(request, self.catalog.view.selection, now)
+            item = _Draft(
+                bet_id, player_id, currency, request, quote(request, self.catalog.view.selection, now), fingerprint, now
+            )
         except DomainError as exc:
-            PLACED.labels(exc.code).inc()
-            replayed = await self._replay_of(bet_id, fingerprint)
-            if replayed is not None:
-                return replayed
-            raise
-        outcome = await self._writer.submit(_Draft(bet_id, player_id, currency, request, terms, fingerprint, now))
+            item = _Refused(bet_id, player_id, fingerprint, exc)
+        outcome = await self._writer.submit(item)
         PLACEMENT_SECONDS.observe(asyncio.get_running_loop().time() - started)
+        if isinstance(outcome, _Replay):
+            outcome = await self._first_answer(bet_id)
         if isinstance(outcome, DomainError):
             PLACED.labels(outcome.code).inc()
             raise outcome
-        if isinstance(outcome, _Replay):
-            replayed = await self._replay_of(bet_id, fingerprint)
-            assert replayed is not None
-            return replayed
         PLACED.labels(outcome.status).inc()
         return outcome
 
@@ -167,31 +189,43 @@ class Betting:
             refusal = exc.code
         return SlipQuote(terms, terms.limits.min_stake, best if best >= terms.limits.min_stake else 0, refusal)
 
-    async def _replay_of(self, bet_id: UUID, fingerprint: str) -> BetRow | None:
+    async def _first_answer(self, bet_id: UUID) -> BetRow | DomainError:
+        """What this key answered first: the bet as it was struck (pending or accepted, at its first odds) or
+        the refusal as it was given."""
         async with self.db.read() as conn:
             bet = await store.get(conn, bet_id)
-        if bet is None:
-            return None
-        if bet.request_hash != fingerprint:
-            raise IdempotencyKeyReused()
-        return bet
+            if bet is None:
+                refused = await store.refusal(conn, bet_id)
+                assert refused is not None, "a replay is decided from a stored answer"
+                return RecordedRefusal(refused)
+            first = await store.first_terms(conn, bet_id) if bet.accept_at is not None else None
+        status = "pending" if bet.accept_at is not None else "open"
+        if first is None:
+            return replace(bet, status=status, reject_code=None)
+        odds, potential_return = first
+        legs = tuple(replace(leg, odds=price) for leg, price in zip(bet.legs, odds, strict=True))
+        return replace(bet, status=status, reject_code=None, potential_return=potential_return, legs=legs)
 
-    async def _process(self, conn: AsyncConnection, drafts: Sequence[_Draft]) -> list[_Outcome]:
-        outcomes: list[_Outcome | None] = [None] * len(drafts)
+    async def _process(self, conn: AsyncConnection, items: Sequence[_Item]) -> list[_Outcome]:
+        outcomes: list[_Outcome | None] = [None] * len(items)
         # The ledger lock first: it queues every node's placement batches, so the exposures read below stay
         # true until this transaction commits, and the liability limits hold across nodes. Replays are looked
         # up under it too, so a bet found new here has no stake transfer stored (both are written together).
         await self.ledger.lock(conn)
-        stored = await store.existing(conn, {d.bet_id for d in drafts})
-        seen: set[UUID] = set()
+        stored = await store.existing(conn, {d.bet_id for d in items})
+        seen: dict[UUID, str] = {}
         candidates: list[int] = []
-        for i, draft in enumerate(drafts):
-            if draft.bet_id in stored or draft.bet_id in seen:
-                known = stored.get(draft.bet_id, draft.fingerprint if draft.bet_id in seen else None)
-                outcomes[i] = _Replay() if known == draft.fingerprint else IdempotencyKeyReused()
+        for i, item in enumerate(items):
+            known = stored.get(item.bet_id, seen.get(item.bet_id))
+            if known is not None:
+                outcomes[i] = _Replay() if known == item.fingerprint else IdempotencyKeyReused()
                 continue
-            seen.add(draft.bet_id)
-            candidates.append(i)
+            seen[item.bet_id] = item.fingerprint
+            if isinstance(item, _Refused):
+                outcomes[i] = item.error
+            else:
+                candidates.append(i)
+        drafts = {i: item for i, item in enumerate(items) if isinstance(item, _Draft)}
         candidates = await self._refuse_closed(conn, drafts, candidates, outcomes)
         candidates = await self._refuse_cancelled(conn, drafts, candidates, outcomes)
         book = await _shared_book(conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs})
@@ -206,10 +240,20 @@ class Betting:
         await store.insert(conn, rows)
         await store.add_exposure(conn, exposure_deltas(rows, +1))
         await outbox.add(conn, [_placed_event(bet) for bet in rows])
+        refused = [
+            store.RefusalRow(item.bet_id, item.player_id, item.fingerprint, o.status, o.code, o.message, o.extra)
+            for item, o in zip(items, outcomes, strict=True)
+            if isinstance(o, DomainError) and not isinstance(o, IdempotencyKeyReused)
+        ]
+        await store.insert_refusals(conn, refused, self.clock.now())
         return [o if o is not None else DomainError("not decided", code="internal_error") for o in outcomes]
 
     async def _refuse_closed(
-        self, conn: AsyncConnection, drafts: Sequence[_Draft], candidates: list[int], outcomes: list[_Outcome | None]
+        self,
+        conn: AsyncConnection,
+        drafts: Mapping[int, _Draft],
+        candidates: list[int],
+        outcomes: list[_Outcome | None],
     ) -> list[int]:
         """Refuse the drafts with a leg on a market the database shows settled or cancelled, though it was open
         in memory when they were priced. Read under the ledger lock: settlement lists a market's open bets
@@ -228,7 +272,11 @@ class Betting:
         return kept
 
     async def _refuse_cancelled(
-        self, conn: AsyncConnection, drafts: Sequence[_Draft], candidates: list[int], outcomes: list[_Outcome | None]
+        self,
+        conn: AsyncConnection,
+        drafts: Mapping[int, _Draft],
+        candidates: list[int],
+        outcomes: list[_Outcome | None],
     ) -> list[int]:
         """Refuse the drafts priced inside a feed's bet-cancel window on one of their markets. A bet cancel lists
         the bets it voids under the ledger lock after recording its window, so a bet priced in the window is
@@ -264,7 +312,7 @@ class Betting:
         self,
         conn: AsyncConnection,
         book: LiabilityBook,
-        drafts: Sequence[_Draft],
+        drafts: Mapping[int, _Draft],
         candidates: Sequence[int],
         outcomes: list[_Outcome | None],
         rows: list[BetRow],
@@ -351,6 +399,9 @@ class Betting:
             await self.ledger.lock(conn)  # as placement: a market settled meanwhile is seen closed here
             if await catalog_store.closed_market_ids(conn, {leg.market_id for leg in bet.legs}):
                 terms, code = None, SelectionClosed.code
+            elif await store.voided_legs(conn, [bet.id]):
+                # a feed's bet cancel voided a leg during the delay: the price it was struck at is void
+                terms, code = None, OddsChanged.code
             if terms is not None:
                 code = await self._restrike(conn, bet, terms)
             if code is None:

@@ -146,6 +146,29 @@ selection_exposure = Table(
     Index("ix_selection_exposure_market", "market_id"),
 )
 
+# A slip refused at placement, under the bet id its key derives: a retry with the key is refused the same way.
+bet_refusals = Table(
+    "bet_refusals",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("player_id", Uuid, nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("code", String(48), nullable=False),
+    Column("message", String(500), nullable=False),
+    Column("extra", JSON, nullable=False),
+    Column("refused_at", DateTime(timezone=True), nullable=False),
+)
+
+# The terms a pending bet was first struck at, kept when its in-play re-check moves it to new odds.
+bet_first_terms = Table(
+    "bet_first_terms",
+    metadata,
+    Column("bet_id", Uuid, primary_key=True),
+    Column("odds", JSON, nullable=False),  # each leg's odds in order, as decimal strings
+    Column("potential_return", BigInteger, nullable=False),
+)
+
 _LEGS_OF = (
     "SELECT bet_id, selection_id, market_id, event_id, odds, each_way_fraction, each_way_places"
     " FROM bet_legs WHERE bet_id = ANY($1::uuid[]) ORDER BY bet_id, idx"
@@ -205,19 +228,73 @@ _OPEN_BETS = (
 )
 _VOIDED_LEGS = "SELECT bet_id, market_id FROM leg_voids WHERE bet_id = ANY($1::uuid[])"
 _OPEN_SETTLE_COUNTS = "SELECT id, settle_count FROM bets WHERE id = ANY($1::uuid[]) AND status = 'open'"
-_EXISTING = "SELECT id, request_hash FROM bets WHERE id = ANY($1::uuid[])"
+_EXISTING = (
+    "SELECT id, request_hash FROM bets WHERE id = ANY($1::uuid[])"
+    " UNION ALL SELECT id, request_hash FROM bet_refusals WHERE id = ANY($1::uuid[])"
+)
 _OPEN_BET: Callable[..., BetRow] = BetRow  # called with a row's columns by position, then the legs
 
 
 async def existing(conn: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, str]:
-    """Request fingerprints of the bets among `ids` that exist already (idempotent replays)."""
+    """Request fingerprints of the keys among `ids` answered already, with a bet or a refusal (replays)."""
     if not ids:
         return {}
     if conn.dialect.name == "postgresql":  # through the driver: every placement batch asks
         pg = await driver_connection(conn)
         return {r[0]: r[1] for r in await pg.fetch(_EXISTING, list(ids))}
-    rows = await conn.execute(select(bets.c.id, bets.c.request_hash).where(bets.c.id.in_(list(ids))))
-    return {r.id: r.request_hash for r in rows}
+    wanted = list(ids)
+    query = select(bets.c.id, bets.c.request_hash).where(bets.c.id.in_(wanted))
+    refused = select(bet_refusals.c.id, bet_refusals.c.request_hash).where(bet_refusals.c.id.in_(wanted))
+    return {r.id: r.request_hash for r in await conn.execute(query.union_all(refused))}
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalRow:
+    """A placement refused, as answered: HTTP status, code, message and the error body's extra fields."""
+
+    id: UUID
+    player_id: UUID
+    request_hash: str
+    status: int
+    code: str
+    message: str
+    extra: dict[str, Any]
+
+
+async def insert_refusals(conn: AsyncConnection, rows: Sequence[RefusalRow], now: datetime) -> None:
+    if rows:
+        await conn.execute(
+            bet_refusals.insert(),
+            [
+                {
+                    "id": r.id,
+                    "player_id": r.player_id,
+                    "request_hash": r.request_hash,
+                    "status": r.status,
+                    "code": r.code,
+                    "message": r.message[:500],
+                    "extra": r.extra,
+                    "refused_at": now,
+                }
+                for r in rows
+            ],
+        )
+
+
+async def refusal(conn: AsyncConnection, refusal_id: UUID) -> RefusalRow | None:
+    c = bet_refusals.c
+    query = select(c.id, c.player_id, c.request_hash, c.status, c.code, c.message, c.extra).where(c.id == refusal_id)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return RefusalRow(row.id, row.player_id, row.request_hash, int(row.status), row.code, row.message, row.extra)
+
+
+async def first_terms(conn: AsyncConnection, bet_id: UUID) -> tuple[list[Decimal], int] | None:
+    """The odds (per leg) and potential return a re-struck bet was first struck at; None if never re-struck."""
+    query = select(bet_first_terms.c.odds, bet_first_terms.c.potential_return).where(bet_first_terms.c.bet_id == bet_id)
+    row = (await conn.execute(query)).first()
+    return None if row is None else ([Decimal(o) for o in row.odds], int(row.potential_return))
 
 
 async def insert(conn: AsyncConnection, rows: Sequence[BetRow]) -> None:
@@ -285,7 +362,16 @@ async def lock_status(conn: AsyncConnection, bet_id: UUID) -> str | None:
 
 
 async def restrike(conn: AsyncConnection, bet_id: UUID, odds: Sequence[Decimal], potential_return: int) -> None:
-    """Give a pending bet's legs (in order) new odds, and the bet its new potential return."""
+    """Give a pending bet's legs (in order) new odds, and the bet its new potential return; the terms it was
+    first struck at are kept (a replay of its key answers them)."""
+    if await first_terms(conn, bet_id) is None:
+        bet = await get(conn, bet_id)
+        assert bet is not None
+        await conn.execute(
+            bet_first_terms.insert().values(
+                bet_id=bet_id, odds=[str(leg.odds) for leg in bet.legs], potential_return=bet.potential_return
+            )
+        )
     await conn.execute(update(bets).where(bets.c.id == bet_id).values(potential_return=potential_return))
     for idx, price in enumerate(odds):
         await conn.execute(
