@@ -23,6 +23,7 @@ from sportsbook.ledger.service import Ledger
 from sportsbook.ops import health, metrics
 from sportsbook.ops.http import install_error_handlers
 from sportsbook.ops.logging import configure_logging, install_request_context
+from sportsbook.ops.openapi import install_openapi
 from sportsbook.ops.runtime import freeze_heap
 from sportsbook.platform import Platform
 from sportsbook.players import routes as players_routes
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = FastAPI(title="Sportsbook", version=__version__, lifespan=lifespan)
     app.state.platform = platform
     install_error_handlers(app)
+    install_openapi(app)
     install_request_context(app)
     metrics.install(app)
     app.include_router(health.router)

@@ -19,8 +19,9 @@ import pytest
 
 from sportsbook.betting import service as betting_service
 from sportsbook.betting import settling
-from sportsbook.betting.model import BetType, OddsChange, OddsChanged
+from sportsbook.betting.model import BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest, Quote, quote
+from sportsbook.betting.refusals import OddsChanged
 from sportsbook.betting.service import _Draft, _request_of
 from sportsbook.betting.settling import Outcome
 from sportsbook.catalog.model import SelectionClosed

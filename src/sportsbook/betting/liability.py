@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from uuid import UUID
 
-from sportsbook.betting.model import LegSpec, LiabilityExceeded, Line, line_ratios, max_stake_within
+from sportsbook.betting.model import LegSpec, Line, line_ratios, max_stake_within
+from sportsbook.betting.refusals import LiabilityExceeded
 
 
 def exposures_for(lines: Sequence[Line], legs: Sequence[LegSpec], stake: int) -> dict[UUID, int]:

@@ -19,7 +19,15 @@ from itertools import combinations
 from math import ceil, comb, floor
 from uuid import UUID
 
-from sportsbook.core.errors import DomainError, InvalidRequest
+from sportsbook.betting.refusals import (
+    DuplicateSelection,
+    EachWayNotOffered,
+    InvalidBet,
+    OddsChanged,
+    RelatedLegs,
+    StakeTooHigh,
+    StakeTooLow,
+)
 from sportsbook.core.markets import EachWayTerms
 from sportsbook.core.money import MAX_AMOUNT
 from sportsbook.core.odds import MAX_ODDS, MIN_ODDS, InvalidOdds
@@ -48,97 +56,6 @@ class OddsChange(enum.StrEnum):
 class LinePart(enum.StrEnum):
     WIN = "win"
     PLACE = "place"  # the place half of an each-way bet: pays at the place odds for a finish within the places
-
-
-# --- errors -------------------------------------------------------------------------------------------------
-
-
-class InvalidBet(InvalidRequest):
-    """The bet's type, system, legs or lines are not valid."""
-
-    code = "invalid_bet"
-    status = 422
-
-
-class EachWayNotOffered(InvalidBet):
-    """Each-way was asked for on a leg whose market offers no each-way terms."""
-
-    code = "each_way_not_offered"
-
-
-class DuplicateSelection(InvalidBet):
-    """The same selection appears twice in one bet."""
-
-    code = "duplicate_selection"
-
-
-class RelatedLegs(DomainError):
-    """Two legs of a multiple or system bet are on the same event."""
-
-    code = "related_legs"
-    status = 422
-
-
-class OddsChanged(DomainError):
-    """The price moved and the bet's odds-change policy does not accept the new one."""
-
-    code = "odds_changed"
-    status = 409
-
-    def __init__(self, message: str = "", *, current: Decimal) -> None:
-        super().__init__(message)
-        self.current = current
-
-
-class StakeTooLow(DomainError):
-    """The stake per line is below the minimum."""
-
-    code = "stake_too_low"
-    status = 422
-
-
-class StakeTooHigh(DomainError):
-    """The stake is above the maximum, or the potential payout is above the maximum payout."""
-
-    code = "stake_too_high"
-    status = 409
-
-    def __init__(self, message: str = "", *, max_stake: int | None = None) -> None:
-        super().__init__(message)
-        self.max_stake = max_stake
-
-    @property
-    def extra(self) -> dict[str, object]:
-        return {} if self.max_stake is None else {"max_stake": self.max_stake}
-
-
-class LiabilityExceeded(DomainError):
-    """The bet would take the house's exposure on a selection or market beyond its limit."""
-
-    code = "liability_exceeded"
-    status = 409
-
-    def __init__(self, message: str = "", *, max_stake: int) -> None:
-        super().__init__(message)
-        self.max_stake = max_stake  # the largest stake per line that would still fit; 0 when none does
-
-    @property
-    def extra(self) -> dict[str, object]:
-        return {"max_stake": self.max_stake}
-
-
-class CashoutUnavailable(DomainError):
-    """Cash-out is not offered on this bet now (a market is suspended, or nothing is left open)."""
-
-    code = "cashout_unavailable"
-    status = 409
-
-
-class CashoutPriceChanged(DomainError):
-    """The cash-out value fell below the quoted amount; quote again."""
-
-    code = "cashout_price_changed"
-    status = 409
 
 
 # --- legs and lines -----------------------------------------------------------------------------------------

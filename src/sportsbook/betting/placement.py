@@ -18,7 +18,6 @@ from sportsbook.betting.model import (
     Line,
     OddsChange,
     StakeLimits,
-    StakeTooHigh,
     accept_odds,
     check_each_way,
     check_related,
@@ -27,6 +26,7 @@ from sportsbook.betting.model import (
     max_stake_for_payout,
     potential_return,
 )
+from sportsbook.betting.refusals import MarketSuspended, StakeTooHigh
 from sportsbook.catalog.model import (
     Event,
     EventStatus,
@@ -37,17 +37,9 @@ from sportsbook.catalog.model import (
     SelectionNotFound,
     SelectionStatus,
 )
-from sportsbook.core.errors import DomainError
 from sportsbook.core.money import MAX_AMOUNT
 
 Lookup = Callable[[UUID], "tuple[Event, Market, Selection] | None"]
-
-
-class MarketSuspended(DomainError):
-    """The market is not taking bets right now (suspended, or in play without in-play betting)."""
-
-    code = "market_suspended"
-    status = 409
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sportsbook.betting import refusals
 from sportsbook.betting.model import BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest
 from sportsbook.betting.settling import Outcome, SettlementReport
@@ -21,6 +22,7 @@ from sportsbook.core.markets import Score
 from sportsbook.core.odds import odds_text, parse_odds
 from sportsbook.idempotency.service import idempotency_key, request_fingerprint
 from sportsbook.ops.http import FastJSONResponse
+from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
 from sportsbook.players.auth import current_player, require_role
 from sportsbook.players.model import Principal, Role
@@ -181,12 +183,7 @@ def _bet_out(bet: BetRow) -> BetOut:
     "/api/v1/bets",
     status_code=201,
     response_model=PlacedOut,
-    responses={
-        409: {
-            "description": "odds_changed, market_suspended, selection_closed, stake_too_high, "
-            "liability_exceeded, insufficient_funds, idempotency_key_reused"
-        }
-    },
+    responses=error_responses(*refusals.PLACEMENT),
 )
 async def post_bet(
     body: BetIn,
@@ -206,7 +203,7 @@ async def post_bet(
 @router.post(
     "/api/v1/bets/quote",
     response_model=QuoteOut,
-    responses={409: {"description": "odds_changed, market_suspended, selection_closed"}},
+    responses=error_responses(*refusals.PRICING),
 )
 async def post_quote(
     body: BetIn,
@@ -280,7 +277,12 @@ async def get_bets(
     return BetsOut(items=[_bet_out(b) for b in page], next_cursor=next_cursor)
 
 
-@router.get("/api/v1/bets/{bet_id}", response_model=BetOut, response_model_by_alias=True)
+@router.get(
+    "/api/v1/bets/{bet_id}",
+    response_model=BetOut,
+    response_model_by_alias=True,
+    responses=error_responses(refusals.BetNotFound),
+)
 async def get_bet(
     bet_id: UUID, player: Principal = Depends(current_player), platform: Platform = Depends(get_platform)
 ) -> BetOut:
@@ -403,7 +405,11 @@ async def post_non_runner(
     )
 
 
-@router.get("/api/v1/bets/{bet_id}/cashout", response_model=CashoutQuoteOut)
+@router.get(
+    "/api/v1/bets/{bet_id}/cashout",
+    response_model=CashoutQuoteOut,
+    responses=error_responses(refusals.BetNotFound, refusals.CashoutUnavailable),
+)
 async def get_cashout(
     bet_id: UUID, player: Principal = Depends(current_player), platform: Platform = Depends(get_platform)
 ) -> CashoutQuoteOut:
@@ -414,7 +420,7 @@ async def get_cashout(
     "/api/v1/bets/{bet_id}/cashout",
     response_model=CashedOutOut,
     response_model_by_alias=True,
-    responses={409: {"description": "cashout_price_changed, cashout_unavailable or idempotency_key_reused"}},
+    responses=error_responses(*refusals.CASHOUT),
 )
 async def post_cashout(
     bet_id: UUID,

@@ -20,23 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting import store
 from sportsbook.betting.liability import LiabilityBook, exposures_for
-from sportsbook.betting.model import (
-    BetType,
-    LegSpec,
-    Line,
-    OddsChange,
-    OddsChanged,
-    check_stake,
-    expand_lines,
-    max_stake_for_payout,
-)
+from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, check_stake, expand_lines, max_stake_for_payout
 from sportsbook.betting.placement import BetRequest, LegRequest, Quote, price, quote
+from sportsbook.betting.refusals import BetNotFound, OddsChanged
 from sportsbook.betting.store import BetRow, LegRow
 from sportsbook.catalog import store as catalog_store
 from sportsbook.catalog.model import SelectionClosed
 from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import Clock
-from sportsbook.core.errors import DomainError, IdempotencyKeyReused, InsufficientFunds, NotFound
+from sportsbook.core.errors import DomainError, IdempotencyKeyReused, InsufficientFunds
 from sportsbook.core.ids import derived_id
 from sportsbook.core.markets import EachWayTerms
 from sportsbook.db.batching import GroupCommitter
@@ -55,12 +47,6 @@ PLACEMENT_SECONDS = Histogram(
     "Time to accept or refuse a bet in the service",
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
 )
-
-
-class BetNotFound(NotFound):
-    """No bet of yours has this id."""
-
-    code = "bet_not_found"
 
 
 @dataclass(frozen=True, slots=True)

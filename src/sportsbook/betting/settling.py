@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting import store
 from sportsbook.betting.cashout import LegState, OpenLeg, SettledLeg, cashout_value
-from sportsbook.betting.model import BetType, CashoutPriceChanged, CashoutUnavailable, Line, LinePart, line_ratios
-from sportsbook.betting.service import BetNotFound, Betting, exposure_deltas, legs_and_lines
+from sportsbook.betting.model import BetType, Line, LinePart, line_ratios
+from sportsbook.betting.refusals import BetNotFound, CashoutPriceChanged, CashoutUnavailable
+from sportsbook.betting.service import Betting, exposure_deltas, legs_and_lines
 from sportsbook.betting.settlement import (
     ZERO,
     BetSettlement,

@@ -13,21 +13,30 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, S
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.catalog.model import (
+    DuplicateMarket,
     Event,
+    EventClosed,
     EventDraft,
     EventNotFound,
     EventStatus,
+    InvalidEvent,
+    InvalidScore,
+    InvalidStatusTransition,
     Market,
+    MarketClosed,
     MarketDraft,
     MarketNotFound,
     MarketStatus,
+    SelectionClosed,
     SelectionDraft,
+    SelectionNotFound,
     SelectionStatus,
 )
-from sportsbook.core.errors import InvalidRequest
-from sportsbook.core.markets import Score
-from sportsbook.core.odds import odds_text, to_american, to_fractional
+from sportsbook.core.errors import IdempotencyKeyReused, InvalidRequest
+from sportsbook.core.markets import InvalidMarket, Score
+from sportsbook.core.odds import InvalidOdds, odds_text, to_american, to_fractional
 from sportsbook.idempotency.service import idempotency_key, request_fingerprint
+from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
 from sportsbook.players.auth import require_role
 from sportsbook.players.model import Principal, Role
@@ -362,7 +371,7 @@ async def get_events(
     return EventsOut(items=[event_out(e) for e in page], next_cursor=next_cursor)
 
 
-@router.get("/api/v1/events/{event_id}", response_model=EventOut, responses={404: {"description": "event_not_found"}})
+@router.get("/api/v1/events/{event_id}", response_model=EventOut, responses=error_responses(EventNotFound))
 async def get_event(event_id: str, platform: Platform = Depends(get_platform)) -> EventOut:
     """One event with its markets and prices (decimal, fractional and American)."""
     return event_out(platform.catalog.event(_parse_id(event_id, EventNotFound)))
@@ -424,10 +433,7 @@ async def _create_once(
     "/api/v1/admin/events",
     status_code=201,
     response_model=AdminEventOut,
-    responses={
-        409: {"description": "idempotency_key_reused"},
-        422: {"description": "invalid_event, invalid_market, invalid_odds or invalid_request"},
-    },
+    responses=error_responses(IdempotencyKeyReused, InvalidEvent, InvalidMarket, InvalidOdds),
 )
 async def post_event(
     body: EventIn,
@@ -459,11 +465,9 @@ async def post_event(
     "/api/v1/admin/events/{event_id}/markets",
     status_code=201,
     response_model=AdminMarketOut,
-    responses={
-        404: {"description": "event_not_found"},
-        409: {"description": "event_closed, duplicate_market or idempotency_key_reused"},
-        422: {"description": "invalid_market, invalid_odds or invalid_request"},
-    },
+    responses=error_responses(
+        EventNotFound, EventClosed, DuplicateMarket, IdempotencyKeyReused, InvalidMarket, InvalidOdds
+    ),
 )
 async def post_market(
     event_id: str,
@@ -484,9 +488,7 @@ async def post_market(
     return await _create_once(request, body, staff, key, platform, write)
 
 
-@router.get(
-    "/api/v1/admin/events/{event_id}", response_model=AdminEventOut, responses={404: {"description": "event_not_found"}}
-)
+@router.get("/api/v1/admin/events/{event_id}", response_model=AdminEventOut, responses=error_responses(EventNotFound))
 async def get_admin_event(
     event_id: str, _staff: Principal = Depends(_trader), platform: Platform = Depends(get_platform)
 ) -> AdminEventOut:
@@ -497,11 +499,7 @@ async def get_admin_event(
 @router.patch(
     "/api/v1/admin/events/{event_id}",
     response_model=AdminEventOut,
-    responses={
-        404: {"description": "event_not_found"},
-        409: {"description": "invalid_status_transition"},
-        422: {"description": "invalid_score or invalid_request"},
-    },
+    responses=error_responses(EventNotFound, InvalidStatusTransition, InvalidScore),
 )
 async def patch_event(
     event_id: str,
@@ -519,11 +517,15 @@ async def patch_event(
 @router.patch(
     "/api/v1/admin/markets/{market_id}",
     response_model=AdminMarketOut,
-    responses={
-        404: {"description": "market_not_found or selection_not_found"},
-        409: {"description": "invalid_status_transition, market_closed or selection_closed"},
-        422: {"description": "invalid_odds, invalid_market or invalid_request"},
-    },
+    responses=error_responses(
+        MarketNotFound,
+        SelectionNotFound,
+        InvalidStatusTransition,
+        MarketClosed,
+        SelectionClosed,
+        InvalidOdds,
+        InvalidMarket,
+    ),
 )
 async def patch_market(
     market_id: str,

@@ -25,6 +25,11 @@ class DomainError(Exception):
         """Machine-readable fields the error body carries beside `code` and `message` (none by default)."""
         return {}
 
+    @classmethod
+    def meaning(cls) -> str:
+        """What this refusal means, for the API's documents: the class's docstring on one line."""
+        return " ".join((cls.__doc__ or cls.code).split())
+
 
 class InvalidRequest(DomainError):
     """The request is not valid."""
@@ -48,14 +53,14 @@ class Conflict(DomainError):
 
 
 class Unauthorized(DomainError):
-    """Authentication is required."""
+    """No bearer token, or a bad, expired or revoked one: log in with POST /api/v1/sessions."""
 
     code = "unauthorized"
     status = 401
 
 
 class Forbidden(DomainError):
-    """This account may not do that."""
+    """This account may not do that (a staff route needs one of its roles; player routes are for players)."""
 
     code = "forbidden"
     status = 403

@@ -17,6 +17,7 @@ from sportsbook.core.errors import DomainError, IdempotencyKeyMissing, Idempoten
 from sportsbook.db.engine import Database
 from sportsbook.idempotency import store
 from sportsbook.idempotency.store import StoredAnswer
+from sportsbook.ops.openapi import raises
 
 Action = Callable[[AsyncConnection], Awaitable[tuple[int, dict[str, Any]]]]
 
@@ -30,6 +31,7 @@ def request_fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
 
 
+@raises(IdempotencyKeyMissing, IdempotencyKeyReused)
 async def idempotency_key(idempotency_key: str | None = Header(default=None)) -> str:
     """FastAPI dependency: the Idempotency-Key header, 1 to 255 printable characters."""
     if idempotency_key is None or not 1 <= len(idempotency_key) <= 255 or not idempotency_key.isprintable():

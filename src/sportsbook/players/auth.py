@@ -8,6 +8,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sportsbook.core.errors import Forbidden, Unauthorized
+from sportsbook.ops.openapi import raises
 from sportsbook.platform import Platform, get_platform
 from sportsbook.players.model import Principal, Role
 
@@ -21,6 +22,7 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
+@raises(Unauthorized)
 async def bearer_token(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
     """The token of an `Authorization: Bearer <token>` header, else 401 `unauthorized`."""
     return _token(credentials)
@@ -30,6 +32,7 @@ async def bearer_token(credentials: HTTPAuthorizationCredentials | None = Depend
 # each request (bet placement is the hot path), and the OpenAPI security scheme stays the same.
 
 
+@raises(Unauthorized)
 async def current_user(
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer), platform: Platform = Depends(get_platform)
 ) -> Principal:
@@ -37,6 +40,7 @@ async def current_user(
     return await platform.players.authenticate(_token(credentials))
 
 
+@raises(Unauthorized, Forbidden)
 async def current_player(
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer), platform: Platform = Depends(get_platform)
 ) -> Principal:
@@ -51,6 +55,7 @@ def require_role(*roles: Role | str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting staff of one of `roles`, and admins always; anyone else gets 403."""
     allowed = frozenset(Role(r) for r in roles) | {Role.ADMIN}
 
+    @raises(Forbidden)
     async def dependency(user: Principal = Depends(current_user)) -> Principal:
         if user.role not in allowed:
             raise Forbidden(f"this needs one of the roles: {', '.join(sorted(allowed))}")

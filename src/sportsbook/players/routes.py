@@ -10,9 +10,22 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from sportsbook.core.errors import RateLimited
+from sportsbook.core.money import InvalidCurrency
+from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
 from sportsbook.players.auth import bearer_token, current_user
-from sportsbook.players.model import Principal
+from sportsbook.players.model import (
+    AccountDisabled,
+    AccountLocked,
+    EmailTaken,
+    InvalidCountry,
+    InvalidCredentials,
+    InvalidEmail,
+    Principal,
+    Underage,
+    WeakPassword,
+)
 from sportsbook.players.service import Registration
 
 router = APIRouter(tags=["players"])
@@ -71,7 +84,12 @@ class MeOut(BaseModel):
     created_at: datetime
 
 
-@router.post("/api/v1/players", status_code=201, response_model=PlayerOut)
+@router.post(
+    "/api/v1/players",
+    status_code=201,
+    response_model=PlayerOut,
+    responses=error_responses(EmailTaken, Underage, WeakPassword, InvalidEmail, InvalidCountry, InvalidCurrency),
+)
 async def register_player(body: RegistrationIn, platform: Platform = Depends(get_platform)) -> PlayerOut:
     """Open a player account (and its wallet in `currency`)."""
     player = await platform.players.register(
@@ -87,7 +105,12 @@ async def register_player(body: RegistrationIn, platform: Platform = Depends(get
     return PlayerOut(id=player.id, email=player.email, currency=player.currency)
 
 
-@router.post("/api/v1/sessions", status_code=201, response_model=SessionOut)
+@router.post(
+    "/api/v1/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    responses=error_responses(InvalidCredentials, AccountLocked, AccountDisabled, RateLimited),
+)
 async def log_in(body: SessionIn, request: Request, platform: Platform = Depends(get_platform)) -> SessionOut:
     """Log in with email and password; the token goes in `Authorization: Bearer <token>`."""
     ip = request.client.host if request.client else None

@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from sportsbook.core.errors import Unauthorized
+from sportsbook.core.errors import InsufficientFunds, Unauthorized
 from sportsbook.core.ids import new_id
+from sportsbook.core.money import InvalidAmount
 from sportsbook.idempotency.service import idempotency_key, request_fingerprint
+from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
 from sportsbook.players.auth import current_player, require_role
 from sportsbook.players.model import Principal, Role
@@ -103,7 +105,7 @@ async def get_transactions(
     "/api/v1/admin/adjustments",
     status_code=201,
     response_model=AdjustmentOut,
-    responses={409: {"description": "insufficient_funds or idempotency_key_reused"}},
+    responses=error_responses(InsufficientFunds, PlayerNotFound, InvalidAmount),
 )
 async def post_adjustment(
     body: AdjustmentIn,

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sportsbook.betting.liability import LiabilityBook, exposures_for, max_acceptable_stake
-from sportsbook.betting.model import BetType, LegSpec, LiabilityExceeded, Line, expand_lines
+from sportsbook.betting.model import BetType, LegSpec, Line, expand_lines
+from sportsbook.betting.refusals import LiabilityExceeded
 from sportsbook.core.markets import EachWayTerms
 from sportsbook.core.money import MAX_AMOUNT
 

@@ -17,18 +17,11 @@ from sportsbook.betting.model import (
     MAX_LINES,
     SYSTEMS,
     BetType,
-    DuplicateSelection,
-    EachWayNotOffered,
-    InvalidBet,
     LegSpec,
     Line,
     LinePart,
     OddsChange,
-    OddsChanged,
-    RelatedLegs,
     StakeLimits,
-    StakeTooHigh,
-    StakeTooLow,
     accept_odds,
     check_each_way,
     check_related,
@@ -38,6 +31,15 @@ from sportsbook.betting.model import (
     max_stake_for_payout,
     potential_return,
     system_combinations,
+)
+from sportsbook.betting.refusals import (
+    DuplicateSelection,
+    EachWayNotOffered,
+    InvalidBet,
+    OddsChanged,
+    RelatedLegs,
+    StakeTooHigh,
+    StakeTooLow,
 )
 from sportsbook.core.markets import EachWayTerms
 from sportsbook.core.odds import InvalidOdds
