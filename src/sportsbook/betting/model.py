@@ -12,13 +12,15 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from itertools import combinations
 from math import ceil, comb, floor
 from uuid import UUID
 
+from sportsbook.betting.events import BetAcceptedV1, BetPlacedV1, BetRejectedV1, BetReopenedV1, BetSettledV1, PlacedLeg
 from sportsbook.betting.refusals import (
     DuplicateSelection,
     EachWayNotOffered,
@@ -294,3 +296,160 @@ def max_stake_for_payout(lines: Sequence[Line], legs: Sequence[LegSpec], limits:
     stake already pays out too much)."""
     best = min(limits.max_stake, max_stake_within(line_ratios(lines, legs), limits.max_payout, net=False))
     return best if best >= limits.min_stake else 0
+
+
+# --- the bet ------------------------------------------------------------------------------------------------
+
+
+class BetStatus(enum.StrEnum):
+    """Where a bet is in its life. `pending` waits out an in-play delay; the settled statuses are final until a
+    rollback reopens them (a cash-out is final for good)."""
+
+    PENDING = "pending"
+    OPEN = "open"
+    REJECTED = "rejected"
+    WON = "won"
+    LOST = "lost"
+    VOID = "void"
+    HALF_WON = "half_won"
+    HALF_LOST = "half_lost"
+    CASHED_OUT = "cashed_out"
+
+
+SETTLED = frozenset(
+    {BetStatus.WON, BetStatus.LOST, BetStatus.VOID, BetStatus.HALF_WON, BetStatus.HALF_LOST, BetStatus.CASHED_OUT}
+)
+UNSETTLED = frozenset({BetStatus.PENDING, BetStatus.OPEN})
+# What a settlement can close a bet as (a cash-out is its own transition).
+RESULTED = SETTLED - {BetStatus.CASHED_OUT}
+
+
+class StakeState(enum.StrEnum):
+    HELD = "held"  # the stake is still the pending transfer reserved at placement (or again at a rollback)
+    TAKEN = "taken"  # a settlement posted or released it
+
+
+class InvalidTransition(Exception):
+    """A bet was asked to move where its status does not allow: a bug in the caller, never a client's error
+    (use cases check the status they need under the bet's lock and refuse with a code first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One leg of a bet as struck: the selection, where it sits, the odds and its market's each-way terms."""
+
+    selection_id: UUID
+    market_id: UUID
+    event_id: UUID
+    odds: Decimal
+    each_way_fraction: str | None
+    each_way_places: int | None
+    result: str | None = None  # the leg's result once its market is settled (won, placed, void, ...), on reads
+
+
+@dataclass(frozen=True, slots=True)
+class Bet:
+    """A bet and its life. The transitions check the move is allowed and return the bet as it is after it with
+    the domain event it causes; nothing here stores anything."""
+
+    id: UUID
+    player_id: UUID
+    currency: str
+    type: str  # a BetType value
+    system: str | None
+    each_way: bool
+    odds_change: str  # an OddsChange value
+    stake: int
+    lines: int
+    total_stake: int
+    potential_return: int
+    status: BetStatus
+    reject_code: str | None
+    return_amount: int | None
+    request_hash: str
+    placed_at: datetime
+    accept_at: datetime | None
+    settled_at: datetime | None
+    stake_transfer_id: UUID
+    stake_state: StakeState = StakeState.HELD
+    settle_count: int = 0
+    legs: tuple[Leg, ...] = ()
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status in SETTLED
+
+    def placed(self) -> BetPlacedV1:
+        """The event of its placement: accepted at once, or pending its in-play delay."""
+        return BetPlacedV1(
+            self.id,
+            self.player_id,
+            self.placed_at,
+            currency=self.currency,
+            type=self.type,
+            status="pending" if self.status == BetStatus.PENDING else "accepted",
+            total_stake=self.total_stake,
+            potential_return=self.potential_return,
+            legs=tuple(PlacedLeg(leg.selection_id, leg.market_id, leg.event_id, leg.odds) for leg in self.legs),
+        )
+
+    def accept(self, now: datetime) -> tuple[Bet, BetAcceptedV1]:
+        """A pending bet passed its re-check: it is open."""
+        self._require(BetStatus.PENDING, "accept")
+        return replace(self, status=BetStatus.OPEN), BetAcceptedV1(self.id, self.player_id, now)
+
+    def reject(self, code: str, now: datetime) -> tuple[Bet, BetRejectedV1]:
+        """A pending bet failed its re-check: rejected with `code` (its stake is released with it)."""
+        self._require(BetStatus.PENDING, "reject")
+        rejected = replace(self, status=BetStatus.REJECTED, reject_code=code)
+        return rejected, BetRejectedV1(self.id, self.player_id, now, reject_code=code)
+
+    def restrike(self, odds: Sequence[Decimal], potential_return: int) -> Bet:
+        """A pending bet moved to the current prices (its odds-change policy took them): legs in order."""
+        self._require(BetStatus.PENDING, "re-strike")
+        if len(odds) != len(self.legs):
+            raise InvalidTransition(f"bet {self.id}: {len(odds)} prices for {len(self.legs)} legs")
+        legs = tuple(replace(leg, odds=price) for leg, price in zip(self.legs, odds, strict=True))
+        return replace(self, legs=legs, potential_return=potential_return)
+
+    def settle(self, status: BetStatus, amount: int, now: datetime) -> tuple[Bet, BetSettledV1]:
+        """An open bet is resulted: closed as `status`, paying back `amount` (stake included)."""
+        self._require(BetStatus.OPEN, "settle")
+        if status not in RESULTED:
+            raise InvalidTransition(f"bet {self.id}: {status} is not a settlement result")
+        return self._close(status, amount, now)
+
+    def void(self, now: datetime) -> tuple[Bet, BetSettledV1]:
+        """An open bet is void: every stake back."""
+        return self.settle(BetStatus.VOID, self.total_stake, now)
+
+    def cash_out(self, amount: int, now: datetime) -> tuple[Bet, BetSettledV1]:
+        """An open bet is closed for `amount` at the player's request: final, a rollback leaves it closed."""
+        self._require(BetStatus.OPEN, "cash out")
+        return self._close(BetStatus.CASHED_OUT, amount, now)
+
+    def reopen(self, now: datetime) -> tuple[Bet, BetReopenedV1]:
+        """A settlement was rolled back: the bet is open again, its return taken back (a cash-out stays)."""
+        if self.status not in RESULTED:
+            raise InvalidTransition(f"bet {self.id} is {self.status}: only a resulted bet reopens")
+        reopened = replace(self, status=BetStatus.OPEN, return_amount=None, settled_at=None)
+        return reopened, BetReopenedV1(self.id, self.player_id, now)
+
+    def _close(self, status: BetStatus, amount: int, now: datetime) -> tuple[Bet, BetSettledV1]:
+        if not 0 <= amount <= MAX_AMOUNT:
+            raise InvalidTransition(f"bet {self.id}: a return of {amount} is out of range")
+        closed = replace(
+            self,
+            status=status,
+            return_amount=amount,
+            settled_at=now,
+            stake_state=StakeState.TAKEN,
+            settle_count=self.settle_count + 1,
+        )
+        return closed, BetSettledV1(
+            self.id, self.player_id, now, status=status.value, return_amount=amount, currency=self.currency
+        )
+
+    def _require(self, status: BetStatus, move: str) -> None:
+        if self.status != status:
+            raise InvalidTransition(f"bet {self.id} is {self.status}: cannot {move} it")
