@@ -6,8 +6,10 @@ of a multiple counts in full against every selection in it: conservative, becaus
 of them win, but it is what the house stands to lose on any one of them. A market's exposure is the largest of
 its selections' (one selection of a market wins, so the worst case is the worst selection, not the sum).
 
-The book is pure and per process: the betting service feeds it placements and settlements and rebuilds it from
-the open bets at start. Checking a bet is O(its lines * legs); nothing here scans the book.
+The book is pure. Exposures live in one shared row per selection; a placement batch (or an in-play re-strike)
+loads the rows of its markets under the ledger lock into a book, adds each bet it accepts so the next one of the
+batch sees it, and writes the change back in the same transaction, so the limits hold across every node.
+Checking a bet is O(its lines * legs); nothing here scans the book.
 """
 
 from __future__ import annotations
@@ -44,13 +46,11 @@ class LiabilityBook:
     def __init__(self) -> None:
         self._bets: dict[UUID, tuple[tuple[UUID, int], ...]] = {}
         self._selection: dict[UUID, int] = {}
-        self._market_of: dict[UUID, UUID] = {}
-        self._market_selections: dict[UUID, set[UUID]] = {}
 
     def __len__(self) -> int:
         return len(self._bets)
 
-    def add(self, bet_id: UUID, exposures: Mapping[UUID, int], market_of: Mapping[UUID, UUID]) -> None:
+    def add(self, bet_id: UUID, exposures: Mapping[UUID, int]) -> None:
         """Count an accepted bet's exposures. Adding a bet already in the book does nothing, so a replayed
         placement or a rebuild that overlaps live events cannot count a bet twice."""
         if bet_id in self._bets:
@@ -59,9 +59,6 @@ class LiabilityBook:
         self._bets[bet_id] = items
         for sel, amount in items:
             self._selection[sel] = self._selection.get(sel, 0) + amount
-            market = market_of[sel]
-            self._market_of[sel] = market
-            self._market_selections.setdefault(market, set()).add(sel)
 
     def remove(self, bet_id: UUID) -> None:
         """Release a settled, voided, cashed-out or rejected bet's exposures. Removing twice does nothing."""
@@ -72,20 +69,11 @@ class LiabilityBook:
             left = self._selection[sel] - amount
             if left:
                 self._selection[sel] = left
-                continue
-            # Forget drained selections so the book only ever holds what open bets need.
-            del self._selection[sel]
-            market = self._market_of.pop(sel)
-            selections = self._market_selections[market]
-            selections.discard(sel)
-            if not selections:
-                del self._market_selections[market]
+            else:  # forget drained selections so the book only ever holds what open bets need
+                del self._selection[sel]
 
     def selection_exposure(self, selection_id: UUID) -> int:
         return self._selection.get(selection_id, 0)
-
-    def market_exposure(self, market_id: UUID) -> int:
-        return max((self._selection[s] for s in self._market_selections.get(market_id, ())), default=0)
 
     def check(
         self,

@@ -317,7 +317,7 @@ class Betting:
                 refused_for_room.append(i)
                 continue
             # booked now so the next bet of this batch sees it; taken back below if the bet fails
-            book.add(drafts[i].bet_id, exposures, terms.market_of)
+            book.add(drafts[i].bet_id, exposures)
             accepted.append(i)
         transfers = [await self._stake_transfer(conn, drafts[i]) for i in accepted]
         # Each stake id derives from its bet's, found new under the lock in `_process`: not looked up again.
@@ -499,8 +499,8 @@ def _check_liability(book: LiabilityBook, exposures: Mapping[UUID, int], terms: 
 async def _shared_book(conn: AsyncConnection, market_ids: set[UUID]) -> LiabilityBook:
     """The liability book of these markets from the shared exposure rows (one per selection, every node's)."""
     book = LiabilityBook()
-    for selection_id, market_id, exposure in await store.exposures_on_markets(conn, market_ids):
-        book.add(selection_id, {selection_id: exposure}, {selection_id: market_id})
+    for selection_id, _market_id, exposure in await store.exposures_on_markets(conn, market_ids):
+        book.add(selection_id, {selection_id: exposure})
     return book
 
 

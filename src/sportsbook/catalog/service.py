@@ -185,10 +185,6 @@ class Catalog:
         )
         return event.market(market_id)
 
-    async def set_market_status(self, market_id: UUID, status: MarketStatus) -> Market:
-        """Open, suspend or cancel a market."""
-        return await self.update_market(market_id, status=status)
-
     async def mark_non_runner(self, selection_id: UUID, *, conn: AsyncConnection | None = None) -> Market:
         """Withdraw a runner: its selection becomes a non-runner. With `conn`, in the caller's transaction
         (see `_change` for when memory follows)."""

@@ -91,7 +91,7 @@ async def test_changes_persist_with_their_events_and_a_fresh_node_loads_what_mem
         selection_status={one_x_two.selections[1].id: SelectionStatus.SUSPENDED},
         limits={"min_stake": 50},
     )
-    await catalog.set_market_status(total.id, MarketStatus.SUSPENDED)
+    await catalog.update_market(total.id, status=MarketStatus.SUSPENDED)
     winner = race.markets[0]
     await catalog.mark_non_runner(winner.selections[3].id)
     await catalog.settle_market_selections(

@@ -28,6 +28,11 @@ def market_of(legs: list[LegSpec]) -> dict[uuid.UUID, uuid.UUID]:
     return {leg.selection_id: leg.market_id for leg in legs}
 
 
+def market_exposure(book: LiabilityBook, selections: list[uuid.UUID]) -> int:
+    """A market's exposure, as the limits read it: its worst selection's."""
+    return max((book.selection_exposure(s) for s in selections), default=0)
+
+
 def test_single_exposure_is_return_minus_stake() -> None:
     legs = [on_market(HOME, "2.50")]
     assert exposures_for([Line((0,))], legs, 1_000) == {HOME: 1_500}
@@ -44,14 +49,18 @@ def test_system_exposure_sums_the_lines_each_selection_is_in() -> None:
     assert exposures_for(lines, legs, 100) == {HOME: 1_300, DRAW: 1_300, AWAY: 1_300}
 
 
-def test_market_exposure_is_the_worst_selection_not_the_sum() -> None:
+def test_market_limit_holds_the_worst_selection_not_the_sum() -> None:
     book = LiabilityBook()
     home, away = [on_market(HOME, "2.00")], [on_market(AWAY, "5.00")]
-    book.add(uuid.uuid4(), exposures_for([Line((0,))], home, 1_000), market_of(home))
-    book.add(uuid.uuid4(), exposures_for([Line((0,))], away, 100), market_of(away))
+    book.add(uuid.uuid4(), exposures_for([Line((0,))], home, 1_000))
+    book.add(uuid.uuid4(), exposures_for([Line((0,))], away, 100))
     assert book.selection_exposure(HOME) == 1_000
     assert book.selection_exposure(AWAY) == 400
-    assert book.market_exposure(MARKET) == 1_000
+    assert market_exposure(book, [HOME, DRAW, AWAY]) == 1_000
+    more_away = exposures_for([Line((0,))], away, 100)  # away to 800: the sum would be 1,800
+    book.check(more_away, market_of(away), 10**9, 1_000, lines=[Line((0,))], legs=away)
+    with pytest.raises(LiabilityExceeded):
+        book.check(exposures_for([Line((0,))], home, 1), market_of(home), 10**9, 1_000, lines=[Line((0,))], legs=home)
 
 
 def test_add_and_remove_are_idempotent_and_removal_drains_the_book() -> None:
@@ -59,20 +68,20 @@ def test_add_and_remove_are_idempotent_and_removal_drains_the_book() -> None:
     legs = [on_market(HOME, "3.00")]
     bet = uuid.uuid4()
     exposures = exposures_for([Line((0,))], legs, 100)
-    book.add(bet, exposures, market_of(legs))
-    book.add(bet, exposures, market_of(legs))  # a replayed placement
+    book.add(bet, exposures)
+    book.add(bet, exposures)  # a replayed placement
     assert book.selection_exposure(HOME) == 200
     book.remove(bet)
     book.remove(bet)
     book.remove(uuid.uuid4())
-    assert (book.selection_exposure(HOME), book.market_exposure(MARKET), len(book)) == (0, 0, 0)
+    assert (book.selection_exposure(HOME), market_exposure(book, [HOME]), len(book)) == (0, 0, 0)
 
 
 def test_check_refuses_beyond_the_selection_limit_and_quotes_the_max_stake() -> None:
     book = LiabilityBook()
     legs = [on_market(HOME, "3.00")]
     lines = [Line((0,))]
-    book.add(uuid.uuid4(), exposures_for(lines, legs, 400), market_of(legs))  # exposure 800
+    book.add(uuid.uuid4(), exposures_for(lines, legs, 400))  # exposure 800
     book.check(exposures_for(lines, legs, 100), market_of(legs), 1_000, 5_000, lines=lines, legs=legs)  # 1000
     with pytest.raises(LiabilityExceeded) as exc:
         book.check(exposures_for(lines, legs, 101), market_of(legs), 1_000, 5_000, lines=lines, legs=legs)
@@ -92,7 +101,7 @@ def test_a_selection_over_a_lowered_limit_gives_max_stake_zero() -> None:
     book = LiabilityBook()
     legs = [on_market(HOME, "2.00")]
     lines = [Line((0,))]
-    book.add(uuid.uuid4(), exposures_for(lines, legs, 5_000), market_of(legs))
+    book.add(uuid.uuid4(), exposures_for(lines, legs, 5_000))
     with pytest.raises(LiabilityExceeded) as exc:
         book.check(exposures_for(lines, legs, 1), market_of(legs), 1_000, 1_000, lines=lines, legs=legs)
     assert exc.value.max_stake == 0
@@ -156,7 +165,7 @@ def test_check_and_max_acceptable_stake_agree(
     book = LiabilityBook()
     for earlier, stake in placed:
         lines, legs = build(*earlier, SELECTIONS)
-        book.add(uuid.uuid4(), exposures_for(lines, legs, stake), market_of(legs))
+        book.add(uuid.uuid4(), exposures_for(lines, legs, stake))
     lines, legs = build(*bet, SELECTIONS)
     best = max_acceptable_stake(book, lines, legs, selection_limit, market_limit)
     assert best == book.max_acceptable_stake(lines, legs, selection_limit, market_limit)
@@ -184,9 +193,9 @@ def test_removing_every_bet_in_any_order_drains_the_book(
         lines, legs = build(*bet, SELECTIONS)
         bet_id = uuid.uuid4()
         ids.append(bet_id)
-        book.add(bet_id, exposures_for(lines, legs, stake), market_of(legs))
+        book.add(bet_id, exposures_for(lines, legs, stake))
     for bet_id in data.draw(st.permutations(ids)):
         book.remove(bet_id)
     assert len(book) == 0
     assert all(book.selection_exposure(s) == 0 for s in SELECTIONS)
-    assert book.market_exposure(uuid.UUID(int=0)) == book.market_exposure(uuid.UUID(int=1)) == 0
+    assert market_exposure(book, list(SELECTIONS)) == 0
