@@ -378,7 +378,8 @@ class Movements:
         self, transfer_ids: tuple[UUID, UUID], player_id: UUID, currency: str, amount: int, reference: str
     ) -> None:
         """Take `amount` back into revenue: from the player's cash as far as it covers it when the batch gets
-        here, the rest booked as owed by the player. `transfer_ids` are (cash part, owed part)."""
+        here, the rest booked as owed by the player. `transfer_ids` are (cash part, owed part). `amount` must be
+        positive (`amount_must_be_positive`): a bet that paid nothing has nothing to take back."""
         self._verbs.append(TakeBackReturn(transfer_ids, player_id, currency, amount, reference))
 
     def reserve_stake_again(
