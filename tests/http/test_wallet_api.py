@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from sportsbook.ledger.model import AccountKind
 from tests.http.conftest import Account, Api, open_api
 
 ADJUST = "/api/v1/admin/adjustments"
@@ -195,7 +194,5 @@ async def test_adjustment_flow_on_postgresql(postgres_url: str) -> None:
         answers = await asyncio.gather(*(_adjust(api, staff, body, "pg-race") for _ in range(4)))
         assert {a.status_code for a in answers} == {201}
         assert len({a.json()["id"] for a in answers}) == 1
-        cash = await api.platform.ledger.player_account(player.id, AccountKind.CASH, "EUR")
-        assert cash is not None
-        assert await api.platform.ledger.balances([cash]) == {cash: 900}
+        assert (await api.platform.ledger.wallet(player.id, "EUR")).cash == 900
         assert (await api.platform.ledger.reconcile()).sound

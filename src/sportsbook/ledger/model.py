@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from uuid import UUID
 
 from sportsbook.core.ids import derived_id
@@ -44,6 +45,17 @@ class AccountKind(enum.StrEnum):
 
 
 HOUSE = "house"
+
+
+class AccountKey(NamedTuple):
+    """The identity of an account: who owns it, what it holds, in which currency. Private to the ledger: other
+    features name money by owner and purpose through the verbs (`ledger/verbs.py`). A tuple: it is hashed and
+    compared several times per verb of a batch, which a dataclass does in Python and a tuple in C."""
+
+    owner: str
+    kind: str
+    currency: str
+    sub: str = ""
 
 
 def player_owner(player_id: UUID) -> str:
@@ -107,7 +119,8 @@ class TransferRequest:
 
     SINGLE and PENDING move `amount` from `debit_account_id` to `credit_account_id`. POST and VOID name the
     pending transfer in `pending_id`; a POST's `amount` may be less than the pending amount (the rest is
-    released) and 0 means all of it. `linked` ties this request to the next one: all or nothing."""
+    released) and 0 means all of it. A POST or VOID with an empty `code` takes the pending transfer's code (as
+    TigerBeetle's code 0 does). `linked` ties this request to the next one: all or nothing."""
 
     id: UUID
     debit_account_id: int = 0
@@ -277,7 +290,7 @@ class LedgerBatch:
         existing = self.state.transfers.get(req.id)
         if existing is not None:
             return Result.EXISTS if self._same(req, existing) else Result.EXISTS_WITH_DIFFERENT_FIELDS
-        if not req.code or len(req.code) > MAX_CODE:
+        if len(req.code) > MAX_CODE or not (req.code or req.phase in _CLOSING):
             return Result.INVALID_CODE
         if len(req.reference) > MAX_REFERENCE:
             return Result.REFERENCE_TOO_LONG
@@ -348,6 +361,7 @@ class LedgerBatch:
         holding, origin = pending.credit_account_id, pending.debit_account_id
         target = pending.target_account_id
         assert target is not None
+        code = req.code or pending.code
         if req.phase is Phase.VOID:
             if req.amount not in (0, pending.amount):
                 return Result.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT
@@ -357,7 +371,7 @@ class LedgerBatch:
                 origin,
                 pending.amount,
                 pending.currency,
-                req.code,
+                code,
                 Flag.VOID,
                 req,
                 pending_id=pending.id,
@@ -366,9 +380,7 @@ class LedgerBatch:
             amount = req.amount or pending.amount
             if amount > pending.amount:
                 return Result.EXCEEDS_PENDING_TRANSFER_AMOUNT
-            self._record(
-                req.id, holding, target, amount, pending.currency, req.code, Flag.POST, req, pending_id=pending.id
-            )
+            self._record(req.id, holding, target, amount, pending.currency, code, Flag.POST, req, pending_id=pending.id)
             if amount < pending.amount:
                 self._record(
                     derived_id(req.id, "release"),
@@ -376,7 +388,7 @@ class LedgerBatch:
                     origin,
                     pending.amount - amount,
                     pending.currency,
-                    req.code,
+                    code,
                     Flag.RELEASE,
                     req,
                     pending_id=pending.id,
@@ -449,7 +461,12 @@ class LedgerBatch:
                 and (t.expires_at is None) == (req.timeout_s == 0)
             )
         flag = Flag.POST if req.phase is Phase.POST else Flag.VOID
-        if t.flags != flag or t.pending_id != req.pending_id or (req.code, req.reference) != (t.code, t.reference):
+        code = req.code
+        if not code:  # the pending transfer's code, as `_resolve` took it
+            assert req.pending_id is not None
+            pending = self.state.transfers.get(req.pending_id)
+            code = pending.code if pending is not None else t.code
+        if t.flags != flag or t.pending_id != req.pending_id or (code, req.reference) != (t.code, t.reference):
             return False
         return req.amount == 0 or req.amount == t.amount
 
@@ -559,6 +576,8 @@ class LedgerBatch:
                     assert isinstance(old, PendingState)
                     self.state.pendings[key] = old
 
+
+_CLOSING = (Phase.POST, Phase.VOID)
 
 _RESOLVED_RESULT = {
     Resolution.POSTED: Result.PENDING_TRANSFER_ALREADY_POSTED,

@@ -1,4 +1,8 @@
-"""The ledger's use cases: transfers (group-committed), accounts, wallets, statements, expiry, reconcile."""
+"""The ledger's use cases: the verbs applied in a caller's transaction, wallets, statements, expiry, reconcile.
+
+Features use `Ledger.apply` with a batch of verbs (`ledger/verbs.py`), the owner-keyed reads (`wallet`, `owed`,
+`statement`), `lock`, `open_player_accounts` and `reconcile`. Accounts, their ids, the house side and the store
+are the ledger's own: the methods marked "engine's raw surface" serve the ledger's tests, benchmarks and tools."""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from sportsbook.db.batching import GroupCommitter
 from sportsbook.db.engine import Database
 from sportsbook.ledger.model import (
     HOUSE,
+    Account,
+    AccountKey,
     AccountKind,
     Fault,
     LedgerBatch,
@@ -30,7 +36,8 @@ from sportsbook.ledger.model import (
     player_owner,
     verify_chain,
 )
-from sportsbook.ledger.store import AccountKey, LedgerStore
+from sportsbook.ledger.store import LedgerStore
+from sportsbook.ledger.verbs import Ids, Movements, TakeBackReturn, cash_of, receivable_of, verb_result
 
 log = structlog.get_logger("sportsbook.ledger")
 
@@ -97,8 +104,16 @@ class _Expire:
 _Item = tuple[TransferRequest, ...] | _Expire
 
 
+def _partly_stored(requests: Sequence[TransferRequest], stored: Mapping[UUID, Transfer]) -> bool:
+    found = [r.id in stored for r in requests]
+    return any(found) and not all(found)
+
+
 class Ledger:
-    """Moves money. Every transfer goes through here; every call is idempotent by transfer id."""
+    """Moves money. Every transfer goes through here; every call is idempotent by transfer id.
+
+    `store` is the engine's own: its tests and benchmarks reach into it, features must not (betting still
+    does, until it moves onto `apply`)."""
 
     def __init__(self, db: Database, clock: Clock, *, batch_max: int = 500) -> None:
         self.db = db
@@ -127,15 +142,180 @@ class Ledger:
             self._stop_sweeping.clear()
         await self._writer.stop()
 
-    # ---- transfers ----
+    # ---- the verbs ----
+
+    async def apply(
+        self,
+        conn: AsyncConnection,
+        movements: Movements,
+        *,
+        known_pending: Mapping[UUID, Transfer] | None = None,
+        new_ids: bool = False,
+    ) -> list[Result]:
+        """Apply a batch of verbs inside the caller's transaction: one result per verb, in order. Takes the chain
+        lock once (first, so the house accounts it creates on first use are created under it), reads what the
+        batch touches, decides every verb in order and writes them as one seal of the chain. An empty batch
+        takes no lock.
+
+        `known_pending` may carry the rows of the holds it voids or posts, read before the lock
+        (`pending_transfers`); whether each is still open is read under it. `new_ids` skips looking the
+        transfer ids up, for a caller that checked under the lock that none is stored (ids derived from a state
+        it checked): a stored one then fails the whole transaction on the journal's primary key instead of
+        answering `exists`, so the money never moves twice either way."""
+        verbs = list(movements)
+        if not verbs:
+            return []
+        store = self.store
+        now = self.clock.now()
+        prev_seq, prev_hash = await store.lock_chain(conn)
+        needs = [verb.accounts() for verb in verbs]
+        ids = await self._resolve(conn, needs, now)
+        plans: list[tuple[TransferRequest, ...] | Result | None] = []  # None: a take-back, split in its turn
+        resolved: list[Ids] = []
+        loading: list[TransferRequest] = []
+        extra_ids: list[UUID] = []
+        extra_accounts: list[int] = []
+        for verb, keys in zip(verbs, needs, strict=True):
+            got = [ids.get(k) for k in keys]
+            resolved.append(got)
+            if isinstance(verb, TakeBackReturn):
+                refused = verb.refusal(got)
+                plans.append(refused)
+                if refused is None:
+                    extra_ids.extend(verb.transfer_ids)
+                    extra_accounts.extend(a for a in got if a is not None)
+                continue
+            plan = verb.transfers(got)
+            plans.append(plan)
+            if not isinstance(plan, Result):
+                loading.extend(plan)
+        state = await store.load_state(
+            conn,
+            loading,
+            now,
+            (),
+            known_pending,
+            new_ids=new_ids,
+            extra_ids=extra_ids,
+            extra_accounts=extra_accounts,
+        )
+        batch = LedgerBatch(state, now)
+        results: list[Result] = [Result.OK] * len(verbs)
+        tally: Counter[Result] = Counter()
+        segment: list[TransferRequest] = []
+        spans: list[tuple[int, int]] = []  # (verb index, how many of the segment's requests are its own)
+        for i, step in enumerate(plans):
+            if isinstance(step, Result):
+                results[i] = step
+                tally[step] += 1
+            elif step is None:
+                # the split reads the cash balance as the verbs before this one left it: apply those first
+                self._apply_segment(batch, segment, spans, results, tally)
+                segment, spans = [], []
+                verb = verbs[i]
+                assert isinstance(verb, TakeBackReturn)
+                results[i] = await self._take_back(conn, batch, verb, resolved[i], new_ids, now, tally)
+            elif len(step) > 1 and not new_ids and _partly_stored(step, state.transfers):
+                # a verb is all or nothing, its replay too: never complete one half of it
+                results[i] = Result.EXISTS_WITH_DIFFERENT_FIELDS
+                tally[Result.EXISTS_WITH_DIFFERENT_FIELDS] += 1
+            else:
+                segment.extend(step)
+                spans.append((i, len(step)))
+        self._apply_segment(batch, segment, spans, results, tally)
+        await store.write(conn, batch.seal(prev_seq, prev_hash))
+        for result, n in tally.items():
+            TRANSFERS.labels(result.value).inc(n)
+        return results
+
+    async def _resolve(
+        self, conn: AsyncConnection, needs: Sequence[tuple[AccountKey, ...]], now: datetime
+    ) -> dict[AccountKey, int]:
+        """The ids of the accounts the verbs name: the players' found (all of them in one query, for those not
+        cached), receivables found (created only when a take-back books something owed), the other house
+        accounts created on first use, in the currencies of the players found (none for a currency nobody in
+        the batch holds)."""
+        store = self.store
+        found: set[AccountKey] = set()
+        house: set[AccountKey] = set()
+        for keys in needs:
+            for key in keys:
+                if key.owner != HOUSE or key.kind == AccountKind.RECEIVABLE:
+                    found.add(key)
+                else:
+                    house.add(key)
+        ids = await store.find_accounts(conn, found) if found else {}
+        if house:
+            currencies = {k.currency for k in ids if k.owner != HOUSE}
+            for key in house:
+                if key.currency in currencies:
+                    ids[key] = await store.get_or_create_account(conn, key, now)
+        return ids
+
+    @staticmethod
+    def _apply_segment(
+        batch: LedgerBatch,
+        segment: list[TransferRequest],
+        spans: list[tuple[int, int]],
+        results: list[Result],
+        tally: Counter[Result],
+    ) -> None:
+        if not segment:
+            return
+        got = batch.apply(segment)
+        tally.update(got)
+        at = 0
+        for i, n in spans:
+            results[i] = got[at] if n == 1 else verb_result(got[at : at + n])
+            at += n
+
+    async def _take_back(
+        self,
+        conn: AsyncConnection,
+        batch: LedgerBatch,
+        verb: TakeBackReturn,
+        ids: Ids,
+        new_ids: bool,
+        now: datetime,
+        tally: Counter[Result],
+    ) -> Result:
+        state = batch.state
+        if not new_ids:
+            cash_part, owed_part = (state.transfers.get(t) for t in verb.transfer_ids)
+            if cash_part is not None or owed_part is not None:
+                replayed = verb.replay(ids, cash_part, owed_part)
+                tally[replayed] += 1
+                return replayed
+        cash = ids[0]
+        assert cash is not None
+        balance = batch.balance(cash)  # read under the lock, moved by the verbs before this one
+        if balance < verb.amount and ids[2] is None:
+            ids = [ids[0], ids[1], await self._open_receivable(conn, state.accounts, verb, now)]
+        got = batch.apply(verb.split(ids, balance))
+        tally.update(got)
+        return verb_result(got)
+
+    async def _open_receivable(
+        self, conn: AsyncConnection, accounts: dict[int, Account], verb: TakeBackReturn, now: datetime
+    ) -> int:
+        """The player's receivable, created under the lock, and known to the batch with its balance."""
+        account_id = await self.store.get_or_create_account(conn, receivable_of(verb.player_id, verb.currency), now)
+        if account_id not in accounts:
+            balance = (await self.store.account_balances(conn, [account_id])).get(account_id, 0)
+            accounts[account_id] = Account(account_id, HOUSE, AccountKind.RECEIVABLE, verb.currency, False, balance)
+        return account_id
+
+    # ---- transfers: the engine's raw surface ----
 
     async def create_transfers(self, requests: Sequence[TransferRequest]) -> list[Result]:
-        """Apply a batch (linked chains all or nothing), group-committed with other callers' batches."""
+        """Apply a batch (linked chains all or nothing), group-committed with other callers' batches. The
+        engine's raw surface, for its tests, benchmarks and tools: features use `apply`."""
         if not requests:
             return []
         return await self._writer.submit(tuple(requests))
 
     async def transfer(self, request: TransferRequest) -> Result:
+        """One raw transfer, group-committed (the engine's raw surface)."""
         return (await self.create_transfers([request]))[0]
 
     async def create_transfers_in(
@@ -146,16 +326,17 @@ class Ledger:
         known_pending: Mapping[UUID, Transfer] | None = None,
         new_ids: bool = False,
     ) -> list[Result]:
-        """Apply a batch inside the caller's transaction (a bet, a payment, an adjustment with its record).
-        `known_pending` may carry the rows of the pending transfers it posts or voids, read before the lock
-        (`pending_transfers`): settlement reads them while the previous chunk is written.
+        """Apply raw transfer requests inside the caller's transaction. Transitional: betting still calls it
+        until it moves onto `apply`, which features use; then it goes. `known_pending` may carry the rows of
+        the pending transfers it posts or voids, read before the lock (`pending_transfers`): settlement reads
+        them while the previous chunk is written.
         `new_ids` skips looking the requests' ids up, for a caller that knows none of them is stored (ids
         derived from a state it checked under the lock). A stored one then fails the whole transaction on
         the journal's primary key instead of answering `exists`: never applied twice either way."""
         return (await self._process(conn, [tuple(requests)], known_pending, new_ids))[0]
 
     async def pending_transfers(self, conn: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, Transfer]:
-        """The stored rows of these transfers, for `create_transfers_in(known_pending=...)`."""
+        """The stored rows of these transfers (holds a batch will close), for `apply(known_pending=...)`."""
         return {t.id: t for t in await self.store.transfers_by_id(conn, ids)} if ids else {}
 
     async def lock(self, conn: AsyncConnection) -> None:
@@ -229,11 +410,12 @@ class Ledger:
             await self.store.get_or_create_account(conn, AccountKey(owner, kind, currency), now)
 
     async def player_account(self, player_id: UUID, kind: AccountKind, currency: str) -> int | None:
+        """The id of a player's account, if it exists (the engine's raw surface)."""
         async with self.db.read() as conn:
             return await self.store.find_account(conn, AccountKey(player_owner(player_id), kind, currency))
 
     async def house_account(self, kind: AccountKind, currency: str, sub: str = "") -> int:
-        """The id of a house account, created on first use."""
+        """The id of a house account, created on first use (the engine's raw surface)."""
         check_currency(currency)
         key = AccountKey(HOUSE, kind, currency, sub)
         async with self.db.read() as conn:
@@ -244,17 +426,29 @@ class Ledger:
             return await self.store.get_or_create_account(conn, key, self.clock.now())
 
     async def account(self, key: AccountKey) -> int:
-        """The id of any account by key, created on first use (tests, benchmarks, tools)."""
+        """The id of any account by key, created on first use (the engine's raw surface: tests, benchmarks)."""
         async with self.db.transaction() as conn:
             return await self.store.get_or_create_account(conn, key, self.clock.now())
 
     async def balances(self, account_ids: Sequence[int]) -> dict[int, int]:
+        """Balances by account id (the engine's raw surface; features read `wallet` and `owed`)."""
         async with self.db.read() as conn:
             return await self.store.account_balances(conn, account_ids)
 
-    async def wallet(self, player_id: UUID, currency: str) -> Wallet:
+    async def get_transfer(self, transfer_id: UUID) -> Transfer | None:
+        """One stored transfer row (the engine's raw surface)."""
         async with self.db.read() as conn:
-            got = await self.store.balances_of(conn, player_owner(player_id), currency)
+            return await self.store.get_transfer(conn, transfer_id)
+
+    # ---- reads by owner ----
+
+    async def wallet(self, player_id: UUID, currency: str, *, conn: AsyncConnection | None = None) -> Wallet:
+        """The player's balances in `currency` (zeros for a player without accounts). With `conn`, as that
+        transaction sees them."""
+        if conn is None:
+            async with self.db.read() as own:
+                return await self.wallet(player_id, currency, conn=own)
+        got = await self.store.balances_of(conn, player_owner(player_id), currency)
         return Wallet(
             currency=currency,
             cash=got.get(AccountKind.CASH, 0),
@@ -262,16 +456,26 @@ class Ledger:
             reserved=got.get(AccountKind.RESERVED, 0),
         )
 
-    async def get_transfer(self, transfer_id: UUID) -> Transfer | None:
-        async with self.db.read() as conn:
-            return await self.store.get_transfer(conn, transfer_id)
+    async def owed(self, player_id: UUID, currency: str, *, conn: AsyncConnection | None = None) -> int:
+        """What the player owes the house: the part of taken-back returns their cash did not cover."""
+        if conn is None:
+            async with self.db.read() as own:
+                return await self.owed(player_id, currency, conn=own)
+        account_id = await self.store.find_account(conn, receivable_of(player_id, currency))
+        if account_id is None:
+            return 0
+        return -(await self.store.account_balances(conn, [account_id])).get(account_id, 0)
 
     async def statement(
-        self, account_id: int, *, limit: int = 50, before_seq: int | None = None
+        self, player_id: UUID, currency: str, *, limit: int = 50, before_seq: int | None = None
     ) -> list[StatementLine]:
-        """The account's movements, newest first, with the balance after each."""
+        """The movements of the player's cash, newest first, with the balance after each (none for a player
+        without a cash account). `before_seq` pages on from a line's `seq`."""
         async with self.db.read() as conn:
-            rows = await self.store.statement(conn, account_id, limit, before_seq)
+            cash = await self.store.find_account(conn, cash_of(player_id, currency))
+            if cash is None:
+                return []
+            rows = await self.store.statement(conn, cash, limit, before_seq)
         return [
             StatementLine(t.id, t.seq, t.code, amount, after, t.reference, t.created_at) for t, amount, after in rows
         ]

@@ -48,6 +48,7 @@ from sportsbook.db.engine import driver_connection
 from sportsbook.db.metadata import BigIntKey, metadata
 from sportsbook.ledger.model import (
     GENESIS_HASH,
+    HOUSE,
     Account,
     AccountKind,
     BatchOutcome,
@@ -59,6 +60,7 @@ from sportsbook.ledger.model import (
     Transfer,
     TransferRequest,
 )
+from sportsbook.ledger.model import AccountKey as AccountKey  # its home was here: the engine's tests import it
 
 accounts = Table(
     "ledger_accounts",
@@ -140,16 +142,6 @@ chain = Table(
 
 
 @dataclass(frozen=True, slots=True)
-class AccountKey:
-    """The identity of an account: who owns it, what it holds, in which currency."""
-
-    owner: str
-    kind: str
-    currency: str
-    sub: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class _Identity:
     owner: str
     kind: str
@@ -177,7 +169,7 @@ class LedgerStore:
         existing = await self.find_account(conn, key)  # the usual case, and remembered
         if existing is not None:
             return existing
-        non_negative = key.owner != "house"
+        non_negative = key.owner != HOUSE
         values = {
             "owner": key.owner,
             "kind": key.kind,
@@ -214,11 +206,29 @@ class LedgerStore:
         return int(row.id)
 
     async def find_accounts(self, conn: AsyncConnection, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
-        """The ids of the accounts that exist among `keys`, those not yet known read in one query."""
-        keys = set(keys)
-        missing = {k.owner for k in keys if k not in self._ids}
-        found = await self._read_accounts(conn, self._in(accounts.c.owner, list(missing))) if missing else {}
-        return {k: found.get(k) or self._ids[k] for k in keys if k in found or k in self._ids}
+        """The ids of the accounts that exist among `keys`, those not yet known read in one query: every account
+        of the players among them, and the house accounts of their kinds and subs (not every house account)."""
+        cached = self._ids
+        found: dict[AccountKey, int] = {}
+        missing: list[AccountKey] = []
+        for key in set(keys):
+            known = cached.get(key)
+            if known is None:
+                missing.append(key)
+            else:
+                found[key] = known
+        if missing:
+            players = list({k.owner for k in missing if k.owner != HOUSE})
+            house = [k for k in missing if k.owner == HOUSE]
+            where = [self._in(accounts.c.owner, players)] if players else []
+            if house:
+                kinds, subs = list({k.kind for k in house}), list({k.sub for k in house})
+                where.append(
+                    and_(accounts.c.owner == HOUSE, self._in(accounts.c.kind, kinds), self._in(accounts.c.sub, subs))
+                )
+            read = await self._read_accounts(conn, where[0] if len(where) == 1 else or_(*where))
+            found.update((k, read[k]) for k in missing if k in read)
+        return found
 
     async def balances_of(self, conn: AsyncConnection, owner: str, currency: str) -> dict[str, int]:
         """Balance per account kind of one owner in one currency."""
@@ -279,12 +289,16 @@ class LedgerStore:
         known_pending: Mapping[UUID, Transfer] | None = None,
         *,
         new_ids: bool = False,
+        extra_ids: Iterable[UUID] = (),
+        extra_accounts: Iterable[int] = (),
     ) -> LedgerState:
         """Read everything the model needs to decide these requests (and expire these pending ids).
         `known_pending` may give pending transfer rows read earlier (rows never change; whether they are still
-        open is read here). `new_ids`: the caller knows no request's id is stored, so they are not looked up."""
+        open is read here). `new_ids`: the caller knows no request's id is stored, so they are not looked up.
+        `extra_ids` and `extra_accounts` are read too, for requests the caller builds from them afterwards (a
+        take-back splits by the cash balance read here)."""
         requests = list(requests)
-        ids = set() if new_ids else {r.id for r in requests}
+        ids = set() if new_ids else {r.id for r in requests} | set(extra_ids)
         pending_ids = {r.pending_id for r in requests if r.pending_id is not None} | set(expiring)
         state = LedgerState()
         preloaded = {pid: known_pending[pid] for pid in pending_ids if pid in known_pending} if known_pending else {}
@@ -293,7 +307,7 @@ class LedgerStore:
             for t in await self.transfers_by_id(conn, wanted):
                 state.transfers[t.id] = t
         state.transfers.update(preloaded)
-        account_ids: set[int] = set()
+        account_ids: set[int] = set(extra_accounts)
         for r in requests:
             if r.phase in (Phase.SINGLE, Phase.PENDING):
                 account_ids.update((r.debit_account_id, r.credit_account_id))

@@ -13,9 +13,8 @@ from sportsbook.core.ids import derived_id
 from sportsbook.core.money import check_amount
 from sportsbook.events import outbox
 from sportsbook.events.model import Event
-from sportsbook.ledger.model import AccountKind, Result, TransferRequest, player_owner
 from sportsbook.ledger.service import Ledger, StatementLine
-from sportsbook.ledger.store import AccountKey
+from sportsbook.ledger.verbs import Movements, Result
 from sportsbook.wallet import store
 
 
@@ -62,10 +61,7 @@ class Wallets:
             if not cursor.isdigit() or len(cursor) > 18:
                 raise InvalidCursor()
             before = int(cursor)
-        cash = await self.ledger.player_account(player_id, AccountKind.CASH, currency)
-        if cash is None:
-            return StatementPage([], None)
-        lines = await self.ledger.statement(cash, limit=limit + 1, before_seq=before)
+        lines = await self.ledger.statement(player_id, currency, limit=limit + 1, before_seq=before)
         more = len(lines) > limit
         lines = lines[:limit]
         return StatementPage(lines, str(lines[-1].seq) if more and lines else None)
@@ -86,22 +82,16 @@ class Wallets:
         if not reason.strip():
             raise InvalidRequest("a reason is required")
         now = self.clock.now()
-        store_ = self.ledger.store
-        cash = await store_.find_account(conn, AccountKey(player_owner(player_id), AccountKind.CASH, currency))
-        if cash is None:
-            raise PlayerNotFound()
-        house = await store_.get_or_create_account(conn, AccountKey("house", AccountKind.ADJUSTMENTS, currency), now)
         transfer_id = derived_id("adjustment", adjustment_id)
-        debit, credit = (house, cash) if amount > 0 else (cash, house)
-        request = TransferRequest(
-            transfer_id,
-            debit,
-            credit,
-            abs(amount),
-            code="adjustment",
-            reference=f"adjustment:{adjustment_id}",
-        )
-        (result,) = await self.ledger.create_transfers_in(conn, [request])
+        reference = f"adjustment:{adjustment_id}"
+        moves = Movements()
+        if amount > 0:
+            moves.credit_cash(transfer_id, player_id, currency, amount, "adjustment", reference)
+        else:
+            moves.debit_cash(transfer_id, player_id, currency, -amount, "adjustment", reference)
+        (result,) = await self.ledger.apply(conn, moves)
+        if result is Result.ACCOUNT_NOT_FOUND:
+            raise PlayerNotFound()
         if result is Result.INSUFFICIENT_FUNDS:
             raise InsufficientFunds("the debit is larger than the player's cash balance")
         if result is not Result.OK:
@@ -117,7 +107,7 @@ class Wallets:
             transfer_id=transfer_id,
             now=now,
         )
-        balance = (await store_.balances_of(conn, player_owner(player_id), currency))[AccountKind.CASH]
+        balance = (await self.ledger.wallet(player_id, currency, conn=conn)).cash
         await outbox.add(
             conn,
             [

@@ -45,7 +45,7 @@ async def test_transfers_persist_and_replays_are_recognised_across_transactions(
 
 async def test_two_phase_transfer_holds_then_posts_part_and_releases_the_rest(db: Database) -> None:
     ledger, player, cash, _equity, bets = await _setup(db, ManualClock())
-    player_wallet = (await ledger.statement(cash, limit=1))[0]
+    player_wallet = (await ledger.statement(player, "EUR", limit=1))[0]
     pending = TransferRequest(uuid.uuid4(), cash, bets, 3_000, phase=Phase.PENDING, code="withdrawal")
     assert await ledger.transfer(pending) is Result.OK
     reserved = (await ledger.wallet(player, "EUR")).reserved
@@ -115,13 +115,15 @@ async def test_a_pending_transfer_cannot_be_closed_twice_even_behind_the_engine(
 
 
 async def test_statement_pages_newest_first_with_balance_after(db: Database) -> None:
-    ledger, _player, cash, _equity, bets = await _setup(db, ManualClock())
+    ledger, player, cash, _equity, bets = await _setup(db, ManualClock())
     for amount in (100, 200, 300, 400):
         await ledger.transfer(TransferRequest(uuid.uuid4(), cash, bets, amount, code="stake"))
-    first = await ledger.statement(cash, limit=2)
+    first = await ledger.statement(player, "EUR", limit=2)
     assert [(line.amount, line.balance_after) for line in first] == [(-400, 9_000), (-300, 9_400)]
-    rest = await ledger.statement(cash, limit=10, before_seq=first[-1].seq)
+    rest = await ledger.statement(player, "EUR", limit=10, before_seq=first[-1].seq)
     assert [(line.amount, line.balance_after) for line in rest] == [(-200, 9_700), (-100, 9_900), (10_000, 10_000)]
+    assert await ledger.statement(uuid.uuid4(), "EUR") == []  # no such player
+    assert await ledger.statement(player, "GBP") == []  # no account in that currency
 
 
 async def test_accounts_are_unique_per_owner_kind_and_currency(db: Database) -> None:

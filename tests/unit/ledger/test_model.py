@@ -185,6 +185,23 @@ def test_void_releases_everything() -> None:
     assert (ledger.balance(ALICE), ledger.balance(ALICE_HOLD)) == (100, 0)
 
 
+def test_a_post_or_void_without_a_code_takes_the_code_of_its_pending_transfer() -> None:
+    ledger = MemoryLedger({ALICE: 100, HOUSE: -100})
+    first = TransferRequest(tid(), ALICE, HOUSE, 30, phase=Phase.PENDING, code="bet_stake")
+    second = TransferRequest(tid(), ALICE, HOUSE, 30, phase=Phase.PENDING, code="withdrawal")
+    post = TransferRequest(tid(), amount=20, phase=Phase.POST, pending_id=first.id, code="")
+    void = TransferRequest(tid(), phase=Phase.VOID, pending_id=second.id, code="")
+    assert ledger.apply(first, second, post, void) == [Result.OK] * 4
+    assert [(row.flags, row.code) for row in ledger.rows[2:]] == [
+        (Flag.POST, "bet_stake"),
+        (Flag.RELEASE, "bet_stake"),
+        (Flag.VOID, "withdrawal"),
+    ]
+    assert ledger.apply(post, void) == [Result.EXISTS, Result.EXISTS]  # replays compare the code taken
+    assert ledger.apply(replace(void, code="other")) == [Result.EXISTS_WITH_DIFFERENT_FIELDS]
+    assert ledger.apply(TransferRequest(tid(), ALICE, HOUSE, 5, code="")) == [Result.INVALID_CODE]
+
+
 def test_a_pending_transfer_resolves_only_once() -> None:
     ledger = MemoryLedger({ALICE: 100, HOUSE: -100})
     pending = TransferRequest(tid(), ALICE, HOUSE, 30, phase=Phase.PENDING)
