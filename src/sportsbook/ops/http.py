@@ -55,6 +55,14 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> JSONRe
     return JSONResponse(error_body(code, message, **extra), status_code=status)
 
 
+def _media_type(request: Request) -> str:
+    """The request's media type, without parameters and cut short: for a message, not to be trusted."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not media_type:
+        return "no Content-Type"
+    return media_type if len(media_type) <= 100 else media_type[:100] + "..."
+
+
 def _describe(errors: list[Any]) -> list[dict[str, Any]]:
     return [
         {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg", "")}
@@ -188,10 +196,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "malformed_json", "the request body is not valid JSON")
+        if isinstance(exc.body, bytes):
+            # The framework hands a route its body as raw bytes when the Content-Type is not JSON (or is
+            # missing), and the route's JSON model then refuses bytes in terms that name neither.
+            return error_response(
+                415,
+                "unsupported_media_type",
+                f"the body must be JSON sent as Content-Type: application/json; got {_media_type(request)}",
+            )
         return error_response(422, "invalid_request", "the request is not valid", details=_describe(errors))
 
     @app.exception_handler(StarletteHTTPException)
