@@ -20,7 +20,7 @@ from sportsbook.events.factory import build_bus
 from sportsbook.events.relay import OutboxRelay
 from sportsbook.idempotency.service import Idempotency
 from sportsbook.ledger.service import Ledger
-from sportsbook.ops import health, metrics
+from sportsbook.ops import docs, health, metrics
 from sportsbook.ops.http import install_error_handlers
 from sportsbook.ops.logging import configure_logging, install_request_context
 from sportsbook.ops.openapi import install_openapi
@@ -93,12 +93,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             await stop_platform(platform)
 
-    app = FastAPI(title="Sportsbook", version=__version__, lifespan=lifespan)
+    # FastAPI's own docs pages load Swagger UI and ReDoc from a CDN: docs.install serves /docs from here
+    app = FastAPI(title="Sportsbook", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.platform = platform
     install_error_handlers(app)
     install_openapi(app)
     install_request_context(app)
     metrics.install(app)
+    docs.install(app)
     app.include_router(health.router)
     app.include_router(players_routes.router)
     app.include_router(wallet_routes.router)

@@ -81,7 +81,7 @@ class IdempotencyKeyReused(DomainError):
 
 
 class IdempotencyKeyMissing(DomainError):
-    """This request needs an Idempotency-Key header of 1 to 255 characters."""
+    """This request needs an Idempotency-Key header of 1 to 255 printable ASCII characters."""
 
     code = "idempotency_key_required"
     status = 400

@@ -13,13 +13,16 @@ _CENT = Decimal("0.01")
 
 
 class InvalidOdds(InvalidRequest):
-    """Odds must be a decimal price from 1.01 to 1001 with at most two decimal places."""
+    """Odds must be a decimal price from 1.01 to 1001 with at most two decimal places, in ASCII digits."""
 
     code = "invalid_odds"
 
 
 def parse_odds(value: str | Decimal) -> Decimal:
-    """A decimal price from its wire form ("1.95"), checked: 1.01 to 1001, at most two decimal places."""
+    """A decimal price from its wire form ("1.95"), checked: ASCII, 1.01 to 1001, at most two decimal places."""
+    # Decimal alone reads any script's digits ("٣.٤٠" is 3.40) and strips any Unicode space.
+    if isinstance(value, str) and not value.isascii():
+        raise InvalidOdds(f"{value!r} is not a decimal price in ASCII digits")
     try:
         odds = Decimal(value) if isinstance(value, str) else value
     except InvalidOperation as exc:

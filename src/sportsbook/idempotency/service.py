@@ -32,11 +32,16 @@ def request_fingerprint(method: str, path: str, body: Any) -> str:
 
 
 @raises(IdempotencyKeyMissing, IdempotencyKeyReused)
-async def idempotency_key(idempotency_key: str | None = Header(default=None)) -> str:
-    """FastAPI dependency: the Idempotency-Key header, 1 to 255 printable characters."""
-    if idempotency_key is None or not 1 <= len(idempotency_key) <= 255 or not idempotency_key.isprintable():
+async def idempotency_key(
+    idempotency_key: str | None = Header(default=None, description="1 to 255 printable ASCII characters"),
+) -> str:
+    """FastAPI dependency: the Idempotency-Key header, 1 to 255 printable ASCII characters (space to tilde)."""
+    # ASCII as HTTP header values are: the server reads any other byte as Latin-1, so a key sent as "é" in
+    # UTF-8 arrives as "Ã©", which isprintable() alone would take.
+    key = idempotency_key
+    if key is None or not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
         raise IdempotencyKeyMissing()
-    return idempotency_key
+    return key
 
 
 class Idempotency:

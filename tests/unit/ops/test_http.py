@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -9,8 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sportsbook.core.errors import DomainError, InsufficientFunds, RateLimited
+from sportsbook.ops.http import NulTextGuard
 
 Lines = Callable[[], list[dict[str, Any]]]
 
@@ -122,3 +125,72 @@ async def test_a_valid_request_still_succeeds(client: httpx.AsyncClient) -> None
 
     assert response.status_code == 201
     assert response.json() == {"stake": 250}
+
+
+# --- NUL in text, refused before any route by NulTextGuard, whatever the body's chunks ---
+
+
+async def _asgi(app: ASGIApp, messages: list[Message], scope: Scope | None = None) -> tuple[int, bytes]:
+    """Drive `app` with a POST /api/v1/bets whose body comes as `messages` (then the client leaves);
+    the status and body it answers."""
+    scope = scope or {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/bets",
+        "raw_path": b"/api/v1/bets",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("sportsbook.test", 80),
+    }
+    incoming = list(messages)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    status = next((m["status"] for m in sent if m["type"] == "http.response.start"), 0)
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def _chunks(body: bytes, size: int) -> list[Message]:
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    return [{"type": "http.request", "body": p, "more_body": i < len(parts) - 1} for i, p in enumerate(parts)]
+
+
+async def test_a_nul_split_across_body_chunks_is_refused(app: FastAPI) -> None:
+    status, answer = await _asgi(app, _chunks(b'{"selection_id": "x\\u0000", "stake": 5}', 3))
+    assert status == 422
+    assert json.loads(answer)["error"]["details"] == [
+        {"field": "selection_id", "problem": "contains the NUL character (U+0000)"}
+    ]
+
+
+async def test_a_body_in_chunks_reaches_the_route_whole(app: FastAPI) -> None:
+    status, answer = await _asgi(app, _chunks(b'{"selection_id": "x", "stake": 5}', 4))
+    assert (status, json.loads(answer)) == (201, {"stake": 5})
+
+
+async def test_a_client_that_leaves_mid_body_is_seen_leaving_by_the_app() -> None:
+    # the app gets the chunks that came and then the disconnect, not a body cut short posing as whole
+    seen: list[Message] = []
+
+    async def recorder(_scope: Scope, receive: Receive, _send: Send) -> None:
+        while not seen or seen[-1]["type"] != "http.disconnect":
+            seen.append(await receive())
+
+    messages: list[Message] = [
+        {"type": "http.request", "body": b'{"selection_id": "x\\u0000', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    scope: Scope = {"type": "http", "method": "POST", "path": "/", "query_string": b"", "headers": []}
+    assert await _asgi(NulTextGuard(recorder), messages, scope) == (0, b"")  # nothing answered to no one
+    assert seen == messages
