@@ -19,6 +19,14 @@ Bet status, chosen so that `status` with `return` reads the way a player expects
 5. `won` otherwise: something won and the bet paid out. This covers dead heats that pay back less than the
    stake and each-way or system bets whose lines went different ways; `return` says how much.
 
+When a bet settles: once every line is decided. A line is decided once one of its legs pays nothing of the
+line's part (no share of it won, none void: a lost leg, or a `placed` runner on a win line), whatever its other
+legs do, or once every leg it uses is resolved. So a multiple is lost as soon as one leg loses, its other legs
+still running; a half-lost Asian leg, a partial `void_factor` or a dead heat still pays part of the line and
+decides nothing; an each-way multiple waits while a placed leg's place line can still pay. A system bet settles
+once every one of its lines is decided. Deciding early changes nothing of the money: a bet settled with legs
+still open pays exactly what it would once they are resolved, whatever they do (for every bet type this is 0).
+
 Resettlement after a correction, or a rollback, is the same pure computation on the new results:
 `adjustment` gives the money to move against what was paid before.
 """
@@ -352,44 +360,50 @@ def plan_bet(
     results: Sequence[SelectionResult | None],
     deductions: Sequence[Fraction] | None = None,
 ) -> SettlementPlan | None:
-    """The settlement plan of a bet once every leg its lines use is resolved; None until then.
+    """The settlement plan of a bet once every line is decided; None until then (see the module: a line is
+    decided once one of its legs pays nothing of its part, or once every leg is resolved).
 
-    `results` and `deductions` (each leg's total Rule 4 deduction, for bets struck before the withdrawals) are
-    indexed like `legs`."""
+    `results` (None for a leg still open) and `deductions` (each leg's total Rule 4 deduction, for bets struck
+    before the withdrawals) are indexed like `legs`."""
     if not lines:
         raise InvalidSettlement("a bet has at least one line")
     if len(results) != len(legs) or (deductions is not None and len(deductions) != len(legs)):
         raise InvalidSettlement("one result and one deduction per leg")
-    used = sorted({i for line in lines for i in line.legs})
-    resolved: list[SelectionResult] = []
-    for i in used:
-        found = results[i]
-        if found is None:
-            return None
-        resolved.append(found)
-    by_leg = dict(zip(used, resolved, strict=True))
-
     ratios: list[tuple[int, int]] = []
     any_winnings = False
+    all_void = True
+    labels: set[LegResult] = set()
     for line in lines:
+        resolved: list[tuple[int, SelectionResult]] = []
+        waiting = False
+        for i in line.legs:
+            found = results[i]
+            if found is None:
+                waiting = True
+            else:
+                resolved.append((i, found))
+                labels.add(found.label)
+        shares = [found.part(line.part) for _i, found in resolved]
+        if any(not part.won and not part.void for part in shares):
+            # A leg lost this line's part: nothing of the line can pay, whatever its open legs do.
+            ratios.append((0, 1))
+            all_void = False
+            continue
+        if waiting:
+            return None
         multipliers = [
             leg_multiplier(
-                by_leg[i],
-                legs[i].odds,
-                line.part,
-                legs[i].each_way,
-                deductions[i] if deductions is not None else ZERO,
+                found, legs[i].odds, line.part, legs[i].each_way, deductions[i] if deductions is not None else ZERO
             )
-            for i in line.legs
+            for i, found in resolved
         ]
         product = math.prod(multipliers, start=ONE)
         ratios.append((product.numerator, product.denominator))
         # A line has winnings when it pays more than its void shares alone would refund.
-        refund_only = math.prod((by_leg[i].part(line.part).void for i in line.legs), start=ONE)
+        refund_only = math.prod((part.void for part in shares), start=ONE)
         any_winnings = any_winnings or product > refund_only
+        all_void = all_void and all(part.void == 1 for part in shares)
 
-    all_void = all(by_leg[i].part(line.part).void == 1 for line in lines for i in line.legs)
-    labels = {by_leg[i].label for i in used}
     if all_void:
         status = SettledStatus.VOID
     elif not any_winnings or (len(lines) == 1 and LegResult.HALF_LOST in labels):
@@ -408,7 +422,7 @@ def settle_bet(
     results: Sequence[SelectionResult | None],
     deductions: Sequence[Fraction] | None = None,
 ) -> BetSettlement | None:
-    """Settle a bet (stake per line) once every leg its lines use is resolved; None until then."""
+    """Settle a bet (stake per line) once every line is decided (see `plan_bet`); None until then."""
     if stake <= 0:
         raise InvalidSettlement("a bet has a positive stake and at least one line")
     plan = plan_bet(lines, legs, results, deductions)

@@ -230,11 +230,7 @@ class Settler:
         void legs that decide them, the ledger transfers, the bets' closing and their exposure."""
         rows = await store.open_bets(conn, bet_ids)
         markets = {leg.market_id for b in rows for leg in b.legs}
-        plans = _Plans(
-            await store.results_for_markets(conn, markets),
-            await store.withdrawals(conn, markets),
-            await store.voided_legs(conn, [b.id for b in rows]),
-        )
+        plans = await _read_plans(conn, markets, [b.id for b in rows])
         accounts = await self._accounts(conn, rows)
         chunk = _Chunk(list(bet_ids), {b.id: b.settle_count for b in rows}, markets, plans)
         for bet in rows:
@@ -263,7 +259,11 @@ class Settler:
     async def rollback(self, market_id: UUID) -> SettlementReport:
         """Undo a market's settlement: the market is suspended again, its settled bets reopen, their money
         returns. A cancelled market's void settlement rolls back the same way: the cancellation is undone.
-        Safe while the settlement is still running: chunks written after it find the results gone."""
+        Safe while the settlement is still running: chunks written after it find the results gone.
+
+        A settled bet that the results still standing decide without this market (a multiple lost on another
+        market) is not reopened: what it paid does not depend on this market's result (see `plan_bet`), so
+        reopening it would only leave it open on a loss no one will settle again."""
         market = self.catalog.market(market_id)
         now = self.clock.now()
         async with self.db.transaction() as conn:
@@ -274,9 +274,13 @@ class Settler:
                 raise SettlementNotFound()
             await self.catalog.unsettle_market(market_id, conn=conn)
             settled = await store.settled_bets_on(conn, market_id)
-            await self._reopen(conn, settled, now)
+            standing = await _read_plans(
+                conn, {leg.market_id for b in settled for leg in b.legs}, [b.id for b in settled]
+            )
+            reopened = [bet for bet in settled if standing.plan(bet)[0] is None]
+            await self._reopen(conn, reopened, now)
         await self.catalog.refresh(market.event_id)
-        return SettlementReport(market_id, 0, reopened_bets=len(settled))
+        return SettlementReport(market_id, 0, reopened_bets=len(reopened))
 
     async def _reopen(self, conn: AsyncConnection, settled: Sequence[BetRow], now: datetime) -> None:
         """Take back what these settled bets paid and open them again (in the caller's transaction)."""
@@ -551,6 +555,16 @@ _VOID = SelectionResult(Part(Fraction(0), Fraction(1)), Part(Fraction(0), Fracti
 _LOST = SelectionResult(Part(Fraction(0), Fraction(0)), Part(Fraction(0), Fraction(0)), LegResult.LOST)
 
 
+async def _read_plans(conn: AsyncConnection, markets: set[UUID], bet_ids: Sequence[UUID]) -> _Plans:
+    """What decides these bets, as `conn` sees it: the results in force on their markets, the withdrawals
+    there and their void legs."""
+    return _Plans(
+        await store.results_for_markets(conn, markets),
+        await store.withdrawals(conn, markets),
+        await store.voided_legs(conn, bet_ids),
+    )
+
+
 def _chunks(ids: Sequence[UUID]) -> list[list[UUID]]:
     return [list(ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)]
 
@@ -582,11 +596,28 @@ class _Plans:
         self.known = known
         self.withdrawals = withdrawals
         self.voids = voids
-        # plan key -> (plan or None while a leg is open, lines, each line's odds as (num, den) for the exposure)
+        # plan key -> (plan or None while a line is undecided, lines, each line's odds as (num, den) for the
+        # exposure). An open leg is in the key as its result None, so a bet decided early (a leg lost, others
+        # open) shares its plan only with bets of its shape open on the same legs.
         self._plans: dict[tuple[object, ...], tuple[SettlementPlan | None, list[Line], list[tuple[int, int]]]] = {}
 
     def settle(self, bet: BetRow, exposure: dict[UUID, tuple[UUID, int]]) -> BetSettlement | None:
-        """The bet's settlement once every leg is resolved (None before), taking what it held off `exposure`."""
+        """The bet's settlement once every line is decided (None before), taking what it held off `exposure`
+        (on every selection of the bet, its open legs' too)."""
+        plan, lines, ratios = self.plan(bet)
+        if plan is None:
+            return None
+        stake = bet.stake
+        for line, (num, den) in zip(lines, ratios, strict=True):
+            profit = stake * num // den - stake  # as `exposures_for` counts it at placement
+            for i in line.legs:
+                leg = bet.legs[i]
+                market, held = exposure.get(leg.selection_id, (leg.market_id, 0))
+                exposure[leg.selection_id] = (market, held - profit)
+        return plan.settle(stake)
+
+    def plan(self, bet: BetRow) -> tuple[SettlementPlan | None, list[Line], list[tuple[int, int]]]:
+        """The bet's plan (None while a line is undecided), its lines and each line's odds as (num, den)."""
         results = [self._result(bet, leg) for leg in bet.legs]
         deductions = [self._deduction(bet, leg) for leg in bet.legs]
         # Results enter the key by identity: each is one object of `known` (or _VOID), alive as long as this
@@ -600,17 +631,7 @@ class _Plans:
         if entry is None:
             legs, lines = legs_and_lines(bet)
             entry = self._plans[key] = (plan_bet(lines, legs, results, deductions), lines, line_ratios(lines, legs))
-        plan, lines, ratios = entry
-        if plan is None:
-            return None
-        stake = bet.stake
-        for line, (num, den) in zip(lines, ratios, strict=True):
-            profit = stake * num // den - stake  # as `exposures_for` counts it at placement
-            for i in line.legs:
-                leg = bet.legs[i]
-                market, held = exposure.get(leg.selection_id, (leg.market_id, 0))
-                exposure[leg.selection_id] = (market, held - profit)
-        return plan.settle(stake)
+        return entry
 
     def _result(self, bet: BetRow, leg: LegRow) -> SelectionResult | None:
         if (bet.id, leg.market_id) in self.voids:

@@ -4,15 +4,16 @@ operator rule they reproduce; properties bound what any settlement can pay."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
-from sportsbook.betting.model import BetType, LegSpec, Line, LinePart, expand_lines, potential_return
+from sportsbook.betting.model import SYSTEMS, BetType, LegSpec, Line, LinePart, expand_lines, potential_return
 from sportsbook.betting.settlement import (
     VOID,
     BetSettlement,
@@ -487,13 +488,116 @@ def test_a_system_bet_with_one_winning_line_is_won() -> None:
     assert (refunded.status, refunded.total_return) == (SettledStatus.HALF_LOST, 1_000)
 
 
-def test_a_bet_waits_for_every_leg() -> None:
+def test_a_bet_waits_for_every_leg_that_can_still_change_what_it_pays() -> None:
     legs = [leg("2.0"), leg("3.0")]
     assert settle_bet(1_000, [Line((0, 1), WIN)], legs, [won(), None]) is None
     # A leg no line uses does not hold the bet back.
     assert settle_bet(1_000, [Line((0,), WIN)], legs, [won(), None]) == BetSettlement(
         SettledStatus.WON, 2_000, (2_000,)
     )
+
+
+LOST_AT_ONCE = BetSettlement(SettledStatus.LOST, 0, (0,))
+
+
+# A multiple loses as soon as one leg loses (William Hill help "Accumulators": "if one selection loses, the
+# whole bet loses"; bet365 settles such a bet at once, whatever the other legs still to run): a line is decided
+# once a leg pays nothing of its part (no share won, none void), or once every leg is resolved. A half-lost
+# Asian leg or a partial void_factor still refunds part of the stake, and a `placed` runner still pays a place
+# line, so they decide nothing while another leg is open. Legs given as None are open.
+@pytest.mark.parametrize(
+    ("name", "kind", "system", "each_way", "results", "expected"),
+    [
+        ("double, one leg lost", BetType.MULTIPLE, None, False, ["lost", None], LOST_AT_ONCE),
+        ("double, the open leg first", BetType.MULTIPLE, None, False, [None, "lost"], LOST_AT_ONCE),
+        ("treble, one lost, one won", BetType.MULTIPLE, None, False, ["won", "lost", None], LOST_AT_ONCE),
+        ("treble, one lost, two open", BetType.MULTIPLE, None, False, [None, "lost", None], LOST_AT_ONCE),
+        ("double, one won", BetType.MULTIPLE, None, False, ["won", None], None),
+        ("double, one void", BetType.MULTIPLE, None, False, ["void", None], None),
+        ("double, one half lost", BetType.MULTIPLE, None, False, ["half_lost", None], None),
+        ("double, one half won", BetType.MULTIPLE, None, False, ["half_won", None], None),
+        ("double, lost with a quarter void", BetType.MULTIPLE, None, False, ["lost_quarter_void", None], None),
+        ("double, a dead heat", BetType.MULTIPLE, None, False, ["dead_heat", None], None),
+        ("win double, one runner placed", BetType.MULTIPLE, None, False, ["placed", None], LOST_AT_ONCE),
+        (
+            "each-way double, one lost",
+            BetType.MULTIPLE,
+            None,
+            True,
+            ["lost", None],
+            BetSettlement(SettledStatus.LOST, 0, (0, 0)),
+        ),
+        ("each-way double, one placed", BetType.MULTIPLE, None, True, ["placed", None], None),
+        (
+            "each-way double, placed and lost",
+            BetType.MULTIPLE,
+            None,
+            True,
+            ["placed", "lost"],
+            BetSettlement(SettledStatus.LOST, 0, (0, 0)),
+        ),
+        ("singles, one lost", BetType.SINGLE, None, False, ["lost", None], None),
+        ("trixie, one lost", BetType.SYSTEM, "trixie", False, ["lost", None, None], None),
+        ("trixie, one lost, one won", BetType.SYSTEM, "trixie", False, ["lost", "won", None], None),
+        (
+            "trixie, two lost",
+            BetType.SYSTEM,
+            "trixie",
+            False,
+            ["lost", None, "lost"],
+            BetSettlement(SettledStatus.LOST, 0, (0, 0, 0, 0)),
+        ),
+        (
+            "2/3, two lost",
+            BetType.SYSTEM,
+            "2/3",
+            False,
+            [None, "lost", "lost"],
+            BetSettlement(SettledStatus.LOST, 0, (0, 0, 0)),
+        ),
+        ("patent, two lost", BetType.SYSTEM, "patent", False, ["lost", "lost", None], None),
+        (
+            "yankee, three lost",
+            BetType.SYSTEM,
+            "yankee",
+            False,
+            ["lost", None, "lost", "lost"],
+            BetSettlement(SettledStatus.LOST, 0, (0,) * 11),
+        ),
+        ("yankee, two lost", BetType.SYSTEM, "yankee", False, ["lost", None, "won", "lost"], None),
+        ("each-way trixie, two placed", BetType.SYSTEM, "trixie", True, ["placed", None, "placed"], None),
+        (
+            "each-way trixie, two lost",
+            BetType.SYSTEM,
+            "trixie",
+            True,
+            ["lost", None, "lost"],
+            BetSettlement(SettledStatus.LOST, 0, (0,) * 8),
+        ),
+    ],
+)
+def test_a_bet_settles_once_every_line_is_decided(
+    name: str,
+    kind: BetType,
+    system: str | None,
+    each_way: bool,
+    results: list[str | None],
+    expected: BetSettlement | None,
+) -> None:
+    terms = FIFTH_THREE
+    by_name = {
+        "won": won(),
+        "lost": lost(),
+        "void": void(),
+        "placed": explicit_result("placed", None, None, terms),
+        "half_won": score_result(MarketType.ASIAN_HANDICAP, "home", 2, 1, hcp="-0.75"),
+        "half_lost": score_result(MarketType.ASIAN_HANDICAP, "home", 0, 0, hcp="-0.25"),
+        "lost_quarter_void": explicit_result("lost", F(1, 4), None, None),
+        "dead_heat": explicit_result("won", None, HALF, None),
+    }
+    legs = [leg("2.0", terms if each_way else None) for _ in results]
+    lines = expand_lines(kind, system, len(legs), each_way)
+    assert settle_bet(1_000, lines, legs, [by_name[r] if r else None for r in results]) == expected, name
 
 
 def test_bad_shapes_are_refused() -> None:
@@ -554,15 +658,26 @@ def results_st(terms: EachWayTerms | None) -> st.SearchStrategy[SelectionResult]
 
 
 @st.composite
-def bets_st(draw: st.DrawFn) -> tuple[int, list[Line], list[LegSpec], list[SelectionResult], list[Fraction]]:
-    n = draw(st.integers(1, 4))
+def bets_st(
+    draw: st.DrawFn, named: bool = False
+) -> tuple[int, list[Line], list[LegSpec], list[SelectionResult], list[Fraction]]:
+    """A bet with every leg resolved: singles, a multiple or a K/N system, or with `named` a named system."""
+    system: str | None = None
+    if named:
+        system = draw(st.sampled_from([name for name, (n_legs, _) in SYSTEMS.items() if n_legs <= 5]))
+        n = SYSTEMS[system][0]
+    else:
+        n = draw(st.integers(1, 4))
     terms = draw(st.none() | terms_st)
     legs = [
         LegSpec(uuid.UUID(int=i), uuid.UUID(int=100 + i), uuid.UUID(int=200 + i), draw(odds_st), terms)
         for i in range(n)
     ]
-    kind = draw(st.sampled_from([BetType.SINGLE, BetType.MULTIPLE, BetType.SYSTEM] if n > 1 else [BetType.SINGLE]))
-    system = f"{draw(st.integers(1, n))}/{n}" if kind is BetType.SYSTEM else None
+    if named:
+        kind = BetType.SYSTEM
+    else:
+        kind = draw(st.sampled_from([BetType.SINGLE, BetType.MULTIPLE, BetType.SYSTEM] if n > 1 else [BetType.SINGLE]))
+        system = f"{draw(st.integers(1, n))}/{n}" if kind is BetType.SYSTEM else None
     lines = expand_lines(kind, system, n, each_way=terms is not None)
     results = [draw(results_st(terms)) for _ in range(n)]
     deductions = [draw(deduction_st) for _ in range(n)]
@@ -616,3 +731,35 @@ def test_a_leg_is_worth_between_nothing_and_its_odds(
     result: SelectionResult, odds: Decimal, deduction: Fraction
 ) -> None:
     assert 0 <= leg_multiplier(result, odds, WIN, None, deduction) <= Fraction(odds)
+
+
+@given(bets_st() | bets_st(named=True), st.data())
+def test_a_bet_settled_early_pays_exactly_what_it_pays_once_every_leg_is_resolved(
+    bet: tuple[int, list[Line], list[LegSpec], list[SelectionResult], list[Fraction]], data: st.DataObject
+) -> None:
+    # Some legs lose (so that bets are decided early more often than random results would make them), some are
+    # left open; those are then resolved as `results` says, independently of the rest: whatever they do.
+    stake, lines, legs, results, deductions = bet
+    leg_ids = st.integers(0, len(legs) - 1)
+    losing = data.draw(st.sets(leg_ids, max_size=len(legs) - 1), label="lost legs")
+    still_open = data.draw(st.sets(leg_ids, min_size=1), label="open legs") - losing
+    resolved = [lost() if i in losing else r for i, r in enumerate(results)]
+    known: list[SelectionResult | None] = [None if i in still_open else r for i, r in enumerate(resolved)]
+    early = settle_bet(stake, lines, legs, known, deductions)
+    if early is None:
+        assert still_open  # only an open leg holds a bet back
+        event("waits for its open legs")
+        return
+    event("settled early" if still_open else "settled with every leg resolved")
+    assert early == settle(stake, lines, legs, list(resolved), deductions)
+    # ... and what it pays is, line by line, the stake times every leg's multiplier once all are resolved
+    multiplied = [
+        math.prod(
+            (leg_multiplier(resolved[i], legs[i].odds, line.part, legs[i].each_way, deductions[i]) for i in line.legs),
+            start=F(stake),
+        )
+        for line in lines
+    ]
+    assert early.line_returns == tuple(math.floor(value) for value in multiplied)
+    if still_open:  # every line of every bet type that uses an open leg has lost: the bet returns nothing
+        assert early == BetSettlement(SettledStatus.LOST, 0, (0,) * len(lines))
