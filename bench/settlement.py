@@ -54,6 +54,7 @@ from sportsbook.config import Settings
 from sportsbook.core.ids import derived_id
 from sportsbook.db.engine import Database
 from sportsbook.db.migrate import upgrade
+from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest, player_owner
 from sportsbook.ledger.store import AccountKey
 from sportsbook.ops.runtime import freeze_heap
@@ -297,7 +298,7 @@ async def funded_players(platform: Platform, run_id: str, count: int = PLAYERS) 
     for start in range(0, len(players), 500):
         async with platform.db.transaction() as conn:
             for player_id in players[start : start + 500]:
-                await ledger.open_player_accounts(conn, player_id, CURRENCY)
+                await ledger.open_player_accounts(UnitOfWork(conn), player_id, CURRENCY)
     equity = await ledger.account(AccountKey("house", AccountKind.EQUITY, CURRENCY, f"bench-settlement-{run_id}"))
     funding = []
     for player_id in players:
@@ -363,7 +364,7 @@ async def place_bets(
             rows.append(bet)
             expected.append(exp)
         async with platform.db.transaction() as conn:
-            results = await platform.ledger.create_transfers_in(conn, transfers)
+            results = await platform.ledger.create_transfers_in(UnitOfWork(conn), transfers)
             refused = Counter(r for r in results if r is not Result.OK)
             assert not refused, refused
             await store.insert(conn, rows)

@@ -15,6 +15,7 @@ import typer
 import uvloop
 
 from sportsbook.config import Settings
+from sportsbook.db.unit_of_work import UnitOfWork
 
 app = typer.Typer(help="Sportsbook: an open-source fixed-odds sportsbook platform.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -195,7 +196,7 @@ async def _seed_demo(settings: Settings) -> None:
             return  # seeded by an earlier run
         async with platform.db.transaction() as conn:
             await platform.wallets.adjust(
-                conn,
+                UnitOfWork(conn),
                 adjustment_id=derived_id("demo-opening-balance", player.id),
                 player_id=player.id,
                 currency="EUR",

@@ -461,7 +461,8 @@ async def test_a_non_runner_can_no_longer_be_priced(api: Api) -> None:
     race = await _create(api, trader, race_body())
     market = race["markets"][0]
     runner = market["selections"][0]["id"]
-    await api.platform.catalog.mark_non_runner(uuid.UUID(runner))
+    catalog = api.platform.catalog
+    await catalog.run(lambda uow: catalog.mark_non_runner(uow, uuid.UUID(runner)))
     response = await api.client.patch(
         f"/api/v1/admin/markets/{market['id']}",
         json={"selections": [{"id": runner, "odds": "5.00"}]},

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 
-from sportsbook.betting.model import CashoutUnavailable
+from sportsbook.betting.refusals import CashoutUnavailable
 from tests.http.conftest import Account, Api
 from tests.http.test_bets_api import _bet, _event, _funded_player, _selection, _wallet
 from tests.http.test_catalog_api import football_body

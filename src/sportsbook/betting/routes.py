@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting import refusals
 from sportsbook.betting.model import BetType, OddsChange
@@ -20,7 +20,7 @@ from sportsbook.betting.store import SETTLED_STATUSES, BetRow
 from sportsbook.core.errors import InvalidRequest
 from sportsbook.core.markets import Score
 from sportsbook.core.odds import odds_text, parse_odds
-from sportsbook.idempotency.service import idempotency_key, request_fingerprint
+from sportsbook.idempotency.service import Once, idempotency_key, request_fingerprint
 from sportsbook.ops.http import FastJSONResponse
 from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
@@ -433,13 +433,14 @@ async def post_cashout(
     """Close the bet for the quoted amount, or 409 `cashout_price_changed` if its value fell below it. Moves
     money, so it takes an Idempotency-Key: a repeat answers as the first did (a lost answer is safe to retry)."""
 
-    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        paid = await platform.settler.cashout(player.id, bet_id, body.amount, conn=conn)
-        return 200, CashedOutOut(status="cashed_out", return_=paid).model_dump(mode="json", by_alias=True)
-
-    fingerprint = request_fingerprint("POST", request.url.path, body.model_dump(mode="json"))
-    status, payload = await platform.idempotency.run(f"user:{player.id}", key, fingerprint, action)
+    once = Once.of(f"user:{player.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
+    use_case = partial(platform.settler.cashout_in, player_id=player.id, bet_id=bet_id, amount=body.amount)
+    status, payload = await platform.idempotency.run(once, use_case, _cashed_out)
     return JSONResponse(payload, status_code=status)
+
+
+def _cashed_out(paid: int) -> tuple[int, dict[str, Any]]:
+    return 200, CashedOutOut(status="cashed_out", return_=paid).model_dump(mode="json", by_alias=True)
 
 
 @router.get("/api/v1/admin/liabilities")

@@ -24,7 +24,6 @@ from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, check_s
 from sportsbook.betting.placement import BetRequest, LegRequest, Quote, price, quote
 from sportsbook.betting.refusals import BetNotFound, OddsChanged
 from sportsbook.betting.store import BetRow, LegRow
-from sportsbook.catalog import store as catalog_store
 from sportsbook.catalog.model import SelectionClosed
 from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import Clock
@@ -33,11 +32,10 @@ from sportsbook.core.ids import derived_id
 from sportsbook.core.markets import EachWayTerms
 from sportsbook.db.batching import GroupCommitter
 from sportsbook.db.engine import Database
-from sportsbook.events import outbox
+from sportsbook.db.unit_of_work import UnitOfWork, unit_of_work
 from sportsbook.events.model import Event
-from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest, player_owner
 from sportsbook.ledger.service import Ledger
-from sportsbook.ledger.store import AccountKey
+from sportsbook.ledger.verbs import Movements, Result
 
 log = structlog.get_logger("sportsbook.betting")
 
@@ -192,12 +190,13 @@ class Betting:
         legs = tuple(replace(leg, odds=price) for leg, price in zip(bet.legs, odds, strict=True))
         return replace(bet, status=status, reject_code=None, potential_return=potential_return, legs=legs)
 
-    async def _process(self, conn: AsyncConnection, items: Sequence[_Item]) -> list[_Outcome]:
+    async def _process(self, uow: UnitOfWork, items: Sequence[_Item]) -> list[_Outcome]:
+        conn = uow.connection
         outcomes: list[_Outcome | None] = [None] * len(items)
         # The ledger lock first: it queues every node's placement batches, so the exposures read below stay
         # true until this transaction commits, and the liability limits hold across nodes. Replays are looked
         # up under it too, so a bet found new here has no stake transfer stored (both are written together).
-        await self.ledger.lock(conn)
+        await self.ledger.lock(uow)
         stored = await store.existing(conn, {d.bet_id for d in items})
         seen: dict[UUID, str] = {}
         candidates: list[int] = []
@@ -212,20 +211,20 @@ class Betting:
             else:
                 candidates.append(i)
         drafts = {i: item for i, item in enumerate(items) if isinstance(item, _Draft)}
-        candidates = await self._refuse_closed(conn, drafts, candidates, outcomes)
+        candidates = await self._refuse_closed(uow, drafts, candidates, outcomes)
         candidates = await self._refuse_cancelled(conn, drafts, candidates, outcomes)
         book = await _shared_book(conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs})
         rows: list[BetRow] = []
         # A bet the ledger refuses for funds frees the liability room it took; the bets it crowded out
         # get a second round (rare: only when a refusal for funds and one for liability meet in a batch).
         for _ in range(2):
-            crowded = await self._strike(conn, book, drafts, candidates, outcomes, rows)
+            crowded = await self._strike(uow, book, drafts, candidates, outcomes, rows)
             if not crowded:
                 break
             candidates = crowded
         await store.insert(conn, rows)
         await store.add_exposure(conn, exposure_deltas(rows, +1))
-        await outbox.add(conn, [_placed_event(bet) for bet in rows])
+        await uow.outbox.add([_placed_event(bet) for bet in rows])
         refused = [
             store.RefusalRow(item.bet_id, item.player_id, item.fingerprint, o.status, o.code, o.message, o.extra)
             for item, o in zip(items, outcomes, strict=True)
@@ -236,7 +235,7 @@ class Betting:
 
     async def _refuse_closed(
         self,
-        conn: AsyncConnection,
+        uow: UnitOfWork,
         drafts: Mapping[int, _Draft],
         candidates: list[int],
         outcomes: list[_Outcome | None],
@@ -244,8 +243,8 @@ class Betting:
         """Refuse the drafts with a leg on a market the database shows settled or cancelled, though it was open
         in memory when they were priced. Read under the ledger lock: settlement lists a market's open bets
         under it after marking the market settled, so a bet is either listed there or refused here."""
-        closed = await catalog_store.closed_market_ids(
-            conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs}
+        closed = await self.catalog.closed_market_ids(
+            uow, {leg.market_id for i in candidates for leg in drafts[i].quote.legs}
         )
         if not closed:
             return candidates
@@ -296,7 +295,7 @@ class Betting:
 
     async def _strike(
         self,
-        conn: AsyncConnection,
+        uow: UnitOfWork,
         book: LiabilityBook,
         drafts: Mapping[int, _Draft],
         candidates: Sequence[int],
@@ -319,11 +318,20 @@ class Betting:
             # booked now so the next bet of this batch sees it; taken back below if the bet fails
             book.add(drafts[i].bet_id, exposures)
             accepted.append(i)
-        transfers = [await self._stake_transfer(conn, drafts[i]) for i in accepted]
+        stakes = Movements()
+        for i in accepted:
+            draft = drafts[i]
+            stakes.reserve_stake(
+                derived_id("stake", draft.bet_id),
+                draft.player_id,
+                draft.currency,
+                draft.quote.total_stake,
+                reference=f"bet:{draft.bet_id}",
+            )
         # Each stake id derives from its bet's, found new under the lock in `_process`: not looked up again.
-        results = await self.ledger.create_transfers_in(conn, transfers, new_ids=True)
+        results = await self.ledger.apply(uow, stakes, new_ids=True)
         freed = False
-        for i, transfer, result in zip(accepted, transfers, results, strict=True):
+        for i, result in zip(accepted, results, strict=True):
             draft = drafts[i]
             if result is not Result.OK:
                 book.remove(draft.bet_id)
@@ -334,28 +342,10 @@ class Betting:
                     else DomainError(f"the ledger refused the stake: {result.value}", code="stake_refused")
                 )
                 continue
-            bet = _bet_row(draft, transfer.id)
+            bet = _bet_row(draft, derived_id("stake", draft.bet_id))
             rows.append(bet)
             outcomes[i] = bet
         return refused_for_room if freed else []
-
-    async def _stake_transfer(self, conn: AsyncConnection, draft: _Draft) -> TransferRequest:
-        ledger_store = self.ledger.store
-        cash = await ledger_store.find_account(
-            conn, AccountKey(player_owner(draft.player_id), AccountKind.CASH, draft.currency)
-        )
-        revenue = await ledger_store.get_or_create_account(
-            conn, AccountKey("house", AccountKind.REVENUE, draft.currency), draft.placed_at
-        )
-        return TransferRequest(
-            derived_id("stake", draft.bet_id),
-            cash or 0,
-            revenue,
-            draft.quote.total_stake,
-            phase=Phase.PENDING,
-            code="bet_stake",
-            reference=f"bet:{draft.bet_id}",
-        )
 
     # ---- in-play acceptance ----
 
@@ -379,11 +369,12 @@ class Betting:
             terms = quote(_request_of(bet), self.catalog.view.selection, now)
         except DomainError as exc:
             code = exc.code
-        async with self.db.transaction() as conn:
+        async with unit_of_work(self.db) as uow:
+            conn = uow.connection
             if await store.lock_status(conn, bet.id) != "pending":
                 return  # another acceptor (this node's poll or another node's) decided it first
-            await self.ledger.lock(conn)  # as placement: a market settled meanwhile is seen closed here
-            if await catalog_store.closed_market_ids(conn, {leg.market_id for leg in bet.legs}):
+            await self.ledger.lock(uow)  # as placement: a market settled meanwhile is seen closed here
+            if await self.catalog.closed_market_ids(uow, {leg.market_id for leg in bet.legs}):
                 terms, code = None, SelectionClosed.code
             elif await store.voided_legs(conn, [bet.id]):
                 # a feed's bet cancel voided a leg during the delay: the price it was struck at is void
@@ -393,18 +384,17 @@ class Betting:
             if code is None:
                 await store.set_status(conn, bet.id, "open", expect="pending")
                 payload = {"bet_id": str(bet.id), "player_id": str(bet.player_id)}
-                await outbox.add(conn, [Event.new("bet.accepted", 1, str(bet.player_id), payload, now)])
+                await uow.outbox.add([Event.new("bet.accepted", 1, str(bet.player_id), payload, now)])
                 return
             await store.set_status(conn, bet.id, "rejected", reject_code=code, expect="pending")
-            void = TransferRequest(
-                derived_id("stake-void", bet.id), phase=Phase.VOID, pending_id=bet.stake_transfer_id, code="bet_stake"
-            )
-            (result,) = await self.ledger.create_transfers_in(conn, [void])
+            release = Movements()
+            release.void_hold(derived_id("stake-void", bet.id), bet.stake_transfer_id)
+            (result,) = await self.ledger.apply(uow, release)
             if result not in (Result.OK, Result.EXISTS):
                 raise RuntimeError(f"could not release the stake of bet {bet.id}: {result.value}")
             await store.add_exposure(conn, exposure_deltas([bet], -1))
             payload = {"bet_id": str(bet.id), "player_id": str(bet.player_id), "reject_code": code}
-            await outbox.add(conn, [Event.new("bet.rejected", 1, str(bet.player_id), payload, now)])
+            await uow.outbox.add([Event.new("bet.rejected", 1, str(bet.player_id), payload, now)])
 
     async def _restrike(self, conn: AsyncConnection, bet: BetRow, terms: Quote) -> str | None:
         """Move the bet to the odds of `terms` if they differ from those struck; the refusal code if the new

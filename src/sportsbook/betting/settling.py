@@ -21,7 +21,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.betting import store
-from sportsbook.betting.cashout import LegState, OpenLeg, SettledLeg, cashout_value
+from sportsbook.betting.cashout import LegState, OpenLeg, SettledLeg, cashout_value, within_tolerance
 from sportsbook.betting.model import BetType, Line, LinePart, line_ratios
 from sportsbook.betting.refusals import BetNotFound, CashoutPriceChanged, CashoutUnavailable
 from sportsbook.betting.service import Betting, exposure_deltas, legs_and_lines
@@ -40,16 +40,15 @@ from sportsbook.betting.settlement import (
     total_deduction,
 )
 from sportsbook.betting.store import BetRow, LegRow
-from sportsbook.catalog import store as catalog_store
 from sportsbook.catalog.model import EventStatus, Market, MarketStatus, SelectionStatus
 from sportsbook.core.errors import Conflict, DomainError, InvalidRequest, NotFound
 from sportsbook.core.ids import derived_id, new_id
 from sportsbook.core.markets import SCORE_BASED, Score
-from sportsbook.events import outbox
+from sportsbook.db.unit_of_work import UnitOfWork, reading, unit_of_work
 from sportsbook.events.bus import EventBus
 from sportsbook.events.model import Event
-from sportsbook.ledger.model import HOUSE, AccountKind, Phase, Result, Transfer, TransferRequest, player_owner
-from sportsbook.ledger.store import AccountKey
+from sportsbook.ledger.model import Transfer
+from sportsbook.ledger.verbs import Movements, Result
 
 CHUNK = 2_000  # bets per settlement transaction
 
@@ -174,21 +173,20 @@ class Settler:
         if market.status in (MarketStatus.SETTLED, MarketStatus.CANCELLED):
             raise MarketAlreadySettled()
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            await store.insert_settlement(conn, new_id(), market.id, results, now)
+        async with unit_of_work(self.db) as uow:
+            await store.insert_settlement(uow.connection, new_id(), market.id, results, now)
             withdrawn = {s.id for s in market.selections if s.status is SelectionStatus.NON_RUNNER}
             statuses = {sid: _STATUS_OF[r.label] for sid, r in results.items() if sid not in withdrawn}
-            await self.catalog.settle_market_selections(market.id, statuses, conn=conn)
-        await self.catalog.refresh(market.event_id)
+            await self.catalog.settle_market_selections(uow, market.id, statuses)
         return SettlementReport(market.id, await self._settle_chunks(await self._open_bet_chunks(market.id), now))
 
     async def _open_bet_chunks(self, market_id: UUID) -> list[list[UUID]]:
         """The market's open bets, listed under the ledger lock: a placement batch or an in-play acceptance
         that priced a bet before the market closed either committed it before this list, or finds the market
         closed in the database under the same lock and refuses it."""
-        async with self.db.transaction() as conn:
-            await self.ledger.lock(conn)
-            ids = await store.open_bet_ids_on(conn, market_id)
+        async with unit_of_work(self.db) as uow:
+            await self.ledger.lock(uow)
+            ids = await store.open_bet_ids_on(uow.connection, market_id)
         return _chunks(ids)
 
     async def _settle_chunks(self, chunks: Sequence[Sequence[UUID]], now: datetime) -> int:
@@ -211,36 +209,36 @@ class Settler:
         return settled
 
     async def _read_chunk(self, bet_ids: Sequence[UUID]) -> _Chunk:
-        async with self.db.read() as conn:
-            return await self._work_out(conn, bet_ids)
+        async with reading(self.db) as uow:
+            return await self._work_out(uow, bet_ids)
 
     async def _write_chunk(self, chunk: _Chunk, now: datetime) -> int:
-        async with self.db.transaction() as conn:
-            await self.ledger.lock(conn)
-            if not await self._still_holds(conn, chunk):
-                chunk = await self._work_out(conn, chunk.bet_ids)
+        async with unit_of_work(self.db) as uow:
+            await self.ledger.lock(uow)
+            if not await self._still_holds(uow.connection, chunk):
+                chunk = await self._work_out(uow, chunk.bet_ids)
             # Each transfer id derives from its bet and the bet's settle count, which every transfer of that
             # name moves on in its own transaction: the bets open at the counts checked above have none stored.
-            await self._apply(conn, chunk.transfers, chunk.pending, new_ids=True)
-            await self._mark_settled(conn, chunk.done, now, chunk.exposure)
+            await self._apply(uow, chunk.movements, chunk.pending, new_ids=True)
+            await self._mark_settled(uow, chunk.done, now, chunk.exposure)
         return len(chunk.done)
 
-    async def _work_out(self, conn: AsyncConnection, bet_ids: Sequence[UUID]) -> _Chunk:
-        """What settling these bets takes, from what `conn` sees: the open bets, the results, withdrawals and
-        void legs that decide them, the ledger transfers, the bets' closing and their exposure."""
+    async def _work_out(self, uow: UnitOfWork, bet_ids: Sequence[UUID]) -> _Chunk:
+        """What settling these bets takes, from what `uow` sees: the open bets, the results, withdrawals and
+        void legs that decide them, the ledger's movements, the bets' closing and their exposure."""
+        conn = uow.connection
         rows = await store.open_bets(conn, bet_ids)
         markets = {leg.market_id for b in rows for leg in b.legs}
         plans = await _read_plans(conn, markets, [b.id for b in rows])
-        accounts = await self._accounts(conn, rows)
         chunk = _Chunk(list(bet_ids), {b.id: b.settle_count for b in rows}, markets, plans)
         for bet in rows:
             settled = plans.settle(bet, chunk.exposure)
             if settled is None:
                 continue
-            chunk.transfers.extend(_payout_transfers(bet, settled.total_return, *accounts[bet.player_id, bet.currency]))
+            _pay_out(chunk.movements, bet, settled.total_return)
             chunk.done.append((bet, settled.status.value, settled.total_return))
         held = [bet.stake_transfer_id for bet, _status, _return in chunk.done if bet.stake_state == "held"]
-        chunk.pending = await self.ledger.pending_transfers(conn, held)  # rows never change: read with the bets
+        chunk.pending = await self.ledger.pending_transfers(uow, held)  # rows never change: read with the bets
         return chunk
 
     async def _still_holds(self, conn: AsyncConnection, chunk: _Chunk) -> bool:
@@ -264,36 +262,40 @@ class Settler:
         A settled bet that the results still standing decide without this market (a multiple lost on another
         market) is not reopened: what it paid does not depend on this market's result (see `plan_bet`), so
         reopening it would only leave it open on a loss no one will settle again."""
-        market = self.catalog.market(market_id)
+        self.catalog.market(market_id)  # market_not_found before anything is written
         now = self.clock.now()
-        async with self.db.transaction() as conn:
+        async with unit_of_work(self.db) as uow:
+            conn = uow.connection
             # The ledger lock first, as a settlement chunk takes it: a chunk still being written when the
             # rollback came in commits before the settled bets are listed, and a later one sees the rollback.
-            await self.ledger.lock(conn)
+            await self.ledger.lock(uow)
             if not await store.roll_back_settlement(conn, market_id, now):
                 raise SettlementNotFound()
-            await self.catalog.unsettle_market(market_id, conn=conn)
+            await self.catalog.unsettle_market(uow, market_id)
             settled = await store.settled_bets_on(conn, market_id)
             standing = await _read_plans(
                 conn, {leg.market_id for b in settled for leg in b.legs}, [b.id for b in settled]
             )
             reopened = [bet for bet in settled if standing.plan(bet)[0] is None]
-            await self._reopen(conn, reopened, now)
-        await self.catalog.refresh(market.event_id)
+            await self._reopen(uow, reopened, now)
         return SettlementReport(market_id, 0, reopened_bets=len(reopened))
 
-    async def _reopen(self, conn: AsyncConnection, settled: Sequence[BetRow], now: datetime) -> None:
-        """Take back what these settled bets paid and open them again (in the caller's transaction)."""
-        await self.ledger.lock(conn)
-        transfers: list[TransferRequest] = []
-        cash_left: dict[UUID, int] = {}
+    async def _reopen(self, uow: UnitOfWork, settled: Sequence[BetRow], now: datetime) -> None:
+        """Take back what these settled bets paid and open them again (in the caller's unit of work, which holds
+        the ledger lock). What a player's cash no longer covers is booked as owed (the ledger's take-back)."""
+        conn = uow.connection
+        moves = Movements()
         for bet in settled:
-            transfers.extend(await self._reversal_transfers(conn, bet, cash_left))
-        await self._apply(conn, transfers)
+            paid = bet.return_amount or 0
+            if paid > 0:
+                n = bet.settle_count + 1
+                ids = (derived_id("unsettle-cash", bet.id, n), derived_id("unsettle-owed", bet.id, n))
+                moves.take_back_return(ids, bet.player_id, bet.currency, paid, reference=f"bet:{bet.id}")
+        await self._apply(uow, moves)
         await store.reopen(conn, [b.id for b in settled])
         await store.add_exposure(conn, exposure_deltas(settled, +1))
         payloads = [{"bet_id": str(b.id), "player_id": str(b.player_id)} for b in settled]
-        await outbox.add(conn, [Event.new("bet.reopened", 1, p["player_id"], p, now) for p in payloads])
+        await uow.outbox.add([Event.new("bet.reopened", 1, p["player_id"], p, now) for p in payloads])
 
     # ---- voiding ----
 
@@ -303,8 +305,9 @@ class Settler:
         cancellation was rolled back)."""
         market = self.catalog.market(market_id)
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            stored = await catalog_store.load_event(conn, market.event_id, lock=True)  # as catalogue changes lock it
+        async with unit_of_work(self.db) as uow:
+            conn = uow.connection
+            stored = await self.catalog.stored_event(uow, market.event_id)
             if stored is None or stored.market(market_id).status is not MarketStatus.CANCELLED:
                 return SettlementReport(market_id, 0)
             if await store.has_settlement(conn, market_id):
@@ -320,13 +323,14 @@ class Settler:
         if not start < end:
             raise InvalidSettlement("the window must end after it starts")
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            await self.ledger.lock(conn)
+        async with unit_of_work(self.db) as uow:
+            conn = uow.connection
+            await self.ledger.lock(uow)
             await store.insert_bet_cancellation(conn, new_id(), market_id, start, end, now)
             ids = await store.bet_ids_placed_on(conn, market_id, start, end)
             await store.void_legs(conn, ids, market_id, now)
             reopened = await store.settled_bets(conn, ids)
-            await self._reopen(conn, reopened, now)
+            await self._reopen(uow, reopened, now)
         settled = await self._settle_chunks(_chunks(ids), now)
         return SettlementReport(market_id, settled, reopened_bets=len(reopened))
 
@@ -342,10 +346,9 @@ class Settler:
         if market.selection(selection_id) is None:
             raise InvalidSettlement("that selection is not in this market")
         deduction = rule4_deduction(odds_at_withdrawal)
-        async with self.db.transaction() as conn:
-            await self.catalog.mark_non_runner(selection_id, conn=conn)
-            await store.insert_non_runner(conn, selection_id, market_id, odds_at_withdrawal, self.clock.now())
-        await self.catalog.refresh(market.event_id)
+        async with unit_of_work(self.db) as uow:
+            await self.catalog.mark_non_runner(uow, selection_id)
+            await store.insert_non_runner(uow.connection, selection_id, market_id, odds_at_withdrawal, self.clock.now())
         return deduction
 
     # ---- cash-out ----
@@ -353,28 +356,27 @@ class Settler:
     async def cashout_quote(self, player_id: UUID, bet_id: UUID) -> int:
         """What the house pays now to close the bet, else `cashout_unavailable`."""
         bet = await self.betting.bet(player_id, bet_id)
-        async with self.db.read() as conn:
-            known = await store.results_for_markets(conn, {leg.market_id for leg in bet.legs})
+        async with reading(self.db) as uow:
+            known = await store.results_for_markets(uow.connection, {leg.market_id for leg in bet.legs})
         return self._cashout_value(bet, known)
 
-    async def cashout(self, player_id: UUID, bet_id: UUID, amount: int, *, conn: AsyncConnection | None = None) -> int:
-        """Close the bet for the quoted `amount` if the value now is at least that; pays exactly `amount`. With
-        `conn`, in the caller's transaction (the Idempotency-Key's, which records the answer with it)."""
-        if conn is None:
-            async with self.db.transaction() as own:
-                return await self.cashout(player_id, bet_id, amount, conn=own)
+    async def cashout_in(self, uow: UnitOfWork, player_id: UUID, bet_id: UUID, amount: int) -> int:
+        """Close the bet for the quoted `amount` if the value now is at least that; pays exactly `amount`. In the
+        caller's unit of work (the Idempotency-Key's, which records the answer with it)."""
+        conn = uow.connection
         now = self.clock.now()
-        await self.ledger.lock(conn)
+        await self.ledger.lock(uow)
         rows = await store.open_bets(conn, [bet_id])
         if not rows or rows[0].player_id != player_id:
             raise BetNotFound()
         bet = rows[0]
         value = self._cashout_value(bet, await store.results_for_markets(conn, {leg.market_id for leg in bet.legs}))
-        if value < amount:
+        if not within_tolerance(amount, value):
             raise CashoutPriceChanged(f"the cash-out value is now {value}")
-        cash, revenue = (await self._accounts(conn, [bet]))[bet.player_id, bet.currency]
-        await self._apply(conn, _payout_transfers(bet, amount, cash, revenue))
-        await self._mark_settled(conn, [(bet, "cashed_out", amount)], now)
+        moves = Movements()
+        _pay_out(moves, bet, amount)
+        await self._apply(uow, moves)
+        await self._mark_settled(uow, [(bet, "cashed_out", amount)], now)
         return amount
 
     def _cashout_value(self, bet: BetRow, known: Mapping[UUID, Mapping[UUID, SelectionResult]]) -> int:
@@ -406,78 +408,22 @@ class Settler:
 
     # ---- money ----
 
-    async def _reversal_transfers(
-        self, conn: AsyncConnection, bet: BetRow, cash_left: dict[UUID, int]
-    ) -> list[TransferRequest]:
-        paid = bet.return_amount or 0
-        if paid <= 0:
-            return []
-        cash, revenue = (await self._accounts(conn, [bet]))[bet.player_id, bet.currency]
-        if bet.player_id not in cash_left:
-            cash_left[bet.player_id] = (await self.ledger.store.account_balances(conn, [cash])).get(cash, 0)
-        from_cash = min(paid, cash_left[bet.player_id])
-        cash_left[bet.player_id] -= from_cash
-        n = bet.settle_count + 1
-        out = []
-        if from_cash > 0:
-            out.append(
-                TransferRequest(
-                    derived_id("unsettle-cash", bet.id, n),
-                    cash,
-                    revenue,
-                    from_cash,
-                    code="bet_resettle",
-                    reference=f"bet:{bet.id}",
-                )
-            )
-        if paid > from_cash:
-            receivable = await self.ledger.store.get_or_create_account(
-                conn, AccountKey(HOUSE, AccountKind.RECEIVABLE, bet.currency, str(bet.player_id)), self.clock.now()
-            )
-            out.append(
-                TransferRequest(
-                    derived_id("unsettle-owed", bet.id, n),
-                    receivable,
-                    revenue,
-                    paid - from_cash,
-                    code="bet_resettle",
-                    reference=f"bet:{bet.id}",
-                )
-            )
-        return out
-
-    async def _accounts(self, conn: AsyncConnection, bets: Sequence[BetRow]) -> dict[tuple[UUID, str], tuple[int, int]]:
-        """(cash, house revenue) per (player, currency) of these bets, read in one query for a chunk."""
-        ledger_store = self.ledger.store
-        wanted = {(b.player_id, b.currency) for b in bets}
-        keys = {k: AccountKey(player_owner(k[0]), AccountKind.CASH, k[1]) for k in wanted}
-        found = await ledger_store.find_accounts(conn, keys.values())
-        revenue = {
-            currency: await ledger_store.get_or_create_account(
-                conn, AccountKey(HOUSE, AccountKind.REVENUE, currency), self.clock.now()
-            )
-            for currency in {c for _p, c in wanted}
-        }
-        return {k: (found[key], revenue[k[1]]) for k, key in keys.items()}
-
     async def _apply(
         self,
-        conn: AsyncConnection,
-        transfers: Sequence[TransferRequest],
+        uow: UnitOfWork,
+        moves: Movements,
         pending: Mapping[UUID, Transfer] | None = None,
         *,
         new_ids: bool = False,
     ) -> None:
-        if not transfers:
-            return
-        results = await self.ledger.create_transfers_in(conn, transfers, known_pending=pending, new_ids=new_ids)
-        failed = [(t.id, r) for t, r in zip(transfers, results, strict=True) if r not in (Result.OK, Result.EXISTS)]
+        results = await self.ledger.apply(uow, moves, known_pending=pending, new_ids=new_ids)
+        failed = [r for r in results if r not in (Result.OK, Result.EXISTS)]
         if failed:
-            raise DomainError(f"the ledger refused settlement transfers: {failed[:3]}", code="settlement_refused")
+            raise DomainError(f"the ledger refused settlement movements: {failed[:3]}", code="settlement_refused")
 
     async def _mark_settled(
         self,
-        conn: AsyncConnection,
+        uow: UnitOfWork,
         done: Sequence[tuple[BetRow, str, int]],
         now: datetime,
         exposure: Mapping[UUID, tuple[UUID, int]] | None = None,
@@ -486,10 +432,10 @@ class Settler:
         caller worked it out while settling, is what they held)."""
         if not done:
             return
+        conn = uow.connection
         await store.mark_settled(conn, [(b.id, status, amount) for b, status, amount in done], now)
         await store.add_exposure(conn, exposure_deltas([b for b, _s, _a in done], -1) if exposure is None else exposure)
-        await outbox.add(
-            conn,
+        await uow.outbox.add(
             [
                 Event.new(
                     "bet.settled",
@@ -509,46 +455,27 @@ class Settler:
         )
 
 
-def _payout_transfers(bet: BetRow, amount: int, cash: int, revenue: int) -> list[TransferRequest]:
-    """The transfers that leave the player with -total stake + `amount` for this bet."""
+def _pay_out(moves: Movements, bet: BetRow, amount: int) -> None:
+    """The movements that leave the player with -total stake + `amount` for this bet: its hold (while held)
+    voided when everything comes back, else posted for what was lost (the rest released) or in full, and what
+    the return adds beyond the stake paid from revenue."""
     n = bet.settle_count + 1
-    out: list[TransferRequest] = []
     pay = amount
     if bet.stake_state == "held":
         stake_id = derived_id("settle-stake", bet.id, n)
         total = bet.total_stake
         if amount == total:  # everything back: release the hold
-            out.append(TransferRequest(stake_id, phase=Phase.VOID, pending_id=bet.stake_transfer_id, code="bet_stake"))
+            moves.void_hold(stake_id, bet.stake_transfer_id)
             pay = 0
         elif amount < total:  # keep what was lost; the rest is released back to cash with the post
-            out.append(
-                TransferRequest(
-                    stake_id,
-                    amount=total - amount,
-                    phase=Phase.POST,
-                    pending_id=bet.stake_transfer_id,
-                    code="bet_stake",
-                )
-            )
+            moves.post_stake(stake_id, bet.stake_transfer_id, total - amount)
             pay = 0
         else:  # the stake goes to revenue and the whole return is paid from it
-            out.append(
-                TransferRequest(
-                    stake_id, amount=total, phase=Phase.POST, pending_id=bet.stake_transfer_id, code="bet_stake"
-                )
-            )
+            moves.post_stake(stake_id, bet.stake_transfer_id, total)
     if pay > 0:
-        out.append(
-            TransferRequest(
-                derived_id("settle-pay", bet.id, n),
-                revenue,
-                cash,
-                pay,
-                code="bet_return",
-                reference=f"bet:{bet.id}",
-            )
+        moves.pay_return(
+            derived_id("settle-pay", bet.id, n), bet.player_id, bet.currency, pay, reference=f"bet:{bet.id}"
         )
-    return out
 
 
 _VOID = SelectionResult(Part(Fraction(0), Fraction(1)), Part(Fraction(0), Fraction(1)), LegResult.VOID)
@@ -577,7 +504,7 @@ class _Chunk:
     open: dict[UUID, int]  # the bets found open -> how many times each had been settled
     markets: set[UUID]  # every market their legs are on
     plans: _Plans  # the results, withdrawals and void legs read
-    transfers: list[TransferRequest] = field(default_factory=list)
+    movements: Movements = field(default_factory=Movements)
     done: list[tuple[BetRow, str, int]] = field(default_factory=list)  # (bet, status, return)
     exposure: dict[UUID, tuple[UUID, int]] = field(default_factory=dict)  # what the settled bets held
     pending: dict[UUID, Transfer] = field(default_factory=dict)  # the stake holds the transfers close

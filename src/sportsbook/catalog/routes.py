@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from functools import partial
+from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.catalog.model import (
     DuplicateMarket,
@@ -35,11 +35,14 @@ from sportsbook.catalog.model import (
 from sportsbook.core.errors import IdempotencyKeyReused, InvalidRequest
 from sportsbook.core.markets import InvalidMarket, Score
 from sportsbook.core.odds import InvalidOdds, odds_text, to_american, to_fractional
-from sportsbook.idempotency.service import idempotency_key, request_fingerprint
+from sportsbook.db.unit_of_work import UnitOfWork
+from sportsbook.idempotency.service import Once, idempotency_key
 from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
 from sportsbook.players.auth import require_role
 from sportsbook.players.model import Principal, Role
+
+T = TypeVar("T")
 
 router = APIRouter(tags=["catalog"])
 
@@ -379,10 +382,6 @@ async def get_event(event_id: str, platform: Platform = Depends(get_platform)) -
 
 # --- staff ---
 
-# Writes a staff create inside a transaction when given one (the Idempotency-Key's), else in its own;
-# answers the id of the event it changed and what to send back.
-Write = Callable[[AsyncConnection | None], Awaitable[tuple[UUID, BaseModel]]]
-
 
 async def optional_idempotency_key(
     key: Annotated[
@@ -405,27 +404,23 @@ def _market_draft(market: MarketIn) -> MarketDraft:
     )
 
 
-async def _create_once(
-    request: Request, body: BaseModel, staff: Principal, key: str | None, platform: Platform, write: Write
+async def _created(
+    request: Request,
+    body: BaseModel,
+    staff: Principal,
+    key: str | None,
+    platform: Platform,
+    use_case: Callable[[UnitOfWork], Awaitable[T]],
+    render: Callable[[T], BaseModel],
 ) -> JSONResponse:
-    """A 201 with what `write` made. With a key, the write and its answer commit together under the key
-    (scoped to the member of staff), and a repeat gets the first answer, refusals included."""
+    """A 201 with what the use case made. With a key, it runs once under the key (scoped to the member of
+    staff), and a repeat gets the first answer, refusals included."""
     if key is None:
-        _event_id, out = await write(None)
-        return JSONResponse(out.model_dump(mode="json"), status_code=201)
-    written: list[UUID] = []
-
-    async def action(conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        event_id, out = await write(conn)
-        written.append(event_id)
-        return 201, out.model_dump(mode="json")
-
-    fingerprint = request_fingerprint("POST", request.url.path, body.model_dump(mode="json"))
-    status, answer = await platform.idempotency.run(f"user:{staff.id}", key, fingerprint, action)
-    for event_id in written:
-        # Written in the key's transaction, which has committed now: memory catches up at once here
-        # (other nodes follow the bus). An attempt that lost a race for the key loads nothing.
-        await platform.catalog.refresh(event_id)
+        return JSONResponse(render(await platform.catalog.run(use_case)).model_dump(mode="json"), status_code=201)
+    once = Once.of(f"user:{staff.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
+    status, answer = await platform.idempotency.run(
+        once, use_case, lambda made: (201, render(made).model_dump(mode="json"))
+    )
     return JSONResponse(answer, status_code=status)
 
 
@@ -453,12 +448,8 @@ async def post_event(
         runners=body.runners,
         markets=[_market_draft(m) for m in body.markets],
     )
-
-    async def write(conn: AsyncConnection | None) -> tuple[UUID, BaseModel]:
-        event = await platform.catalog.create_event(draft, conn=conn)
-        return event.id, admin_event_out(event)
-
-    return await _create_once(request, body, staff, key, platform, write)
+    use_case = partial(platform.catalog.create_event_in, draft=draft)
+    return await _created(request, body, staff, key, platform, use_case, admin_event_out)
 
 
 @router.post(
@@ -481,11 +472,8 @@ async def post_market(
     Idempotency-Key, a repeat of the same request answers as the first did."""
     draft = _market_draft(body)
     target = _parse_id(event_id, EventNotFound)
-
-    async def write(conn: AsyncConnection | None) -> tuple[UUID, BaseModel]:
-        return target, admin_market_out(await platform.catalog.add_market(target, draft, conn=conn))
-
-    return await _create_once(request, body, staff, key, platform, write)
+    use_case = partial(platform.catalog.add_market_in, event_id=target, draft=draft)
+    return await _created(request, body, staff, key, platform, use_case, admin_market_out)
 
 
 @router.get("/api/v1/admin/events/{event_id}", response_model=AdminEventOut, responses=error_responses(EventNotFound))

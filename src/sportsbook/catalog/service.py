@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from decimal import Decimal
+from typing import TypeVar
 from uuid import UUID
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sportsbook.catalog import model, store
+from sportsbook.catalog import model
 from sportsbook.catalog.model import (
     Event,
     EventDraft,
@@ -32,11 +32,12 @@ from sportsbook.catalog.model import (
     Sport,
 )
 from sportsbook.catalog.readmodel import ReadModel
+from sportsbook.catalog.store import CatalogStore, catalog_store
 from sportsbook.core.clock import Clock
 from sportsbook.core.ids import new_id
 from sportsbook.core.markets import Score
 from sportsbook.db.engine import Database
-from sportsbook.events import outbox
+from sportsbook.db.unit_of_work import UnitOfWork, reading, unit_of_work
 from sportsbook.events.bus import EventBus
 from sportsbook.events.model import Event as DomainEvent
 
@@ -45,8 +46,9 @@ log = structlog.get_logger(__name__)
 EVENT_CHANGED = "catalog.event_changed"
 MARKET_CHANGED = "catalog.market_changed"
 
-Locate = Callable[[AsyncConnection], Awaitable[UUID | None]]
+Locate = Callable[["CatalogStore"], Awaitable[UUID | None]]
 Mutate = Callable[[Event], Event]
+T = TypeVar("T")
 
 
 def default_node_name() -> str:
@@ -85,8 +87,8 @@ class Catalog:
 
     async def start(self) -> None:
         """Load the read model from the database (merging with anything the bus delivered already)."""
-        async with self.db.read() as conn:
-            loaded = await store.load_all(conn)
+        async with reading(self.db) as uow:
+            loaded = await uow.store(catalog_store).load_all()
         for event in loaded:
             self.view.put_event(event)
         log.info("catalog.loaded", events=len(loaded))
@@ -126,35 +128,58 @@ class Catalog:
         return self.view.sports()
 
     async def refresh(self, event_id: UUID) -> Event | None:
-        """Reload one event from the database into memory (after a change made in a caller's
-        transaction, once it committed, to see it before the bus delivers it)."""
-        async with self.db.read() as conn:
-            event = await store.load_event(conn, event_id)
+        """Reload one event from the database into memory (a node that missed its events, a test)."""
+        async with reading(self.db) as uow:
+            event = await uow.store(catalog_store).load_event(event_id)
         if event is not None:
             self.view.put_event(event)
         return self.view.event(event_id)
 
+    async def closed_market_ids(self, uow: UnitOfWork, market_ids: Collection[UUID]) -> set[UUID]:
+        """Those of these markets that the database shows settled or cancelled, in the caller's transaction:
+        what this node's memory may not show yet (betting checks it under the ledger lock)."""
+        return await uow.store(catalog_store).closed_market_ids(market_ids)
+
+    async def stored_event(self, uow: UnitOfWork, event_id: UUID) -> Event | None:
+        """The event as the database has it, its row locked until the caller's transaction ends (as every
+        catalogue change locks it), for a use case that decides from the stored state."""
+        return await uow.store(catalog_store).load_event(event_id, lock=True)
+
     # --- writes ---
 
-    async def create_event(self, draft: EventDraft, *, conn: AsyncConnection | None = None) -> Event:
-        """A new upcoming event with its markets, stored and announced. Readable at once; with `conn`, in
-        the caller's transaction (see `_change` for when memory follows)."""
+    async def run(self, use_case: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """Run one of the `..._in` use cases in a unit of work of its own."""
+        async with unit_of_work(self.db) as uow:
+            return await use_case(uow)
+
+    # Each runs in a unit of work: its own, or the caller's where it takes one (`..._in`). Memory takes the new
+    # state once that transaction commits; every other node follows when the bus delivers the events.
+
+    async def create_event(self, draft: EventDraft) -> Event:
+        """A new upcoming event with its markets, stored and announced. Readable at once."""
+        async with unit_of_work(self.db) as uow:
+            return await self.create_event_in(uow, draft)
+
+    async def create_event_in(self, uow: UnitOfWork, draft: EventDraft) -> Event:
+        """`create_event` in the caller's unit of work (the Idempotency-Key's)."""
         event = model.build_event(draft, new_id=new_id, defaults=self.defaults)
-        if conn is not None:
-            await self._insert(conn, event)
-            return event
-        async with self.db.transaction() as own:
-            await self._insert(own, event)
-        self.view.put_event(event)
+        await uow.store(catalog_store).insert_event(event, self.clock.now())
+        await uow.outbox.add([self._event_changed(event)] + [self._market_changed(m) for m in event.markets])
+        self._remember_after(uow, event)
         return event
 
-    async def add_market(self, event_id: UUID, draft: MarketDraft, *, conn: AsyncConnection | None = None) -> Market:
-        """A new active market on an upcoming or live event. With `conn`, in the caller's transaction."""
+    async def add_market(self, event_id: UUID, draft: MarketDraft) -> Market:
+        """A new active market on an upcoming or live event."""
+        async with unit_of_work(self.db) as uow:
+            return await self.add_market_in(uow, event_id, draft)
+
+    async def add_market_in(self, uow: UnitOfWork, event_id: UUID, draft: MarketDraft) -> Market:
+        """`add_market` in the caller's unit of work (the Idempotency-Key's)."""
         event = await self._change(
+            uow,
             self._by_event(event_id),
             lambda e: model.add_market(e, draft, new_id=new_id, defaults=self.defaults),
             EventNotFound,
-            conn,
         )
         return event.markets[-1]
 
@@ -162,9 +187,13 @@ class Catalog:
         self, event_id: UUID, *, status: EventStatus | None = None, score: Score | None = None
     ) -> Event:
         """Change an event's status and/or score (cancelling or ending it also changes its markets)."""
-        return await self._change(
-            self._by_event(event_id), lambda e: model.change_event(e, status=status, score=score), EventNotFound
-        )
+        async with unit_of_work(self.db) as uow:
+            return await self._change(
+                uow,
+                self._by_event(event_id),
+                lambda e: model.change_event(e, status=status, score=score),
+                EventNotFound,
+            )
 
     async def update_market(
         self,
@@ -176,94 +205,80 @@ class Catalog:
         limits: Mapping[str, int] | None = None,
     ) -> Market:
         """Trade a market: status (active, suspended, cancelled), prices, a selection's suspension, limits."""
-        event = await self._change(
-            self._by_market(market_id),
-            lambda e: model.change_market(
-                e, market_id, status=status, odds=odds, selection_status=selection_status, limits=limits
-            ),
-            MarketNotFound,
-        )
+        async with unit_of_work(self.db) as uow:
+            event = await self._change(
+                uow,
+                self._by_market(market_id),
+                lambda e: model.change_market(
+                    e, market_id, status=status, odds=odds, selection_status=selection_status, limits=limits
+                ),
+                MarketNotFound,
+            )
         return event.market(market_id)
 
-    async def mark_non_runner(self, selection_id: UUID, *, conn: AsyncConnection | None = None) -> Market:
-        """Withdraw a runner: its selection becomes a non-runner. With `conn`, in the caller's transaction
-        (see `_change` for when memory follows)."""
+    async def mark_non_runner(self, uow: UnitOfWork, selection_id: UUID) -> Market:
+        """Withdraw a runner, in the caller's unit of work (settlement records the withdrawal with it)."""
 
-        async def locate(c: AsyncConnection) -> UUID | None:
-            return await store.event_id_of(c, selection_id=selection_id)
+        async def locate(store: CatalogStore) -> UUID | None:
+            return await store.event_id_of(selection_id=selection_id)
 
-        event = await self._change(locate, lambda e: model.mark_non_runner(e, selection_id), SelectionNotFound, conn)
+        event = await self._change(uow, locate, lambda e: model.mark_non_runner(e, selection_id), SelectionNotFound)
         return next(m for m in event.markets if any(s.id == selection_id for s in m.selections))
 
     async def settle_market_selections(
-        self,
-        market_id: UUID,
-        results: Mapping[UUID, SelectionStatus],
-        *,
-        conn: AsyncConnection | None = None,
+        self, uow: UnitOfWork, market_id: UUID, results: Mapping[UUID, SelectionStatus]
     ) -> Market:
-        """Result a market: each named selection won, placed, lost or void; unnamed running ones lost;
-        the market settled. With `conn`, in the caller's (settlement's) transaction."""
+        """Result a market, in the caller's (settlement's) unit of work: each named selection won, placed, lost
+        or void; unnamed running ones lost; the market settled."""
         event = await self._change(
-            self._by_market(market_id), lambda e: model.settle_market(e, market_id, results), MarketNotFound, conn
+            uow, self._by_market(market_id), lambda e: model.settle_market(e, market_id, results), MarketNotFound
         )
         return event.market(market_id)
 
-    async def unsettle_market(self, market_id: UUID, *, conn: AsyncConnection | None = None) -> Market:
-        """Roll a settlement back: the market is suspended again and its results cleared."""
+    async def unsettle_market(self, uow: UnitOfWork, market_id: UUID) -> Market:
+        """Roll a settlement back, in the caller's unit of work: the market is suspended again, results cleared."""
         event = await self._change(
-            self._by_market(market_id), lambda e: model.unsettle_market(e, market_id), MarketNotFound, conn
+            uow, self._by_market(market_id), lambda e: model.unsettle_market(e, market_id), MarketNotFound
         )
         return event.market(market_id)
 
     # --- internals ---
 
-    async def _insert(self, conn: AsyncConnection, event: Event) -> None:
-        await store.insert_event(conn, event, self.clock.now())
-        await outbox.add(conn, [self._event_changed(event)] + [self._market_changed(m) for m in event.markets])
+    def _remember_after(self, uow: UnitOfWork, event: Event) -> None:
+        async def remember() -> None:
+            self.view.put_event(event)
+
+        uow.after_commit(remember)
 
     @staticmethod
     def _by_event(event_id: UUID) -> Locate:
-        async def locate(_conn: AsyncConnection) -> UUID | None:
+        async def locate(_store: CatalogStore) -> UUID | None:
             return event_id
 
         return locate
 
     def _by_market(self, market_id: UUID) -> Locate:
-        async def locate(conn: AsyncConnection) -> UUID | None:
-            return await store.event_id_of(conn, market_id=market_id)
+        async def locate(store: CatalogStore) -> UUID | None:
+            return await store.event_id_of(market_id=market_id)
 
         return locate
 
-    async def _change(
-        self, locate: Locate, mutate: Mutate, missing: type[Exception], conn: AsyncConnection | None = None
-    ) -> Event:
-        """Lock the event, apply a pure change, write what changed and its outbox events.
-
-        In our own transaction, memory takes the new state as soon as it commits. In a caller's
-        transaction (`conn`) we cannot see the commit: memory follows when the bus delivers the events
-        (this node is subscribed like any other), or at once if the caller calls `refresh` after commit."""
-        if conn is not None:
-            return await self._change_in(conn, locate, mutate, missing)
-        async with self.db.transaction() as own:
-            after = await self._change_in(own, locate, mutate, missing)
-        self.view.put_event(after)
-        return after
-
-    async def _change_in(
-        self, conn: AsyncConnection, locate: Locate, mutate: Mutate, missing: type[Exception]
-    ) -> Event:
-        event_id = await locate(conn)
-        before = await store.load_event(conn, event_id, lock=True) if event_id is not None else None
+    async def _change(self, uow: UnitOfWork, locate: Locate, mutate: Mutate, missing: type[Exception]) -> Event:
+        """Lock the event, apply a pure change, write what changed and its outbox events; memory takes the new
+        state once the unit of work commits."""
+        store = uow.store(catalog_store)
+        event_id = await locate(store)
+        before = await store.load_event(event_id, lock=True) if event_id is not None else None
         if before is None:
             raise missing()
         after = mutate(before)
         if after is before:
             return before
-        changed = await store.save_changes(conn, before, after, self.clock.now())
+        changed = await store.save_changes(before, after, self.clock.now())
         announced = [self._event_changed(after)] if after.version != before.version else []
         announced += [self._market_changed(m) for m in changed]
-        await outbox.add(conn, announced)
+        await uow.outbox.add(announced)
+        self._remember_after(uow, after)
         return after
 
     def _event_changed(self, event: Event) -> DomainEvent:

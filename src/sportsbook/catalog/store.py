@@ -157,104 +157,115 @@ def _selection_rows(market: Market) -> list[dict[str, object]]:
     ]
 
 
-async def insert_event(conn: AsyncConnection, event: Event, now: datetime) -> None:
-    """Store a new event with its markets and selections."""
-    await conn.execute(events.insert(), [_event_row(event, now)])
-    await _insert_markets(conn, list(enumerate(event.markets)), now)
+class CatalogStore:
+    """The catalogue's tables in one transaction (a unit of work's), through SQLAlchemy Core on any backend;
+    `catalog_store` builds the backend's own where one query is worth writing for it."""
 
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
 
-async def _insert_markets(conn: AsyncConnection, positioned: list[tuple[int, Market]], now: datetime) -> None:
-    if positioned:
-        await conn.execute(markets.insert(), [_market_row(m, i, now) for i, m in positioned])
-        await conn.execute(selections.insert(), [row for _, m in positioned for row in _selection_rows(m)])
+    async def insert_event(self, event: Event, now: datetime) -> None:
+        """Store a new event with its markets and selections."""
+        await self.conn.execute(events.insert(), [_event_row(event, now)])
+        await self._insert_markets(list(enumerate(event.markets)), now)
 
+    async def _insert_markets(self, positioned: list[tuple[int, Market]], now: datetime) -> None:
+        if positioned:
+            await self.conn.execute(markets.insert(), [_market_row(m, i, now) for i, m in positioned])
+            await self.conn.execute(selections.insert(), [row for _, m in positioned for row in _selection_rows(m)])
 
-async def save_changes(conn: AsyncConnection, before: Event, after: Event, now: datetime) -> list[Market]:
-    """Write what changed between two states of one event (markets added or changed); returns the
-    markets that are new or changed."""
-    if after.version != before.version:
-        row = _event_row(after, now)
-        del row["id"], row["created_at"]
-        await conn.execute(events.update().where(events.c.id == after.id).values(**row))
-    old = {m.id: m for m in before.markets}
-    await _insert_markets(conn, [(i, m) for i, m in enumerate(after.markets) if m.id not in old], now)
-    changed = [m for m in after.markets if m.id not in old or old[m.id].version != m.version]
-    for market in (m for m in changed if m.id in old):
-        prior = old[market.id]
-        await conn.execute(
-            markets.update()
-            .where(markets.c.id == market.id)
-            .values(
-                status=market.status.value,
-                min_stake=market.min_stake,
-                max_stake=market.max_stake,
-                max_payout=market.max_payout,
-                selection_liability_limit=market.selection_liability_limit,
-                market_liability_limit=market.market_liability_limit,
-                version=market.version,
-                updated_at=now,
-            )
-        )
-        moved = [s for s, p in zip(market.selections, prior.selections, strict=True) if s != p]
-        if moved:
+    async def save_changes(self, before: Event, after: Event, now: datetime) -> list[Market]:
+        """Write what changed between two states of one event (markets added or changed); returns the
+        markets that are new or changed."""
+        conn = self.conn
+        if after.version != before.version:
+            row = _event_row(after, now)
+            del row["id"], row["created_at"]
+            await conn.execute(events.update().where(events.c.id == after.id).values(**row))
+        old = {m.id: m for m in before.markets}
+        await self._insert_markets([(i, m) for i, m in enumerate(after.markets) if m.id not in old], now)
+        changed = [m for m in after.markets if m.id not in old or old[m.id].version != m.version]
+        for market in (m for m in changed if m.id in old):
+            prior = old[market.id]
             await conn.execute(
-                selections.update()
-                .where(selections.c.id == sa.bindparam("sel_id"))
-                .values(odds=sa.bindparam("new_odds"), status=sa.bindparam("new_status")),
-                [{"sel_id": s.id, "new_odds": s.odds, "new_status": s.status.value} for s in moved],
+                markets.update()
+                .where(markets.c.id == market.id)
+                .values(
+                    status=market.status.value,
+                    min_stake=market.min_stake,
+                    max_stake=market.max_stake,
+                    max_payout=market.max_payout,
+                    selection_liability_limit=market.selection_liability_limit,
+                    market_liability_limit=market.market_liability_limit,
+                    version=market.version,
+                    updated_at=now,
+                )
             )
-    return changed
+            moved = [s for s, p in zip(market.selections, prior.selections, strict=True) if s != p]
+            if moved:
+                await conn.execute(
+                    selections.update()
+                    .where(selections.c.id == sa.bindparam("sel_id"))
+                    .values(odds=sa.bindparam("new_odds"), status=sa.bindparam("new_status")),
+                    [{"sel_id": s.id, "new_odds": s.odds, "new_status": s.status.value} for s in moved],
+                )
+        return changed
+
+    # --- reads ---
+
+    async def event_id_of(self, *, market_id: UUID | None = None, selection_id: UUID | None = None) -> UUID | None:
+        """The id of the event a market or selection belongs to (no lock; `load_event` takes it)."""
+        if market_id is not None:
+            query = sa.select(markets.c.event_id).where(markets.c.id == market_id)
+        else:
+            query = (
+                sa.select(markets.c.event_id)
+                .select_from(selections.join(markets, selections.c.market_id == markets.c.id))
+                .where(selections.c.id == selection_id)
+            )
+        found = (await self.conn.execute(query)).scalar_one_or_none()
+        return _uuid(found) if found is not None else None
+
+    async def closed_market_ids(self, market_ids: Collection[UUID]) -> set[UUID]:
+        """Those of these markets that are settled or cancelled in the database (what a node's memory may not
+        show yet)."""
+        if not market_ids:
+            return set()
+        closed = (MarketStatus.SETTLED.value, MarketStatus.CANCELLED.value)
+        query = sa.select(markets.c.id).where(markets.c.id.in_(list(market_ids)), markets.c.status.in_(closed))
+        return {row.id for row in await self.conn.execute(query)}
+
+    async def load_event(self, event_id: UUID, *, lock: bool = False) -> Event | None:
+        """One event with its markets and selections; with `lock`, its row stays locked until commit."""
+        query = sa.select(events).where(events.c.id == event_id)
+        if lock:
+            query = query.with_for_update()  # SQLite has none to take: its writer holds the whole file
+        found = await _load(self.conn, query, sa.select(markets).where(markets.c.event_id == event_id))
+        return found[0] if found else None
+
+    async def load_all(self) -> list[Event]:
+        """Every event, with its markets and selections: what a node's read model starts from."""
+        return await _load(self.conn, sa.select(events), sa.select(markets))
 
 
-# --- reads --------------------------------------------------------------------------------------------
+class PostgresCatalogStore(CatalogStore):
+    """PostgreSQL's own statements where they pay: one prepared statement for any number of ids."""
+
+    _CLOSED_MARKETS = (
+        "SELECT id FROM catalog_markets WHERE id = ANY($1::uuid[])"
+        f" AND status IN ('{MarketStatus.SETTLED.value}', '{MarketStatus.CANCELLED.value}')"
+    )
+
+    async def closed_market_ids(self, market_ids: Collection[UUID]) -> set[UUID]:
+        if not market_ids:  # every placement batch asks; SQLAlchemy's expanding IN is a new statement per size
+            return set()
+        pg = await driver_connection(self.conn)
+        return {r["id"] for r in await pg.fetch(self._CLOSED_MARKETS, list(market_ids))}
 
 
-async def event_id_of(
-    conn: AsyncConnection, *, market_id: UUID | None = None, selection_id: UUID | None = None
-) -> UUID | None:
-    """The id of the event a market or selection belongs to (no lock; `load_event` takes it)."""
-    if market_id is not None:
-        query = sa.select(markets.c.event_id).where(markets.c.id == market_id)
-    else:
-        query = (
-            sa.select(markets.c.event_id)
-            .select_from(selections.join(markets, selections.c.market_id == markets.c.id))
-            .where(selections.c.id == selection_id)
-        )
-    found = (await conn.execute(query)).scalar_one_or_none()
-    return _uuid(found) if found is not None else None
-
-
-async def closed_market_ids(conn: AsyncConnection, market_ids: Collection[UUID]) -> set[UUID]:
-    """Those of these markets that are settled or cancelled in the database (what a node's memory may not
-    show yet)."""
-    if not market_ids:
-        return set()
-    if conn.dialect.name == "postgresql":  # every placement batch asks: one prepared statement, any number of ids
-        return {r["id"] for r in await (await driver_connection(conn)).fetch(_CLOSED_MARKETS, list(market_ids))}
-    closed = (MarketStatus.SETTLED.value, MarketStatus.CANCELLED.value)
-    query = sa.select(markets.c.id).where(markets.c.id.in_(list(market_ids)), markets.c.status.in_(closed))
-    return {row.id for row in await conn.execute(query)}
-
-
-_CLOSED_MARKETS = (
-    "SELECT id FROM catalog_markets WHERE id = ANY($1::uuid[])"
-    f" AND status IN ('{MarketStatus.SETTLED.value}', '{MarketStatus.CANCELLED.value}')"
-)
-
-
-async def load_event(conn: AsyncConnection, event_id: UUID, *, lock: bool = False) -> Event | None:
-    """One event with its markets and selections; with `lock`, its row stays locked until commit."""
-    query = sa.select(events).where(events.c.id == event_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    found = await _load(conn, query, sa.select(markets).where(markets.c.event_id == event_id))
-    return found[0] if found else None
-
-
-async def load_all(conn: AsyncConnection) -> list[Event]:
-    """Every event, with its markets and selections: what a node's read model starts from."""
-    return await _load(conn, sa.select(events), sa.select(markets))
+def catalog_store(conn: AsyncConnection) -> CatalogStore:
+    """The catalogue's store for this connection's backend (a unit of work builds it once per transaction)."""
+    return PostgresCatalogStore(conn) if conn.dialect.name == "postgresql" else CatalogStore(conn)
 
 
 async def _load(conn: AsyncConnection, event_query: sa.Select[Any], market_query: sa.Select[Any]) -> list[Event]:

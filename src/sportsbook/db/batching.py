@@ -13,10 +13,10 @@ from typing import Generic, TypeVar
 
 import structlog
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.core.lifecycle import finish_or_cancel
 from sportsbook.db.engine import Database
+from sportsbook.db.unit_of_work import UnitOfWork, unit_of_work
 
 Item = TypeVar("Item")
 Res = TypeVar("Res")
@@ -44,7 +44,8 @@ class _Waiting(Generic[Item, Res]):
 
 
 class GroupCommitter(Generic[Item, Res]):
-    """Runs `process(conn, items)` over batches of queued items, each batch in one write transaction.
+    """Runs `process(uow, items)` over batches of queued items, each batch in one unit of work (one write
+    transaction), which it commits.
 
     `process` returns one result per item, in order. If a batch raises, it is retried when the error is
     transient, and otherwise each item runs alone so one bad item cannot fail its neighbours."""
@@ -52,7 +53,7 @@ class GroupCommitter(Generic[Item, Res]):
     def __init__(
         self,
         db: Database,
-        process: Callable[[AsyncConnection, Sequence[Item]], Awaitable[list[Res]]],
+        process: Callable[[UnitOfWork, Sequence[Item]], Awaitable[list[Res]]],
         *,
         max_batch: int = 500,
         name: str = "writer",
@@ -146,8 +147,8 @@ class GroupCommitter(Generic[Item, Res]):
     async def _commit(self, items: list[Item]) -> list[Res]:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        async with self.db.transaction() as conn:
-            results = await self.process(conn, items)
+        async with unit_of_work(self.db) as uow:
+            results = await self.process(uow, items)
         if self.on_batch is not None:
             self.on_batch(len(items), loop.time() - started)
         return results

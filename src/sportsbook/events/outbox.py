@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import orjson
 import sqlalchemy as sa
@@ -76,6 +77,22 @@ async def add(conn: AsyncConnection, events: Sequence[Event]) -> None:
             for e in events
         ],
     )
+
+
+class Announced(Protocol):
+    """A typed domain event (a class per event and version) that knows its wire form."""
+
+    def to_event(self) -> Event: ...
+
+
+class Outbox:
+    """The outbox of one transaction (a unit of work's): what is added commits or rolls back with it."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, events: Sequence[Event | Announced]) -> None:
+        await add(self._conn, [e if isinstance(e, Event) else e.to_event() for e in events])
 
 
 async def fetch_unpublished(conn: AsyncConnection, limit: int, *, lock: bool = False) -> list[OutboxRow]:

@@ -5,21 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Header
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.core.clock import Clock
 from sportsbook.core.errors import DomainError, IdempotencyKeyMissing, IdempotencyKeyReused
 from sportsbook.db.engine import Database
+from sportsbook.db.unit_of_work import UnitOfWork, unit_of_work
 from sportsbook.idempotency import store
 from sportsbook.idempotency.store import StoredAnswer
 from sportsbook.ops.openapi import raises
 
-Action = Callable[[AsyncConnection], Awaitable[tuple[int, dict[str, Any]]]]
+T = TypeVar("T")
+Answer = tuple[int, dict[str, Any]]  # an HTTP status and the JSON body answered with it
 
 
 def request_fingerprint(method: str, path: str, body: Any) -> str:
@@ -44,37 +46,57 @@ async def idempotency_key(
     return key
 
 
+@dataclass(frozen=True, slots=True)
+class Once:
+    """A request to carry out at most once: who asks (`scope`), their Idempotency-Key, and the request's
+    fingerprint (a replay must be the same request)."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, scope: str, key: str, method: str, path: str, body: Any) -> Once:
+        return cls(scope, key, request_fingerprint(method, path, body))
+
+
 class Idempotency:
-    """Runs an action in a transaction that also records its answer under the key."""
+    """Runs a use case in a unit of work that also records its answer under the key."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
 
-    async def run(self, scope: str, key: str, fingerprint: str, action: Action) -> tuple[int, dict[str, Any]]:
-        """The action's (status, body), or the first answer's if this key was answered before.
+    async def run(
+        self, once: Once, use_case: Callable[[UnitOfWork], Awaitable[T]], answer: Callable[[T], Answer]
+    ) -> Answer:
+        """What `answer` makes of the use case's result, or the first answer if this key was answered before.
+        The use case runs in the unit of work that records the answer, so both commit or neither does.
 
         A domain refusal is an answer too: it is recorded, so a replay is refused the same way."""
         for _ in range(3):
             try:
-                return await self._run_once(scope, key, fingerprint, action)
+                return await self._run_once(once, use_case, answer)
             except IntegrityError:
                 # A concurrent request with the same key committed first; its answer is ours.
                 continue
         raise IdempotencyKeyReused("this key is being used by a concurrent request; retry")
 
-    async def _run_once(self, scope: str, key: str, fingerprint: str, action: Action) -> tuple[int, dict[str, Any]]:
-        async with self.db.transaction() as conn:
-            found = await store.lookup(conn, scope, key)
+    async def _run_once(
+        self, once: Once, use_case: Callable[[UnitOfWork], Awaitable[T]], answer: Callable[[T], Answer]
+    ) -> Answer:
+        async with unit_of_work(self.db) as uow:
+            conn = uow.connection
+            found = await store.lookup(conn, once.scope, once.key)
             if found is not None:
-                if found.request_hash != fingerprint:
+                if found.request_hash != once.fingerprint:
                     raise IdempotencyKeyReused()
                 return found.status, found.body
             try:
-                async with conn.begin_nested():
-                    status, body = await action(conn)
+                async with uow.savepoint():
+                    status, body = answer(await use_case(uow))
             except DomainError as exc:
                 status = exc.status
                 body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}  # as ops/http.py answers
-            await store.save(conn, scope, key, StoredAnswer(fingerprint, status, body), self.clock.now())
+            await store.save(conn, once.scope, once.key, StoredAnswer(once.fingerprint, status, body), self.clock.now())
             return status, body

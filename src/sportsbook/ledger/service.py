@@ -23,6 +23,7 @@ from sportsbook.core.clock import Clock
 from sportsbook.core.money import check_currency
 from sportsbook.db.batching import GroupCommitter
 from sportsbook.db.engine import Database
+from sportsbook.db.unit_of_work import UnitOfWork, reading
 from sportsbook.ledger.model import (
     HOUSE,
     Account,
@@ -109,6 +110,15 @@ def _partly_stored(requests: Sequence[TransferRequest], stored: Mapping[UUID, Tr
     return any(found) and not all(found)
 
 
+class _ChainHead:
+    """The chain head as one unit of work holds it: locked once, then moved on by each seal it writes."""
+
+    def __init__(self, _conn: AsyncConnection) -> None:
+        self.held = False
+        self.seq = 0
+        self.hash = b""
+
+
 class Ledger:
     """Moves money. Every transfer goes through here; every call is idempotent by transfer id.
 
@@ -146,7 +156,7 @@ class Ledger:
 
     async def apply(
         self,
-        conn: AsyncConnection,
+        uow: UnitOfWork,
         movements: Movements,
         *,
         known_pending: Mapping[UUID, Transfer] | None = None,
@@ -165,9 +175,11 @@ class Ledger:
         verbs = list(movements)
         if not verbs:
             return []
+        conn = uow.connection
         store = self.store
         now = self.clock.now()
-        prev_seq, prev_hash = await store.lock_chain(conn)
+        chain = await self._hold_chain(uow)
+        prev_seq, prev_hash = chain.seq, chain.hash
         needs = [verb.accounts() for verb in verbs]
         ids = await self._resolve(conn, needs, now)
         plans: list[tuple[TransferRequest, ...] | Result | None] = []  # None: a take-back, split in its turn
@@ -223,7 +235,9 @@ class Ledger:
                 segment.extend(step)
                 spans.append((i, len(step)))
         self._apply_segment(batch, segment, spans, results, tally)
-        await store.write(conn, batch.seal(prev_seq, prev_hash))
+        outcome = batch.seal(prev_seq, prev_hash)
+        await store.write(conn, outcome)
+        chain.seq, chain.hash = outcome.head_seq, outcome.head_hash
         for result, n in tally.items():
             TRANSFERS.labels(result.value).inc(n)
         return results
@@ -320,7 +334,7 @@ class Ledger:
 
     async def create_transfers_in(
         self,
-        conn: AsyncConnection,
+        uow: UnitOfWork,
         requests: Sequence[TransferRequest],
         *,
         known_pending: Mapping[UUID, Transfer] | None = None,
@@ -333,16 +347,24 @@ class Ledger:
         `new_ids` skips looking the requests' ids up, for a caller that knows none of them is stored (ids
         derived from a state it checked under the lock). A stored one then fails the whole transaction on
         the journal's primary key instead of answering `exists`: never applied twice either way."""
-        return (await self._process(conn, [tuple(requests)], known_pending, new_ids))[0]
+        return (await self._process(uow, [tuple(requests)], known_pending, new_ids))[0]
 
-    async def pending_transfers(self, conn: AsyncConnection, ids: Collection[UUID]) -> dict[UUID, Transfer]:
+    async def pending_transfers(self, uow: UnitOfWork, ids: Collection[UUID]) -> dict[UUID, Transfer]:
         """The stored rows of these transfers (holds a batch will close), for `apply(known_pending=...)`."""
-        return {t.id: t for t in await self.store.transfers_by_id(conn, ids)} if ids else {}
+        return {t.id: t for t in await self.store.transfers_by_id(uow.connection, ids)} if ids else {}
 
-    async def lock(self, conn: AsyncConnection) -> None:
-        """Queue this transaction behind every other ledger writer, so the balances it reads stay true until it
-        commits. Call it first in a transaction that decides transfers from balances (e.g. a resettlement)."""
-        await self.store.lock_chain(conn)
+    async def lock(self, uow: UnitOfWork) -> None:
+        """Queue this unit of work behind every other ledger writer, so the balances it reads stay true until it
+        commits. Call it first in a transaction that decides transfers from balances (e.g. a resettlement).
+        A unit of work takes the lock once: later calls, and the verbs applied in it, reuse the head it read."""
+        await self._hold_chain(uow)
+
+    async def _hold_chain(self, uow: UnitOfWork) -> _ChainHead:
+        head = uow.store(_ChainHead)
+        if not head.held:
+            head.seq, head.hash = await self.store.lock_chain(uow.connection)
+            head.held = True
+        return head
 
     async def expire_due(self) -> int:
         """Release every hold whose timeout has passed. Returns how many were released."""
@@ -355,13 +377,15 @@ class Ledger:
 
     async def _process(
         self,
-        conn: AsyncConnection,
+        uow: UnitOfWork,
         items: Sequence[_Item],
         known_pending: Mapping[UUID, Transfer] | None = None,
         new_ids: bool = False,
     ) -> list[list[Result]]:
+        conn = uow.connection
         now = self.clock.now()
-        prev_seq, prev_hash = await self.store.lock_chain(conn)
+        chain = await self._hold_chain(uow)
+        prev_seq, prev_hash = chain.seq, chain.hash
         groups = [i for i in items if not isinstance(i, _Expire)]
         expiring = {p for i in items if isinstance(i, _Expire) for p in i.pending_ids}
         requests = (r for g in groups for r in g)
@@ -378,6 +402,7 @@ class Ledger:
                 results.append(batch.apply(item))
         outcome = batch.seal(prev_seq, prev_hash)
         await self.store.write(conn, outcome)
+        chain.seq, chain.hash = outcome.head_seq, outcome.head_hash
         tally = Counter(r.value for group in results for r in group)
         for result, n in tally.items():
             TRANSFERS.labels(result).inc(n)
@@ -401,8 +426,9 @@ class Ledger:
 
     # ---- accounts ----
 
-    async def open_player_accounts(self, conn: AsyncConnection, player_id: UUID, currency: str) -> None:
-        """Create the player's cash, bonus and reserved accounts inside the caller's transaction."""
+    async def open_player_accounts(self, uow: UnitOfWork, player_id: UUID, currency: str) -> None:
+        """Create the player's cash, bonus and reserved accounts in the caller's unit of work."""
+        conn = uow.connection
         check_currency(currency)
         owner = player_owner(player_id)
         now = self.clock.now()
@@ -442,13 +468,14 @@ class Ledger:
 
     # ---- reads by owner ----
 
-    async def wallet(self, player_id: UUID, currency: str, *, conn: AsyncConnection | None = None) -> Wallet:
-        """The player's balances in `currency` (zeros for a player without accounts). With `conn`, as that
-        transaction sees them."""
-        if conn is None:
-            async with self.db.read() as own:
-                return await self.wallet(player_id, currency, conn=own)
-        got = await self.store.balances_of(conn, player_owner(player_id), currency)
+    async def wallet(self, player_id: UUID, currency: str) -> Wallet:
+        """The player's balances in `currency` (zeros for a player without accounts)."""
+        async with reading(self.db) as uow:
+            return await self.wallet_in(uow, player_id, currency)
+
+    async def wallet_in(self, uow: UnitOfWork, player_id: UUID, currency: str) -> Wallet:
+        """`wallet` as the caller's unit of work sees it (its own writes included)."""
+        got = await self.store.balances_of(uow.connection, player_owner(player_id), currency)
         return Wallet(
             currency=currency,
             cash=got.get(AccountKind.CASH, 0),
@@ -456,11 +483,13 @@ class Ledger:
             reserved=got.get(AccountKind.RESERVED, 0),
         )
 
-    async def owed(self, player_id: UUID, currency: str, *, conn: AsyncConnection | None = None) -> int:
+    async def owed(self, player_id: UUID, currency: str) -> int:
         """What the player owes the house: the part of taken-back returns their cash did not cover."""
-        if conn is None:
-            async with self.db.read() as own:
-                return await self.owed(player_id, currency, conn=own)
+        async with reading(self.db) as uow:
+            conn = uow.connection
+            return await self._owed(conn, player_id, currency)
+
+    async def _owed(self, conn: AsyncConnection, player_id: UUID, currency: str) -> int:
         account_id = await self.store.find_account(conn, receivable_of(player_id, currency))
         if account_id is None:
             return 0

@@ -23,7 +23,7 @@ from sportsbook.core.clock import Clock
 from sportsbook.core.errors import RateLimited, Unauthorized
 from sportsbook.core.ids import new_id
 from sportsbook.db.engine import Database
-from sportsbook.events import outbox
+from sportsbook.db.unit_of_work import reading, unit_of_work
 from sportsbook.events.model import Event
 from sportsbook.players import model, store
 from sportsbook.players.model import (
@@ -136,10 +136,10 @@ class Players:
             {"player_id": str(user.id), "email": email, "country": country, "currency": currency},
             now,
         )
-        async with self._db.transaction() as conn:
-            await store.insert_user(conn, user)
-            await self._ledger.open_player_accounts(conn, user.id, currency)
-            await outbox.add(conn, [event])
+        async with unit_of_work(self._db) as uow:
+            await store.insert_user(uow.connection, user)
+            await self._ledger.open_player_accounts(uow, user.id, currency)
+            await uow.outbox.add([event])
         return user.principal()
 
     async def create_staff(self, email: str, password: str, role: str) -> UUID:
@@ -159,7 +159,8 @@ class Players:
             login=LoginState(),
             created_at=self._clock.now(),
         )
-        async with self._db.transaction() as conn:
+        async with unit_of_work(self._db) as uow:
+            conn = uow.connection
             await store.insert_user(conn, user)
         return user.id
 
@@ -173,7 +174,8 @@ class Players:
         if normalized is None:
             await self._verify_dummy(password)
             raise InvalidCredentials()
-        async with self._db.read() as conn:
+        async with reading(self._db) as uow:
+            conn = uow.connection
             user = await store.user_by_email(conn, normalized)
         if user is None:
             # Same Argon2 work as for a real account, so timing does not tell which emails exist.
@@ -191,7 +193,8 @@ class Players:
         """End the session of this token; `unauthorized` if it is not a live session."""
         now = self._clock.now()
         self._sessions.pop(token_hash(token), None)
-        async with self._db.transaction() as conn:
+        async with unit_of_work(self._db) as uow:
+            conn = uow.connection
             session = await store.session_by_token_hash(conn, token_hash(token))
             if session is None or not _live(session, now) or not await store.revoke_session(conn, session.id, now):
                 raise Unauthorized("the session is not valid")
@@ -203,7 +206,8 @@ class Players:
         cached = self._sessions.get(hashed)
         if cached is not None and now < cached[1] and now < cached[2]:
             return cached[0]
-        async with self._db.read() as conn:
+        async with reading(self._db) as uow:
+            conn = uow.connection
             session = await store.session_by_token_hash(conn, hashed)
         if session is None or not _live(session, now) or session.user.status is not Status.ACTIVE:
             self._sessions.pop(hashed, None)
@@ -220,7 +224,8 @@ class Players:
 
     async def profile(self, user_id: UUID) -> Profile:
         """The account of `user_id` as its owner sees it."""
-        async with self._db.read() as conn:
+        async with reading(self._db) as uow:
+            conn = uow.connection
             user = await store.user_by_id(conn, user_id)
         if user is None:
             raise Unauthorized("the account no longer exists")
@@ -240,7 +245,8 @@ class Players:
         now = self._clock.now()
         expires_at = now + self._session_ttl
         rehashed = await self._hash(password) if self._hasher.check_needs_rehash(user.password_hash) else None
-        async with self._db.transaction() as conn:
+        async with unit_of_work(self._db) as uow:
+            conn = uow.connection
             state = await store.login_state_for_update(conn, user.id)
             # A lock set by a concurrent failure after our password check still holds.
             self._lockout.check(state, now)
@@ -264,12 +270,13 @@ class Players:
                     {"player_id": str(user.id), "session_id": str(session_id)},
                     now,
                 )
-                await outbox.add(conn, [event])
+                await uow.outbox.add([event])
         return token, expires_at
 
     async def _record_failure(self, user_id: UUID) -> None:
         now = self._clock.now()
-        async with self._db.transaction() as conn:
+        async with unit_of_work(self._db) as uow:
+            conn = uow.connection
             state = self._lockout.after_failure(await store.login_state_for_update(conn, user_id), now)
             await store.set_login_state(conn, user_id, state)
         # The failure that reaches the limit says so at once rather than on the next attempt.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,12 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sportsbook.core.errors import InsufficientFunds, Unauthorized
 from sportsbook.core.ids import new_id
 from sportsbook.core.money import InvalidAmount
-from sportsbook.idempotency.service import idempotency_key, request_fingerprint
+from sportsbook.idempotency.service import Once, idempotency_key
 from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
 from sportsbook.players.auth import current_player, require_role
 from sportsbook.players.model import Principal, Role
-from sportsbook.wallet.service import PlayerNotFound
+from sportsbook.wallet.service import Adjustment, PlayerNotFound
 
 router = APIRouter(tags=["wallet"])
 
@@ -123,25 +124,26 @@ async def post_adjustment(
         raise PlayerNotFound()
     currency = profile.currency
 
-    async def action(conn: Any) -> tuple[int, dict[str, Any]]:
-        adjustment = await platform.wallets.adjust(
-            conn,
-            adjustment_id=new_id(),
-            player_id=body.player_id,
-            currency=currency,
-            amount=body.amount,
-            reason=body.reason,
-            staff_id=staff.id,
-        )
-        out = AdjustmentOut(
-            id=adjustment.id,
-            player_id=adjustment.player_id,
-            amount=adjustment.amount,
-            currency=adjustment.currency,
-            balance_after=adjustment.balance_after,
-        )
-        return 201, out.model_dump(mode="json")
-
-    fingerprint = request_fingerprint("POST", request.url.path, body.model_dump(mode="json"))
-    status, payload = await platform.idempotency.run(f"user:{staff.id}", key, fingerprint, action)
+    use_case = partial(
+        platform.wallets.adjust,
+        adjustment_id=new_id(),
+        player_id=body.player_id,
+        currency=currency,
+        amount=body.amount,
+        reason=body.reason,
+        staff_id=staff.id,
+    )
+    once = Once.of(f"user:{staff.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
+    status, payload = await platform.idempotency.run(once, use_case, _adjustment_answer)
     return JSONResponse(payload, status_code=status)
+
+
+def _adjustment_answer(adjustment: Adjustment) -> tuple[int, dict[str, Any]]:
+    out = AdjustmentOut(
+        id=adjustment.id,
+        player_id=adjustment.player_id,
+        amount=adjustment.amount,
+        currency=adjustment.currency,
+        balance_after=adjustment.balance_after,
+    )
+    return 201, out.model_dump(mode="json")

@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from sportsbook.core.clock import Clock
 from sportsbook.core.errors import InsufficientFunds, InvalidRequest, NotFound
 from sportsbook.core.ids import derived_id
 from sportsbook.core.money import check_amount
-from sportsbook.events import outbox
+from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.events.model import Event
 from sportsbook.ledger.service import Ledger, StatementLine
 from sportsbook.ledger.verbs import Movements, Result
@@ -68,7 +66,7 @@ class Wallets:
 
     async def adjust(
         self,
-        conn: AsyncConnection,
+        uow: UnitOfWork,
         *,
         adjustment_id: UUID,
         player_id: UUID,
@@ -77,7 +75,8 @@ class Wallets:
         reason: str,
         staff_id: UUID,
     ) -> Adjustment:
-        """Credit or debit the player's cash against the house adjustments account, audited, in `conn`."""
+        """Credit or debit the player's cash against the house adjustments account, audited, in the caller's
+        unit of work (the Idempotency-Key's)."""
         check_amount(abs(amount))
         if not reason.strip():
             raise InvalidRequest("a reason is required")
@@ -89,7 +88,7 @@ class Wallets:
             moves.credit_cash(transfer_id, player_id, currency, amount, "adjustment", reference)
         else:
             moves.debit_cash(transfer_id, player_id, currency, -amount, "adjustment", reference)
-        (result,) = await self.ledger.apply(conn, moves)
+        (result,) = await self.ledger.apply(uow, moves)
         if result is Result.ACCOUNT_NOT_FOUND:
             raise PlayerNotFound()
         if result is Result.INSUFFICIENT_FUNDS:
@@ -97,7 +96,7 @@ class Wallets:
         if result is not Result.OK:
             raise InvalidRequest(f"the ledger refused the adjustment: {result.value}")
         await store.insert_adjustment(
-            conn,
+            uow.connection,
             adjustment_id=adjustment_id,
             player_id=player_id,
             amount=amount,
@@ -107,9 +106,8 @@ class Wallets:
             transfer_id=transfer_id,
             now=now,
         )
-        balance = (await self.ledger.wallet(player_id, currency, conn=conn)).cash
-        await outbox.add(
-            conn,
+        balance = (await self.ledger.wallet_in(uow, player_id, currency)).cash
+        await uow.outbox.add(
             [
                 Event.new(
                     "wallet.adjusted",

@@ -12,6 +12,7 @@ from sportsbook.catalog.service import MARKET_CHANGED, Catalog
 from sportsbook.core.clock import ManualClock
 from sportsbook.core.errors import DomainError
 from sportsbook.db.engine import Database
+from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.events.backends.memory import MemoryBus
 from sportsbook.events.relay import OutboxRelay
 from tests.integration.catalog.conftest import START
@@ -45,7 +46,7 @@ async def test_in_a_callers_transaction_it_commits_or_rolls_back_with_it(db: Dat
 
     async def add_then_fail() -> None:
         async with db.transaction() as conn:
-            await catalog.add_market(event.id, btts(), conn=conn)
+            await catalog.add_market_in(UnitOfWork(conn), event.id, btts())
             raise RuntimeError("the caller failed after the market was written")
 
     with pytest.raises(RuntimeError):
@@ -54,7 +55,7 @@ async def test_in_a_callers_transaction_it_commits_or_rolls_back_with_it(db: Dat
     assert await _published(db) == before
 
     async with db.transaction() as conn:
-        market = await catalog.add_market(event.id, btts(), conn=conn)
+        market = await catalog.add_market_in(UnitOfWork(conn), event.id, btts())
     assert len(catalog.event(event.id).markets) == 2  # memory follows the bus or a refresh
     refreshed = await catalog.refresh(event.id)
     assert refreshed is not None

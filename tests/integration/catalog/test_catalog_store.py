@@ -22,6 +22,7 @@ from sportsbook.core.clock import ManualClock
 from sportsbook.core.errors import DomainError
 from sportsbook.core.markets import Score
 from sportsbook.db.engine import Database
+from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.events import outbox
 from sportsbook.events.backends.memory import MemoryBus
 from sportsbook.events.relay import OutboxRelay
@@ -93,10 +94,9 @@ async def test_changes_persist_with_their_events_and_a_fresh_node_loads_what_mem
     )
     await catalog.update_market(total.id, status=MarketStatus.SUSPENDED)
     winner = race.markets[0]
-    await catalog.mark_non_runner(winner.selections[3].id)
-    await catalog.settle_market_selections(
-        winner.id, {winner.selections[0].id: SelectionStatus.WON, winner.selections[1].id: SelectionStatus.PLACED}
-    )
+    await catalog.run(lambda uow: catalog.mark_non_runner(uow, winner.selections[3].id))
+    results = {winner.selections[0].id: SelectionStatus.WON, winner.selections[1].id: SelectionStatus.PLACED}
+    await catalog.run(lambda uow: catalog.settle_market_selections(uow, winner.id, results))
 
     held = catalog.event(event.id)
     assert (held.status, held.score, held.version) == (EventStatus.LIVE, Score(1, 0), 2)
@@ -137,20 +137,20 @@ async def test_settlement_in_the_callers_transaction_commits_or_rolls_back_with_
 
     async def settle_then_fail() -> None:
         async with db.transaction() as conn:
-            await catalog.settle_market_selections(winner.id, results, conn=conn)
+            await catalog.settle_market_selections(UnitOfWork(conn), winner.id, results)
             raise RuntimeError("settlement failed half way")
 
     with pytest.raises(RuntimeError):
         await settle_then_fail()
     assert (await catalog.refresh(race.id)) == race
     async with db.transaction() as conn:
-        settled = await catalog.settle_market_selections(winner.id, results, conn=conn)
+        settled = await catalog.settle_market_selections(UnitOfWork(conn), winner.id, results)
     assert catalog.market(winner.id).status is MarketStatus.ACTIVE  # memory follows the bus or a refresh
     refreshed = await catalog.refresh(race.id)
     assert refreshed is not None
     assert refreshed.market(winner.id) == settled
     assert settled.status is MarketStatus.SETTLED
-    reopened = await catalog.unsettle_market(winner.id)
+    reopened = await catalog.run(lambda uow: catalog.unsettle_market(uow, winner.id))
     assert reopened.status is MarketStatus.SUSPENDED
     assert catalog.market(winner.id) == reopened
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from sportsbook.core.clock import SystemClock
 from sportsbook.db.engine import Database
+from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest
 from sportsbook.ledger.service import Ledger
 from sportsbook.ledger.store import AccountKey, accounts, transfers
@@ -49,7 +50,7 @@ async def _workload(dbs: list[Database], ledgers: list[Ledger]) -> None:
     owners = [uuid.uuid4() for _ in range(PLAYERS)]
     async with dbs[0].transaction() as conn:
         for owner in owners:
-            await setup.open_player_accounts(conn, owner, "EUR")
+            await setup.open_player_accounts(UnitOfWork(conn), owner, "EUR")
     cash = [await setup.player_account(o, AccountKind.CASH, "EUR") for o in owners]
     ids = [c for c in cash if c is not None]
     opening = [TransferRequest(uuid.uuid4(), equity, c, OPENING, code="opening") for c in ids]
@@ -63,7 +64,7 @@ async def _workload(dbs: list[Database], ledgers: list[Ledger]) -> None:
     async def send(ledger: Ledger, db: Database, request: TransferRequest, rng: random.Random) -> Result:
         if rng.random() < 0.25:  # a transaction of its own, as a feature's unit of work does
             async with db.transaction() as conn:
-                return (await ledger.create_transfers_in(conn, [request]))[0]
+                return (await ledger.create_transfers_in(UnitOfWork(conn), [request]))[0]
         return await ledger.transfer(request)
 
     async def worker(n: int) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sportsbook.core.clock import ManualClock
 from sportsbook.core.ids import derived_id
 from sportsbook.db.engine import Database
+from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest
 from sportsbook.ledger.service import Ledger
 from sportsbook.ledger.store import AccountKey, holds, transfers
@@ -21,7 +22,7 @@ async def _setup(db: Database, clock: ManualClock) -> tuple[Ledger, uuid.UUID, i
     ledger = Ledger(db, clock)
     player = uuid.uuid4()
     async with db.transaction() as conn:
-        await ledger.open_player_accounts(conn, player, "EUR")
+        await ledger.open_player_accounts(UnitOfWork(conn), player, "EUR")
     cash = await ledger.player_account(player, AccountKind.CASH, "EUR")
     assert cash is not None
     equity = await ledger.house_account(AccountKind.EQUITY, "EUR")
@@ -176,14 +177,14 @@ async def test_pending_rows_read_before_the_lock_still_close_only_once(db: Datab
     pending = TransferRequest(uuid.uuid4(), cash, bets, 1_000, phase=Phase.PENDING, code="stake")
     assert await ledger.transfer(pending) is Result.OK
     async with db.read() as conn:
-        rows = await ledger.pending_transfers(conn, [pending.id])
+        rows = await ledger.pending_transfers(UnitOfWork(conn), [pending.id])
     assert set(rows) == {pending.id}
     post = TransferRequest(uuid.uuid4(), phase=Phase.POST, pending_id=pending.id, code="settle")
     assert await ledger.transfer(post) is Result.OK  # closed by someone else in between
     again = TransferRequest(uuid.uuid4(), phase=Phase.VOID, pending_id=pending.id, code="settle")
     async with db.transaction() as conn:
-        await ledger.lock(conn)
-        assert await ledger.create_transfers_in(conn, [again], known_pending=rows) == [
+        await ledger.lock(UnitOfWork(conn))
+        assert await ledger.create_transfers_in(UnitOfWork(conn), [again], known_pending=rows) == [
             Result.PENDING_TRANSFER_ALREADY_POSTED
         ]
     assert await ledger.balances([cash, bets]) == {cash: 9_000, bets: 1_000}
@@ -195,13 +196,13 @@ async def test_new_ids_skip_the_lookup_and_a_stored_id_still_never_applies_twice
     ledger, _player, cash, equity, _bets = await _setup(db, ManualClock())
     first = TransferRequest(uuid.uuid4(), equity, cash, 500, code="bonus")
     async with db.transaction() as conn:
-        assert await ledger.create_transfers_in(conn, [first], new_ids=True) == [Result.OK]
+        assert await ledger.create_transfers_in(UnitOfWork(conn), [first], new_ids=True) == [Result.OK]
     assert await ledger.balances([cash]) == {cash: 10_500}
     with pytest.raises((IntegrityError, asyncpg.UniqueViolationError)):  # through SQLAlchemy, or the driver
         async with db.transaction() as conn:
-            await ledger.create_transfers_in(conn, [first], new_ids=True)
+            await ledger.create_transfers_in(UnitOfWork(conn), [first], new_ids=True)
     async with db.transaction() as conn:
-        assert await ledger.create_transfers_in(conn, [first]) == [Result.EXISTS]
+        assert await ledger.create_transfers_in(UnitOfWork(conn), [first]) == [Result.EXISTS]
     assert await ledger.balances([cash]) == {cash: 10_500}
     assert (await ledger.reconcile()).sound
 
@@ -212,7 +213,7 @@ async def test_an_account_created_here_is_cached_at_its_first_read_once_committe
     ledger = Ledger(db, ManualClock())
     player = uuid.uuid4()
     async with db.transaction() as conn:
-        await ledger.open_player_accounts(conn, player, "EUR")
+        await ledger.open_player_accounts(UnitOfWork(conn), player, "EUR")
         key = AccountKey(f"player:{player}", AccountKind.RESERVED, "EUR")
         assert key in ledger.store._fresh  # not cached while only this transaction sees it
         assert await ledger.store.find_account(conn, key) is not None

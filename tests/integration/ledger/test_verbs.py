@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from sportsbook.core.clock import ManualClock
 from sportsbook.db.engine import Database
+from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.ledger.model import AccountKind
 from sportsbook.ledger.service import Ledger, Wallet
 from sportsbook.ledger.store import accounts
@@ -26,13 +27,13 @@ def tid() -> uuid.UUID:
 
 async def _apply(ledger: Ledger, moves: Movements, **kwargs: Any) -> list[Result]:
     async with ledger.db.transaction() as conn:
-        return await ledger.apply(conn, moves, **kwargs)
+        return await ledger.apply(UnitOfWork(conn), moves, **kwargs)
 
 
 async def _player(ledger: Ledger, funds: int = FUNDS) -> uuid.UUID:
     player = uuid.uuid4()
     async with ledger.db.transaction() as conn:
-        await ledger.open_player_accounts(conn, player, "EUR")
+        await ledger.open_player_accounts(UnitOfWork(conn), player, "EUR")
     if funds:
         moves = Movements()
         moves.credit_cash(tid(), player, "EUR", funds, "deposit", "opening", Counterpart.EQUITY)
@@ -157,7 +158,7 @@ async def test_settling_a_winner_posts_the_stake_and_pays_the_return_in_one_call
     player = await _player(ledger)
     hold = await _stake(ledger, player, 1_000)
     async with db.read() as conn:
-        pending = await ledger.pending_transfers(conn, [hold])
+        pending = await ledger.pending_transfers(UnitOfWork(conn), [hold])
     moves = Movements()
     moves.post_stake(tid(), hold, 1_000)
     moves.pay_return(tid(), player, "EUR", 2_500, "bet:1")
