@@ -203,7 +203,8 @@ async def test_rollback_reopens_bets_takes_winnings_back_and_resettles(api: Api)
     undone = await api.client.delete(f"/api/v1/admin/markets/{market['id']}/settlement", headers=trader.headers)
     assert (undone.status_code, undone.json()["reopened_bets"]) == (200, 1)
     assert await _bet_status(api, player, bet.json()["id"]) == ("open", None)
-    assert (await _wallet(api, player))["cash"] == 9_000  # the stake is taken, the return reversed
+    wallet = await _wallet(api, player)
+    assert (wallet["cash"], wallet["reserved"]) == (9_000, 1_000)  # the stake reserved again, the return reversed
     away = _selection(event, "1x2", "away")
     await _settle(api, market["id"], [{"selection_id": away["id"], "result": "won"}])
     assert await _bet_status(api, player, bet.json()["id"]) == ("lost", 0)
@@ -235,7 +236,8 @@ async def test_rollback_after_the_winnings_were_spent_books_a_receivable(api: Ap
     assert spent.status_code == 201
     trader = await _trader(api)
     await api.client.delete(f"/api/v1/admin/markets/{market['id']}/settlement", headers=trader.headers)
-    assert (await _wallet(api, player))["cash"] == 0  # 500 taken back, 2,000 owed
+    wallet = await _wallet(api, player)
+    assert (wallet["cash"], wallet["reserved"]) == (0, 1_000)  # the stake reserved again; 500 taken back, 2,000 owed
     await _reconciled(api)
 
 
@@ -427,7 +429,8 @@ async def test_a_market_cancelled_in_error_is_rolled_back_and_settled_for_real(a
     undone = await api.client.delete(f"{path}/settlement", headers=trader.headers)
     assert undone.status_code == 200, undone.text
     assert await _bet_status(api, player, bet) == ("open", None)
-    assert (await _wallet(api, player))["cash"] == 9_000  # the stake is taken again
+    wallet = await _wallet(api, player)
+    assert (wallet["cash"], wallet["reserved"]) == (9_000, 1_000)  # the stake is reserved again
     market_now = (await api.client.get(f"/api/v1/admin/events/{event['id']}", headers=trader.headers)).json()
     assert next(m for m in market_now["markets"] if m["id"] == market["id"])["status"] == "suspended"
     assert (await api.platform.settler.void_market(UUID(market["id"]))).settled_bets == 0  # a late cancel event

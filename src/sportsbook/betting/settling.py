@@ -1,18 +1,22 @@
 """Settlement use cases: result a market, roll it back, resettle, withdraw a runner, cash a bet out.
 
-Money, per bet (the stake was reserved at placement by pending transfer P, player cash -> reserved -> revenue):
-- settled with return R while P is open: R == total stake -> void P (all back); R < total stake -> post P for
-  (total stake - R), the rest released back to cash; R > total stake -> post P in full and pay R from revenue;
-- settled again after a rollback (P already closed): pay R from revenue;
-- rolled back: take R back from cash to revenue (what the player no longer holds is booked as a receivable).
-So a player's net for a bet is always -total stake + R, and every step is a ledger transfer with a derived id."""
+Money, per bet (the stake S is reserved at placement by pending transfer P, player cash -> reserved -> revenue):
+- settled with return R while P is open: R == S -> void P (all back); R < S -> post P for (S - R), the rest
+  released back to cash; R > S -> post P in full and pay R from revenue;
+- rolled back: S back from revenue to cash and held again by a new pending transfer P' (cash -> reserved, bound
+  for revenue), which becomes the bet's stake transfer; R taken back from cash to revenue (what the player no
+  longer holds is booked as a receivable on them). Linked, all or nothing. The wallet reads as before the
+  settlement (cash and reserved), and the next settlement posts or voids P' as the first did P;
+- settled while its stake is not held (a bet reopened before rollbacks held stakes again): pay R from revenue.
+So a player's net for a bet is always -S + R once settled, -S with S reserved while open, and every step is a
+ledger transfer with an id derived from the bet and its settle count."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -282,14 +286,18 @@ class Settler:
         return SettlementReport(market_id, 0, reopened_bets=len(reopened))
 
     async def _reopen(self, conn: AsyncConnection, settled: Sequence[BetRow], now: datetime) -> None:
-        """Take back what these settled bets paid and open them again (in the caller's transaction)."""
+        """Open these settled bets again with their stakes reserved, and take back what they paid (in the caller's
+        transaction): each player's wallet reads as it did before the settlement."""
         await self.ledger.lock(conn)
         transfers: list[TransferRequest] = []
+        holds: list[tuple[UUID, UUID]] = []
         cash_left: dict[UUID, int] = {}
         for bet in settled:
-            transfers.extend(await self._reversal_transfers(conn, bet, cash_left))
+            reversal, hold_id = await self._reversal_transfers(conn, bet, cash_left)
+            transfers.extend(reversal)
+            holds.append((bet.id, hold_id))
         await self._apply(conn, transfers)
-        await store.reopen(conn, [b.id for b in settled])
+        await store.reopen(conn, holds)
         await store.add_exposure(conn, exposure_deltas(settled, +1))
         payloads = [{"bet_id": str(b.id), "player_id": str(b.player_id)} for b in settled]
         await outbox.add(conn, [Event.new("bet.reopened", 1, p["player_id"], p, now) for p in payloads])
@@ -407,17 +415,44 @@ class Settler:
 
     async def _reversal_transfers(
         self, conn: AsyncConnection, bet: BetRow, cash_left: dict[UUID, int]
-    ) -> list[TransferRequest]:
-        paid = bet.return_amount or 0
-        if paid <= 0:
-            return []
+    ) -> tuple[list[TransferRequest], UUID]:
+        """What undoes a settled bet's money, linked all or nothing, and the id of its new stake hold.
+
+        The stake S goes back from revenue to cash and is held again by a new pending transfer (cash -> reserved,
+        bound for revenue; the bet's stake transfer from now on, its id derived from the bet and its settle
+        count); then the return R is taken back from cash, or, for the part of R the player no longer holds,
+        from the house's receivable on them. The first two cancel out on cash, so `cash_left` (the player's cash
+        before this rollback, less what their earlier bets in it took back) is what R can come from. Whether
+        the settlement posted the stake's hold in full, in part (the rest released to cash) or voided it, S
+        from revenue and R from the player undo it: the player's net for the bet was -S + R."""
+        n = bet.settle_count + 1
         cash, revenue = (await self._accounts(conn, [bet]))[bet.player_id, bet.currency]
+        reference = f"bet:{bet.id}"
+        hold_id = derived_id("stake-again", bet.id, n)
+        out = [
+            TransferRequest(
+                derived_id("unsettle-stake", bet.id, n),
+                revenue,
+                cash,
+                bet.total_stake,
+                code="bet_resettle",
+                reference=reference,
+            ),
+            TransferRequest(
+                hold_id,
+                cash,
+                revenue,
+                bet.total_stake,
+                phase=Phase.PENDING,
+                code="bet_stake",
+                reference=reference,
+            ),
+        ]
+        paid = bet.return_amount or 0
         if bet.player_id not in cash_left:
             cash_left[bet.player_id] = (await self.ledger.store.account_balances(conn, [cash])).get(cash, 0)
         from_cash = min(paid, cash_left[bet.player_id])
         cash_left[bet.player_id] -= from_cash
-        n = bet.settle_count + 1
-        out = []
         if from_cash > 0:
             out.append(
                 TransferRequest(
@@ -426,7 +461,7 @@ class Settler:
                     revenue,
                     from_cash,
                     code="bet_resettle",
-                    reference=f"bet:{bet.id}",
+                    reference=reference,
                 )
             )
         if paid > from_cash:
@@ -440,10 +475,10 @@ class Settler:
                     revenue,
                     paid - from_cash,
                     code="bet_resettle",
-                    reference=f"bet:{bet.id}",
+                    reference=reference,
                 )
             )
-        return out
+        return [replace(t, linked=True) for t in out[:-1]] + out[-1:], hold_id
 
     async def _accounts(self, conn: AsyncConnection, bets: Sequence[BetRow]) -> dict[tuple[UUID, str], tuple[int, int]]:
         """(cash, house revenue) per (player, currency) of these bets, read in one query for a chunk."""
