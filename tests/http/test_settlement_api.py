@@ -84,6 +84,49 @@ async def test_result_from_score_pays_winners_and_keeps_losing_stakes(api: Api) 
     await _reconciled(api)
 
 
+async def test_a_different_score_for_a_resulted_event_is_refused_until_its_settlements_are_rolled_back(
+    api: Api,
+) -> None:
+    event = await _event(api)
+    player = await _funded_player(api, 10_000)
+    bet = (await _bet(api, player, _single(_selection(event, "1x2", "home"), 1_000))).json()["id"]  # 2.50
+    trader = await _trader(api)
+    path = f"/api/v1/admin/events/{event['id']}/result"
+
+    async def result(home: int, away: int) -> Any:
+        return await api.client.post(path, json={"score": {"home": home, "away": away}}, headers=trader.headers)
+
+    assert (await result(2, 1)).status_code == 200
+    again = await result(2, 1)  # the same score again: nothing left to settle, harmless
+    assert (again.status_code, again.json()) == (200, [])
+    other = await result(0, 1)
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "event_already_resulted")
+    assert "roll" in other.json()["error"]["message"]
+    assert await _bet_status(api, player, bet) == ("won", 2_500)
+    assert (await _wallet(api, player))["cash"] == 11_500
+    shown = (await api.client.get(f"/api/v1/events/{event['id']}")).json()
+    assert shown["score"] == {"home": 2, "away": 1}
+
+    markets = {m["type"]: m["id"] for m in event["markets"]}
+    await api.client.delete(f"/api/v1/admin/markets/{markets['1x2']}/settlement", headers=trader.headers)
+    still = await result(0, 1)  # the total market still stands on 2-1
+    assert (still.status_code, still.json()["error"]["code"]) == (409, "event_already_resulted")
+    resettled = await result(2, 1)  # the same score settles the market rolled back
+    assert [r["market_id"] for r in resettled.json()] == [markets["1x2"]]
+    assert await _bet_status(api, player, bet) == ("won", 2_500)
+
+    for market_id in markets.values():
+        await api.client.delete(f"/api/v1/admin/markets/{market_id}/settlement", headers=trader.headers)
+    corrected = await result(0, 1)
+    assert corrected.status_code == 200, corrected.text
+    assert sorted(r["market_id"] for r in corrected.json()) == sorted(markets.values())
+    assert await _bet_status(api, player, bet) == ("lost", 0)
+    assert (await _wallet(api, player))["cash"] == 9_000
+    shown = (await api.client.get(f"/api/v1/events/{event['id']}")).json()
+    assert shown["score"] == {"home": 0, "away": 1}
+    await _reconciled(api)
+
+
 async def test_asian_handicap_quarter_line_half_won_returns_146_50(api: Api) -> None:
     # Source: Pinnacle, "Asian Handicap explained" (+0.25: a draw is half won, half returned); the figure.
     body = football_body()

@@ -63,6 +63,12 @@ class MarketAlreadySettled(Conflict):
     code = "market_already_settled"
 
 
+class EventAlreadyResulted(Conflict):
+    """The event was resulted with another score; roll its settlements back first to result it again."""
+
+    code = "event_already_resulted"
+
+
 class SettlementNotFound(NotFound):
     """The market has no settlement to roll back."""
 
@@ -126,13 +132,21 @@ class Settler:
         return await self._settle(market, results)
 
     async def result_event(self, event_id: UUID, score: Score) -> list[SettlementReport]:
-        """Result every open score-based market of an event from its final score."""
+        """Result every open score-based market of an event from its final score. The same score again settles
+        only what was rolled back since; another score is refused (`event_already_resulted`) while a
+        score-based market of the ended event is still settled on the score it has."""
         event = self.catalog.event(event_id)
         if event.competitors is None:
             raise InvalidSettlement("only two-sided events are resulted from a score")
+        settled = [m for m in event.markets if m.type in SCORE_BASED and m.status is MarketStatus.SETTLED]
+        if event.status is EventStatus.ENDED and event.score is not None and event.score != score and settled:
+            raise EventAlreadyResulted(
+                f"the event was resulted {event.score.home}:{event.score.away} and {len(settled)} of its score-based"
+                " markets are settled: roll their settlements back first to result it with another score"
+            )
         if event.status is EventStatus.UPCOMING:  # resulted without going live first (e.g. a late feed)
             await self.catalog.update_event(event_id, status=EventStatus.LIVE)
-        if event.status is not EventStatus.ENDED:
+        if event.status is not EventStatus.ENDED or event.score != score:
             await self.catalog.update_event(event_id, status=EventStatus.ENDED, score=score)
         event = self.catalog.event(event_id)
         reports = []
