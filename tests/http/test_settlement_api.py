@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from tests.http.conftest import Account, Api, open_api
-from tests.http.test_bets_api import _bet, _event, _funded_player, _selection, _single, _wallet
+from tests.http.test_bets_api import _bet, _event, _funded_player, _live_over, _selection, _single, _wallet
 from tests.http.test_catalog_api import football_body
 
 
@@ -326,6 +326,58 @@ async def test_cash_out_quote_then_accept_and_price_protection(api: Api) -> None
     assert closed.json()["error"]["code"] == "cashout_unavailable"
     assert (await _wallet(api, player))["cash"] == 10_000 - 2_000 + amount
     await _reconciled(api)
+
+
+async def test_cash_out_of_a_bet_no_longer_open_is_409_bet_not_open_and_of_another_players_bet_404(api: Api) -> None:
+    event = await _event(api)
+    player, other = await _funded_player(api, 10_000), await _funded_player(api, 10_000)
+    home, away = _selection(event, "1x2", "home"), _selection(event, "1x2", "away")
+    cashed = (await _bet(api, player, _single(home, 1_000))).json()["id"]
+    losing = (await _bet(api, player, _single(away, 1_000))).json()["id"]
+    amount = (await api.client.get(f"/api/v1/bets/{cashed}/cashout", headers=player.headers)).json()["amount"]
+    paid = await api.client.post(
+        f"/api/v1/bets/{cashed}/cashout", json={"amount": amount}, headers={**player.headers, "Idempotency-Key": "1"}
+    )
+    assert paid.status_code == 200, paid.text
+
+    async def refusal(account: Account, bet_id: str, key: str) -> list[tuple[int, str, str]]:
+        quoted = await api.client.get(f"/api/v1/bets/{bet_id}/cashout", headers=account.headers)
+        posted = await api.client.post(
+            f"/api/v1/bets/{bet_id}/cashout", json={"amount": 1}, headers={**account.headers, "Idempotency-Key": key}
+        )
+        return [(r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) for r in (quoted, posted)]
+
+    for status, code, message in await refusal(player, cashed, "2"):  # a new key: not a replay of the first
+        assert (status, code) == (409, "bet_not_open")
+        assert "cashed_out" in message
+    assert (await _bet_status(api, player, cashed)) == ("cashed_out", amount)
+    await _settle(
+        api,
+        next(m["id"] for m in event["markets"] if m["type"] == "1x2"),
+        [{"selection_id": home["id"], "result": "won"}],
+    )
+    assert await _bet_status(api, player, losing) == ("lost", 0)
+    for status, code, message in await refusal(player, losing, "3"):
+        assert (status, code) == (409, "bet_not_open")
+        assert "lost" in message
+    for status, code, _message in await refusal(other, losing, "4"):  # someone else's bet stays unknown
+        assert (status, code) == (404, "bet_not_found")
+    assert (await _wallet(api, player))["cash"] == 10_000 - 2_000 + amount
+    await _reconciled(api)
+
+
+async def test_cash_out_of_a_pending_in_play_bet_is_409_bet_not_open(api: Api) -> None:
+    _market, over, _trader = await _live_over(api)
+    player = await _funded_player(api, 10_000)
+    placed = (await _bet(api, player, _single(over, 1_000))).json()
+    assert placed["status"] == "pending"
+    quoted = await api.client.get(f"/api/v1/bets/{placed['id']}/cashout", headers=player.headers)
+    posted = await api.client.post(
+        f"/api/v1/bets/{placed['id']}/cashout", json={"amount": 1}, headers={**player.headers, "Idempotency-Key": "p"}
+    )
+    for answer in (quoted, posted):
+        assert (answer.status_code, answer.json()["error"]["code"]) == (409, "bet_not_open")
+        assert "pending" in answer.json()["error"]["message"]
 
 
 async def test_the_same_cash_out_sent_four_times_at_once_pays_once_and_all_answer_it(database_url: str) -> None:

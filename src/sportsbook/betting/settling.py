@@ -69,6 +69,12 @@ class EventAlreadyResulted(Conflict):
     code = "event_already_resulted"
 
 
+class BetNotOpen(Conflict):
+    """The bet is not open (settled, cashed out, still pending or refused): only an open bet can be cashed out."""
+
+    code = "bet_not_open"
+
+
 class SettlementNotFound(NotFound):
     """The market has no settlement to roll back."""
 
@@ -372,7 +378,8 @@ class Settler:
     # ---- cash-out ----
 
     async def cashout_quote(self, player_id: UUID, bet_id: UUID) -> int:
-        """What the house pays now to close the bet, else `cashout_unavailable`."""
+        """What the house pays now to close the bet, else `cashout_unavailable` (or `bet_not_open`, as a cash-out
+        of it would answer)."""
         bet = await self.betting.bet(player_id, bet_id)
         async with self.db.read() as conn:
             known = await store.results_for_markets(conn, {leg.market_id for leg in bet.legs})
@@ -388,6 +395,9 @@ class Settler:
         await self.ledger.lock(conn)
         rows = await store.open_bets(conn, [bet_id])
         if not rows or rows[0].player_id != player_id:
+            found = await store.get(conn, bet_id) if not rows else None
+            if found is not None and found.player_id == player_id:
+                raise BetNotOpen(f"the bet is {found.status}: only an open bet can be cashed out")
             raise BetNotFound()
         bet = rows[0]
         value = self._cashout_value(bet, await store.results_for_markets(conn, {leg.market_id for leg in bet.legs}))
@@ -399,7 +409,9 @@ class Settler:
         return amount
 
     def _cashout_value(self, bet: BetRow, known: Mapping[UUID, Mapping[UUID, SelectionResult]]) -> int:
-        if bet.status != "open" or BetType(bet.type) is BetType.SYSTEM:
+        if bet.status != "open":
+            raise BetNotOpen(f"the bet is {bet.status}: only an open bet can be cashed out")
+        if BetType(bet.type) is BetType.SYSTEM:
             raise CashoutUnavailable("cash-out is offered on open singles and multiples")
         legs, lines = legs_and_lines(bet)
         states: list[LegState] = []

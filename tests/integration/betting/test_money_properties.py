@@ -57,7 +57,7 @@ from tests.http.test_catalog_api import football_body
 FUNDING = 5_000
 SETTLED = {"won", "lost", "void", "half_won", "half_lost", "cashed_out"}
 PLACE_REFUSALS = {"insufficient_funds"}  # every bet is on a market open for trading
-CASHOUT_REFUSALS = {"cashout_unavailable", "cashout_price_changed", "bet_not_found"}
+CASHOUT_REFUSALS = {"cashout_unavailable", "cashout_price_changed", "bet_not_open"}  # every bet is the player's
 
 stakes = st.sampled_from([10, 100, 250, 1_000, 2_500])
 results = st.sampled_from(["won", "lost", "void"])
