@@ -68,6 +68,8 @@ async def test_a_double_with_a_lost_leg_is_lost_at_once_and_releases_the_open_le
     }
     assert await _exposure(api, second) == {"home": 0, "draw": 0, "away": 0}
     assert await _exposure(api, first) == {"home": 0, "draw": 0, "away": 0}
+    quoted = await api.client.get(f"/api/v1/bets/{double}/cashout", headers=player.headers)
+    assert (quoted.status_code, quoted.json()["error"]["code"]) == (409, "bet_not_open")
     later = await _won(api, second, "home")  # the other leg wins: the bet is settled already, nothing moves
     assert later["settled_bets"] == 0
     assert await _bet_status(api, player, double) == ("lost", 0)

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from tests.http.conftest import Account, Api, open_api
-from tests.http.test_bets_api import _bet, _event, _funded_player, _selection, _single, _wallet
+from tests.http.test_bets_api import _bet, _event, _funded_player, _live_over, _selection, _single, _wallet
 from tests.http.test_catalog_api import football_body
 
 
@@ -81,6 +81,49 @@ async def test_result_from_score_pays_winners_and_keeps_losing_stakes(api: Api) 
         f"/api/v1/admin/markets/{event['markets'][0]['id']}/settlement", json={"outcomes": []}, headers=trader.headers
     )
     assert again.json()["error"]["code"] == "market_already_settled"
+    await _reconciled(api)
+
+
+async def test_a_different_score_for_a_resulted_event_is_refused_until_its_settlements_are_rolled_back(
+    api: Api,
+) -> None:
+    event = await _event(api)
+    player = await _funded_player(api, 10_000)
+    bet = (await _bet(api, player, _single(_selection(event, "1x2", "home"), 1_000))).json()["id"]  # 2.50
+    trader = await _trader(api)
+    path = f"/api/v1/admin/events/{event['id']}/result"
+
+    async def result(home: int, away: int) -> Any:
+        return await api.client.post(path, json={"score": {"home": home, "away": away}}, headers=trader.headers)
+
+    assert (await result(2, 1)).status_code == 200
+    again = await result(2, 1)  # the same score again: nothing left to settle, harmless
+    assert (again.status_code, again.json()) == (200, [])
+    other = await result(0, 1)
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "event_already_resulted")
+    assert "roll" in other.json()["error"]["message"]
+    assert await _bet_status(api, player, bet) == ("won", 2_500)
+    assert (await _wallet(api, player))["cash"] == 11_500
+    shown = (await api.client.get(f"/api/v1/events/{event['id']}")).json()
+    assert shown["score"] == {"home": 2, "away": 1}
+
+    markets = {m["type"]: m["id"] for m in event["markets"]}
+    await api.client.delete(f"/api/v1/admin/markets/{markets['1x2']}/settlement", headers=trader.headers)
+    still = await result(0, 1)  # the total market still stands on 2-1
+    assert (still.status_code, still.json()["error"]["code"]) == (409, "event_already_resulted")
+    resettled = await result(2, 1)  # the same score settles the market rolled back
+    assert [r["market_id"] for r in resettled.json()] == [markets["1x2"]]
+    assert await _bet_status(api, player, bet) == ("won", 2_500)
+
+    for market_id in markets.values():
+        await api.client.delete(f"/api/v1/admin/markets/{market_id}/settlement", headers=trader.headers)
+    corrected = await result(0, 1)
+    assert corrected.status_code == 200, corrected.text
+    assert sorted(r["market_id"] for r in corrected.json()) == sorted(markets.values())
+    assert await _bet_status(api, player, bet) == ("lost", 0)
+    assert (await _wallet(api, player))["cash"] == 9_000
+    shown = (await api.client.get(f"/api/v1/events/{event['id']}")).json()
+    assert shown["score"] == {"home": 0, "away": 1}
     await _reconciled(api)
 
 
@@ -203,7 +246,8 @@ async def test_rollback_reopens_bets_takes_winnings_back_and_resettles(api: Api)
     undone = await api.client.delete(f"/api/v1/admin/markets/{market['id']}/settlement", headers=trader.headers)
     assert (undone.status_code, undone.json()["reopened_bets"]) == (200, 1)
     assert await _bet_status(api, player, bet.json()["id"]) == ("open", None)
-    assert (await _wallet(api, player))["cash"] == 9_000  # the stake is taken, the return reversed
+    wallet = await _wallet(api, player)
+    assert (wallet["cash"], wallet["reserved"]) == (9_000, 1_000)  # the stake reserved again, the return reversed
     away = _selection(event, "1x2", "away")
     await _settle(api, market["id"], [{"selection_id": away["id"], "result": "won"}])
     assert await _bet_status(api, player, bet.json()["id"]) == ("lost", 0)
@@ -235,7 +279,8 @@ async def test_rollback_after_the_winnings_were_spent_books_a_receivable(api: Ap
     assert spent.status_code == 201
     trader = await _trader(api)
     await api.client.delete(f"/api/v1/admin/markets/{market['id']}/settlement", headers=trader.headers)
-    assert (await _wallet(api, player))["cash"] == 0  # 500 taken back, 2,000 owed
+    wallet = await _wallet(api, player)
+    assert (wallet["cash"], wallet["reserved"]) == (0, 1_000)  # the stake reserved again; 500 taken back, 2,000 owed
     await _reconciled(api)
 
 
@@ -281,6 +326,58 @@ async def test_cash_out_quote_then_accept_and_price_protection(api: Api) -> None
     assert closed.json()["error"]["code"] == "cashout_unavailable"
     assert (await _wallet(api, player))["cash"] == 10_000 - 2_000 + amount
     await _reconciled(api)
+
+
+async def test_cash_out_of_a_bet_no_longer_open_is_409_bet_not_open_and_of_another_players_bet_404(api: Api) -> None:
+    event = await _event(api)
+    player, other = await _funded_player(api, 10_000), await _funded_player(api, 10_000)
+    home, away = _selection(event, "1x2", "home"), _selection(event, "1x2", "away")
+    cashed = (await _bet(api, player, _single(home, 1_000))).json()["id"]
+    losing = (await _bet(api, player, _single(away, 1_000))).json()["id"]
+    amount = (await api.client.get(f"/api/v1/bets/{cashed}/cashout", headers=player.headers)).json()["amount"]
+    paid = await api.client.post(
+        f"/api/v1/bets/{cashed}/cashout", json={"amount": amount}, headers={**player.headers, "Idempotency-Key": "1"}
+    )
+    assert paid.status_code == 200, paid.text
+
+    async def refusal(account: Account, bet_id: str, key: str) -> list[tuple[int, str, str]]:
+        quoted = await api.client.get(f"/api/v1/bets/{bet_id}/cashout", headers=account.headers)
+        posted = await api.client.post(
+            f"/api/v1/bets/{bet_id}/cashout", json={"amount": 1}, headers={**account.headers, "Idempotency-Key": key}
+        )
+        return [(r.status_code, r.json()["error"]["code"], r.json()["error"]["message"]) for r in (quoted, posted)]
+
+    for status, code, message in await refusal(player, cashed, "2"):  # a new key: not a replay of the first
+        assert (status, code) == (409, "bet_not_open")
+        assert "cashed_out" in message
+    assert (await _bet_status(api, player, cashed)) == ("cashed_out", amount)
+    await _settle(
+        api,
+        next(m["id"] for m in event["markets"] if m["type"] == "1x2"),
+        [{"selection_id": home["id"], "result": "won"}],
+    )
+    assert await _bet_status(api, player, losing) == ("lost", 0)
+    for status, code, message in await refusal(player, losing, "3"):
+        assert (status, code) == (409, "bet_not_open")
+        assert "lost" in message
+    for status, code, _message in await refusal(other, losing, "4"):  # someone else's bet stays unknown
+        assert (status, code) == (404, "bet_not_found")
+    assert (await _wallet(api, player))["cash"] == 10_000 - 2_000 + amount
+    await _reconciled(api)
+
+
+async def test_cash_out_of_a_pending_in_play_bet_is_409_bet_not_open(api: Api) -> None:
+    _market, over, _trader = await _live_over(api)
+    player = await _funded_player(api, 10_000)
+    placed = (await _bet(api, player, _single(over, 1_000))).json()
+    assert placed["status"] == "pending"
+    quoted = await api.client.get(f"/api/v1/bets/{placed['id']}/cashout", headers=player.headers)
+    posted = await api.client.post(
+        f"/api/v1/bets/{placed['id']}/cashout", json={"amount": 1}, headers={**player.headers, "Idempotency-Key": "p"}
+    )
+    for answer in (quoted, posted):
+        assert (answer.status_code, answer.json()["error"]["code"]) == (409, "bet_not_open")
+        assert "pending" in answer.json()["error"]["message"]
 
 
 async def test_the_same_cash_out_sent_four_times_at_once_pays_once_and_all_answer_it(database_url: str) -> None:
@@ -427,7 +524,8 @@ async def test_a_market_cancelled_in_error_is_rolled_back_and_settled_for_real(a
     undone = await api.client.delete(f"{path}/settlement", headers=trader.headers)
     assert undone.status_code == 200, undone.text
     assert await _bet_status(api, player, bet) == ("open", None)
-    assert (await _wallet(api, player))["cash"] == 9_000  # the stake is taken again
+    wallet = await _wallet(api, player)
+    assert (wallet["cash"], wallet["reserved"]) == (9_000, 1_000)  # the stake is reserved again
     market_now = (await api.client.get(f"/api/v1/admin/events/{event['id']}", headers=trader.headers)).json()
     assert next(m for m in market_now["markets"] if m["id"] == market["id"])["status"] == "suspended"
     assert (await api.platform.settler.void_market(UUID(market["id"]))).settled_bets == 0  # a late cancel event

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sportsbook.catalog.model import SelectionClosed, SelectionNotFound
-from sportsbook.core.errors import DomainError, InsufficientFunds, InvalidRequest, NotFound
+from sportsbook.core.errors import Conflict, DomainError, InsufficientFunds, InvalidRequest, NotFound
 
 
 class InvalidBet(InvalidRequest):
@@ -103,6 +103,12 @@ class BetNotFound(NotFound):
     code = "bet_not_found"
 
 
+class BetNotOpen(Conflict):
+    """The bet is not open (settled, cashed out, still pending or refused): only an open bet can be cashed out."""
+
+    code = "bet_not_open"
+
+
 class CashoutUnavailable(DomainError):
     """Cash-out is not offered on this bet now (a market is suspended, or nothing is left open)."""
 
@@ -134,7 +140,7 @@ PRICING: tuple[Refusal, ...] = (
 STAKE: tuple[Refusal, ...] = (StakeTooLow, StakeTooHigh, LiabilityExceeded)
 FUNDS: tuple[Refusal, ...] = (InsufficientFunds,)
 PLACEMENT: tuple[Refusal, ...] = PRICING + STAKE + FUNDS
-CASHOUT: tuple[Refusal, ...] = (BetNotFound, CashoutUnavailable, CashoutPriceChanged)
+CASHOUT: tuple[Refusal, ...] = (BetNotFound, BetNotOpen, CashoutUnavailable, CashoutPriceChanged)
 
 CATALOGUE: dict[str, Refusal] = {r.code: r for r in PLACEMENT + CASHOUT}
 

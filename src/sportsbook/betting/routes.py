@@ -15,11 +15,19 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sportsbook.betting import refusals
 from sportsbook.betting.model import BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest
-from sportsbook.betting.settling import Outcome, SettlementReport
+from sportsbook.betting.settling import (
+    EventAlreadyResulted,
+    InvalidSettlement,
+    MarketAlreadySettled,
+    Outcome,
+    SettlementNotFound,
+    SettlementReport,
+)
 from sportsbook.betting.store import SETTLED_STATUSES, BetRow
+from sportsbook.catalog.model import EventNotFound, MarketNotFound
 from sportsbook.core.errors import InvalidRequest
 from sportsbook.core.markets import Score
-from sportsbook.core.odds import odds_text, parse_odds
+from sportsbook.core.odds import InvalidOdds, odds_text, parse_odds
 from sportsbook.idempotency.service import Once, idempotency_key, request_fingerprint
 from sportsbook.ops.http import FastJSONResponse
 from sportsbook.ops.openapi import error_responses
@@ -362,7 +370,14 @@ def _report(report: SettlementReport) -> SettlementOut:
 _traders = require_role(Role.TRADER)
 
 
-@router.post("/api/v1/admin/markets/{market_id}/settlement", response_model=SettlementOut)
+_SETTLING = (MarketNotFound, InvalidSettlement, MarketAlreadySettled)
+
+
+@router.post(
+    "/api/v1/admin/markets/{market_id}/settlement",
+    response_model=SettlementOut,
+    responses=error_responses(*_SETTLING),
+)
 async def post_settlement(
     market_id: UUID,
     body: SettlementIn,
@@ -374,7 +389,11 @@ async def post_settlement(
     return _report(await platform.settler.settle_market(market_id, outcomes))
 
 
-@router.delete("/api/v1/admin/markets/{market_id}/settlement", response_model=SettlementOut)
+@router.delete(
+    "/api/v1/admin/markets/{market_id}/settlement",
+    response_model=SettlementOut,
+    responses=error_responses(MarketNotFound, SettlementNotFound),
+)
 async def delete_settlement(
     market_id: UUID, _staff: Principal = Depends(_traders), platform: Platform = Depends(get_platform)
 ) -> SettlementOut:
@@ -382,7 +401,11 @@ async def delete_settlement(
     return _report(await platform.settler.rollback(market_id))
 
 
-@router.post("/api/v1/admin/events/{event_id}/result", response_model=list[SettlementOut])
+@router.post(
+    "/api/v1/admin/events/{event_id}/result",
+    response_model=list[SettlementOut],
+    responses=error_responses(EventNotFound, InvalidSettlement, EventAlreadyResulted),
+)
 async def post_result(
     event_id: UUID, body: ResultIn, _staff: Principal = Depends(_traders), platform: Platform = Depends(get_platform)
 ) -> list[SettlementOut]:
@@ -391,7 +414,12 @@ async def post_result(
     return [_report(r) for r in reports]
 
 
-@router.post("/api/v1/admin/markets/{market_id}/non-runners", status_code=201, response_model=NonRunnerOut)
+@router.post(
+    "/api/v1/admin/markets/{market_id}/non-runners",
+    status_code=201,
+    response_model=NonRunnerOut,
+    responses=error_responses(MarketNotFound, InvalidSettlement, InvalidOdds),
+)
 async def post_non_runner(
     market_id: UUID,
     body: NonRunnerIn,
@@ -408,7 +436,7 @@ async def post_non_runner(
 @router.get(
     "/api/v1/bets/{bet_id}/cashout",
     response_model=CashoutQuoteOut,
-    responses=error_responses(refusals.BetNotFound, refusals.CashoutUnavailable),
+    responses=error_responses(refusals.BetNotFound, refusals.BetNotOpen, refusals.CashoutUnavailable),
 )
 async def get_cashout(
     bet_id: UUID, player: Principal = Depends(current_player), platform: Platform = Depends(get_platform)
@@ -482,7 +510,11 @@ class BetCancellationIn(BaseModel):
     end: datetime = Field(description="... to this moment (exclusive)")
 
 
-@router.post("/api/v1/admin/markets/{market_id}/bet-cancellations", response_model=SettlementOut)
+@router.post(
+    "/api/v1/admin/markets/{market_id}/bet-cancellations",
+    response_model=SettlementOut,
+    responses=error_responses(MarketNotFound, InvalidSettlement),
+)
 async def post_bet_cancellation(
     market_id: UUID,
     body: BetCancellationIn,

@@ -1,11 +1,15 @@
 """Settlement use cases: result a market, roll it back, resettle, withdraw a runner, cash a bet out.
 
-Money, per bet (the stake was reserved at placement by pending transfer P, player cash -> reserved -> revenue):
-- settled with return R while P is open: R == total stake -> void P (all back); R < total stake -> post P for
-  (total stake - R), the rest released back to cash; R > total stake -> post P in full and pay R from revenue;
-- settled again after a rollback (P already closed): pay R from revenue;
-- rolled back: take R back from cash to revenue (what the player no longer holds is booked as a receivable).
-So a player's net for a bet is always -total stake + R, and every step is a ledger transfer with a derived id."""
+Money, per bet (the stake S is reserved at placement by pending transfer P, player cash -> reserved -> revenue):
+- settled with return R while P is open: R == S -> void P (all back); R < S -> post P for (S - R), the rest
+  released back to cash; R > S -> post P in full and pay R from revenue;
+- rolled back: S back from revenue to cash and held again by a new pending transfer P' (cash -> reserved, bound
+  for revenue), which becomes the bet's stake transfer; R taken back from cash to revenue (what the player no
+  longer holds is booked as a receivable on them). Linked, all or nothing. The wallet reads as before the
+  settlement (cash and reserved), and the next settlement posts or voids P' as the first did P;
+- settled while its stake is not held (a bet reopened before rollbacks held stakes again): pay R from revenue.
+So a player's net for a bet is always -S + R once settled, -S with S reserved while open, and every step is a
+ledger transfer with an id derived from the bet and its settle count."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sportsbook.betting import store
 from sportsbook.betting.cashout import LegState, OpenLeg, SettledLeg, cashout_value, within_tolerance
 from sportsbook.betting.model import BetType, Line, LinePart, line_ratios
-from sportsbook.betting.refusals import BetNotFound, CashoutPriceChanged, CashoutUnavailable
+from sportsbook.betting.refusals import BetNotFound, BetNotOpen, CashoutPriceChanged, CashoutUnavailable
 from sportsbook.betting.service import Betting, exposure_deltas, legs_and_lines
 from sportsbook.betting.settlement import (
     ZERO,
@@ -57,6 +61,12 @@ class MarketAlreadySettled(Conflict):
     """The market is settled already; roll the settlement back first to resettle it."""
 
     code = "market_already_settled"
+
+
+class EventAlreadyResulted(Conflict):
+    """The event was resulted with another score; roll its settlements back first to result it again."""
+
+    code = "event_already_resulted"
 
 
 class SettlementNotFound(NotFound):
@@ -122,13 +132,21 @@ class Settler:
         return await self._settle(market, results)
 
     async def result_event(self, event_id: UUID, score: Score) -> list[SettlementReport]:
-        """Result every open score-based market of an event from its final score."""
+        """Result every open score-based market of an event from its final score. The same score again settles
+        only what was rolled back since; another score is refused (`event_already_resulted`) while a
+        score-based market of the ended event is still settled on the score it has."""
         event = self.catalog.event(event_id)
         if event.competitors is None:
             raise InvalidSettlement("only two-sided events are resulted from a score")
+        settled = [m for m in event.markets if m.type in SCORE_BASED and m.status is MarketStatus.SETTLED]
+        if event.status is EventStatus.ENDED and event.score is not None and event.score != score and settled:
+            raise EventAlreadyResulted(
+                f"the event was resulted {event.score.home}:{event.score.away} and {len(settled)} of its score-based"
+                " markets are settled: roll their settlements back first to result it with another score"
+            )
         if event.status is EventStatus.UPCOMING:  # resulted without going live first (e.g. a late feed)
             await self.catalog.update_event(event_id, status=EventStatus.LIVE)
-        if event.status is not EventStatus.ENDED:
+        if event.status is not EventStatus.ENDED or event.score != score:
             await self.catalog.update_event(event_id, status=EventStatus.ENDED, score=score)
         event = self.catalog.event(event_id)
         reports = []
@@ -281,18 +299,36 @@ class Settler:
         return SettlementReport(market_id, 0, reopened_bets=len(reopened))
 
     async def _reopen(self, uow: UnitOfWork, settled: Sequence[BetRow], now: datetime) -> None:
-        """Take back what these settled bets paid and open them again (in the caller's unit of work, which holds
-        the ledger lock). What a player's cash no longer covers is booked as owed (the ledger's take-back)."""
+        """Open these settled bets again with their stakes reserved, and take back what they paid (in the caller's
+        unit of work, which holds the ledger lock): each player's wallet reads as it did before the settlement.
+
+        Per bet: the stake S comes back from revenue and is held again by a new pending transfer, the bet's stake
+        transfer from then on (`reserve_stake_again`, all or nothing; it leaves cash as it was); then the return
+        R is taken back, from cash for what it covers and as owed on the player for the rest (`take_back_return`).
+        Whether the settlement posted the hold in full, in part or voided it, S and R undo it: the player's net
+        for the bet was -S + R."""
         conn = uow.connection
         moves = Movements()
+        holds: list[tuple[UUID, UUID]] = []
         for bet in settled:
+            n = bet.settle_count + 1
+            reference = f"bet:{bet.id}"
+            hold_id = derived_id("stake-again", bet.id, n)
+            moves.reserve_stake_again(
+                derived_id("unsettle-stake", bet.id, n),
+                hold_id,
+                bet.player_id,
+                bet.currency,
+                bet.total_stake,
+                reference,
+            )
+            holds.append((bet.id, hold_id))
             paid = bet.return_amount or 0
             if paid > 0:
-                n = bet.settle_count + 1
                 ids = (derived_id("unsettle-cash", bet.id, n), derived_id("unsettle-owed", bet.id, n))
-                moves.take_back_return(ids, bet.player_id, bet.currency, paid, reference=f"bet:{bet.id}")
+                moves.take_back_return(ids, bet.player_id, bet.currency, paid, reference=reference)
         await self._apply(uow, moves)
-        await store.reopen(conn, [b.id for b in settled])
+        await store.reopen(conn, holds)
         await store.add_exposure(conn, exposure_deltas(settled, +1))
         payloads = [{"bet_id": str(b.id), "player_id": str(b.player_id)} for b in settled]
         await uow.outbox.add([Event.new("bet.reopened", 1, p["player_id"], p, now) for p in payloads])
@@ -354,7 +390,8 @@ class Settler:
     # ---- cash-out ----
 
     async def cashout_quote(self, player_id: UUID, bet_id: UUID) -> int:
-        """What the house pays now to close the bet, else `cashout_unavailable`."""
+        """What the house pays now to close the bet, else `cashout_unavailable` (or `bet_not_open`, as a cash-out
+        of it would answer)."""
         bet = await self.betting.bet(player_id, bet_id)
         async with reading(self.db) as uow:
             known = await store.results_for_markets(uow.connection, {leg.market_id for leg in bet.legs})
@@ -368,6 +405,9 @@ class Settler:
         await self.ledger.lock(uow)
         rows = await store.open_bets(conn, [bet_id])
         if not rows or rows[0].player_id != player_id:
+            found = await store.get(conn, bet_id) if not rows else None
+            if found is not None and found.player_id == player_id:
+                raise BetNotOpen(f"the bet is {found.status}: only an open bet can be cashed out")
             raise BetNotFound()
         bet = rows[0]
         value = self._cashout_value(bet, await store.results_for_markets(conn, {leg.market_id for leg in bet.legs}))
@@ -380,7 +420,9 @@ class Settler:
         return amount
 
     def _cashout_value(self, bet: BetRow, known: Mapping[UUID, Mapping[UUID, SelectionResult]]) -> int:
-        if bet.status != "open" or BetType(bet.type) is BetType.SYSTEM:
+        if bet.status != "open":
+            raise BetNotOpen(f"the bet is {bet.status}: only an open bet can be cashed out")
+        if BetType(bet.type) is BetType.SYSTEM:
             raise CashoutUnavailable("cash-out is offered on open singles and multiples")
         legs, lines = legs_and_lines(bet)
         states: list[LegState] = []

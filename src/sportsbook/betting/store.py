@@ -63,7 +63,8 @@ bets = Table(
     Column("accept_at", DateTime(timezone=True), nullable=True),
     Column("settled_at", DateTime(timezone=True), nullable=True),
     Column("stake_transfer_id", Uuid, nullable=False),
-    # held: the stake is still the pending transfer; taken: it was posted or released by a settlement
+    # held: the stake is still the pending transfer stake_transfer_id (placement's, or the one a rollback opened
+    # again); taken: it was posted or released by a settlement
     Column("stake_state", String(8), nullable=False, server_default="held"),
     Column("settle_count", Integer, nullable=False, server_default="0"),
     Index("ix_bets_player", "player_id", "placed_at"),
@@ -519,14 +520,37 @@ async def mark_settled(conn: AsyncConnection, outcomes: Sequence[tuple[UUID, str
     )
 
 
-async def reopen(conn: AsyncConnection, ids: Sequence[UUID]) -> None:
-    """Open settled bets again after a rollback (their stake stays taken: it is in revenue)."""
-    if ids:
-        await conn.execute(
-            update(bets)
-            .where(bets.c.id.in_(list(ids)))
-            .values(status="open", return_amount=None, settled_at=None, settle_count=bets.c.settle_count + 1)
-        )
+async def reopen(conn: AsyncConnection, holds: Sequence[tuple[UUID, UUID]]) -> None:
+    """Open settled bets again after a rollback, each (bet id, new stake hold id) with its stake held again by
+    that pending transfer, which the next settlement posts or voids as it did the first."""
+    if not holds:
+        return
+    if conn.dialect.name == "postgresql":  # one statement for all of them, as settlement's mark_settled
+        pg = await driver_connection(conn)
+        ids, stake_ids = (list(column) for column in zip(*holds, strict=True))
+        await pg.execute(_REOPEN_BETS, ids, stake_ids)
+        return
+    await conn.execute(
+        update(bets)
+        .where(bets.c.id == bindparam("b_id"))
+        .values(
+            status="open",
+            return_amount=None,
+            settled_at=None,
+            stake_state="held",
+            stake_transfer_id=bindparam("b_stake"),
+            settle_count=bets.c.settle_count + 1,
+        ),
+        [{"b_id": bet_id, "b_stake": stake_id} for bet_id, stake_id in holds],
+    )
+
+
+_REOPEN_BETS = """
+UPDATE bets SET status = 'open', return_amount = NULL, settled_at = NULL, stake_state = 'held',
+    stake_transfer_id = v.stake_id, settle_count = bets.settle_count + 1
+FROM unnest($1::uuid[], $2::uuid[]) AS v(id, stake_id)
+WHERE bets.id = v.id
+"""
 
 
 async def results_for_markets(

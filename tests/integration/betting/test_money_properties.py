@@ -11,8 +11,8 @@ inside (the ledger, the bets table, the liability book):
 - the ledger reconciles (balances equal entries, every currency sums to zero, the chain holds);
 - every settled or cashed-out bet returned between 0 and its potential return; open bets have no return;
 - each player's money adds up: cash - what they owe the house == funding - Σ stakes + Σ returns, and
-  reserved is exactly the stakes still held for bets never settled (so cash + reserved - owed is the player's
-  whole position: funding - Σ stakes + Σ returns + Σ held stakes);
+  reserved is exactly the stakes of their open bets, each still held by its pending transfer, a reopened bet's
+  too (so cash + reserved - owed is the player's whole position: funding - Σ stakes + Σ returns + Σ open stakes);
 - no balance is negative;
 - the liability book holds exactly the open bets' exposure.
 """
@@ -57,7 +57,7 @@ from tests.http.test_catalog_api import football_body
 FUNDING = 5_000
 SETTLED = {"won", "lost", "void", "half_won", "half_lost", "cashed_out"}
 PLACE_REFUSALS = {"insufficient_funds"}  # every bet is on a market open for trading
-CASHOUT_REFUSALS = {"cashout_unavailable", "cashout_price_changed", "bet_not_found"}
+CASHOUT_REFUSALS = {"cashout_unavailable", "cashout_price_changed", "bet_not_open"}  # every bet is the player's
 
 stakes = st.sampled_from([10, 100, 250, 1_000, 2_500])
 results = st.sampled_from(["won", "lost", "void"])
@@ -91,6 +91,7 @@ class Inside:
     wallets: dict[UUID, Wallet]
     owed: dict[UUID, int]  # what each player owes the house after a rollback took back spent winnings
     held: dict[UUID, int]  # Σ total stake of each player's bets whose stake is still the pending hold
+    open_stakes: dict[UUID, int]  # Σ total stake of each player's open bets
     exposure: dict[UUID, int]  # Σ exposure per selection over the open bets, recomputed from the bets table
 
 
@@ -312,6 +313,7 @@ class MoneyMachine(RuleBasedStateMachine):
             # a stake leaves cash when the bet is struck (into reserved while held); a return comes back to cash
             assert wallet.cash - owed == FUNDING - staked + returned, (wallet, owed, staked, returned)
             assert wallet.reserved == inside.held.get(player.id, 0), (wallet, inside.held)
+            assert inside.held.get(player.id, 0) == inside.open_stakes.get(player.id, 0), inside
         markets = [m.id for e in self.platform.catalog.events() for m in e.markets]
         shared = self._call(self.platform.betting.exposures, markets)
         for selection_id, exposure in inside.exposure.items():
@@ -333,12 +335,18 @@ class MoneyMachine(RuleBasedStateMachine):
                 .group_by(bets.c.player_id)
             )
             held = {r[0]: int(r[1]) for r in rows}
+            rows = await conn.execute(
+                sa.select(bets.c.player_id, sa.func.sum(bets.c.total_stake))
+                .where(bets.c.status.in_(["open", "pending"]))
+                .group_by(bets.c.player_id)
+            )
+            open_stakes = {r[0]: int(r[1]) for r in rows}
             exposure = {UUID(s["id"]): 0 for m in self.markets for s in m.selections}
             for bet in await bets_with_status(conn, ("open", "pending")):
                 legs, lines = legs_and_lines(bet)
                 for selection_id, amount in exposures_for(lines, legs, bet.stake).items():
                     exposure[selection_id] += amount
-        return Inside(await ledger.reconcile(), wallets, owed, held, exposure)
+        return Inside(await ledger.reconcile(), wallets, owed, held, open_stakes, exposure)
 
 
 def test_any_sequence_of_place_settle_roll_back_resettle_and_cash_out_keeps_the_money_sound(
