@@ -7,7 +7,7 @@ Set-up (not timed), on `settings.database_url` with a real clock:
   funded with FUNDING from a house EQUITY account through the ledger;
 - the bets, written the way placement writes them but in large batches: per chunk, one transaction that
   reserves every stake with a pending ledger transfer (player cash -> reserved, bound for house revenue) and
-  inserts the bets and legs with `betting.store.insert`; each bet is then added to the liability book;
+  inserts the bets and legs with the bet store's `insert`; each bet is then added to the liability book;
 - the other markets are settled first (through the settler), so every multiple has one leg left open: the
   subject market's.
 Bet count: BETS (200,000: 75% singles, 20% doubles, 5% trebles) at `--seconds` >= 10; fewer scale it down
@@ -43,12 +43,11 @@ from sqlalchemy import select, text
 
 from bench.stats import latency_figures, machine_cpu, machine_figures
 from sportsbook.app import build_platform, start_platform, stop_platform
-from sportsbook.betting import store
-from sportsbook.betting.model import BetType, LegSpec, OddsChange, expand_lines, potential_return
+from sportsbook.betting.liability import exposure_deltas
+from sportsbook.betting.model import Bet, BetStatus, BetType, Leg, LegSpec, OddsChange, expand_lines, potential_return
 from sportsbook.betting.placement import BetRequest, LegRequest
-from sportsbook.betting.service import exposure_deltas
-from sportsbook.betting.settling import Outcome, SettlementReport
-from sportsbook.betting.store import BetRow, LegRow
+from sportsbook.betting.settlements import Outcome, SettlementReport
+from sportsbook.betting.store import bet_store, bets
 from sportsbook.catalog.model import Event, EventDraft, MarketDraft, SelectionDraft
 from sportsbook.config import Settings
 from sportsbook.core.ids import derived_id
@@ -132,7 +131,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         figures["place_per_s"] = round(n_bets / placed_s)
         other_started = time.perf_counter()
         for event in others:
-            await platform.settler.settle_market(event.markets[0].id, [_won(event, "home")])
+            await platform.settlements.settle_market(event.markets[0].id, [_won(event, "home")])
         figures["other_markets_settle_s"] = round(time.perf_counter() - other_started, 2)
         figures["analyzed"] = await analyze(platform.db)
         figures["setup_s"] = round(time.perf_counter() - started, 1)
@@ -148,7 +147,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
             figures.update(await probe.alone(PLACING_ALONE_S))
         began = time.perf_counter()
         machine, cpu = machine_cpu(), time.process_time()
-        settling = platform.settler.settle_market(subject.markets[0].id, [_won(subject, "home")])
+        settling = platform.settlements.settle_market(subject.markets[0].id, [_won(subject, "home")])
         if probe is not None:
             report, placing = await probe.during(settling)
             figures.update(placing)
@@ -343,7 +342,7 @@ async def place_bets(
     began = time.perf_counter()
     for start in range(0, n_bets, WRITE_CHUNK):
         now = platform.clock.now()
-        rows: list[BetRow] = []
+        rows: list[Bet] = []
         transfers: list[TransferRequest] = []
         for _ in range(min(WRITE_CHUNK, n_bets - start)):
             kind = rng.choices(kinds, weights)[0]
@@ -367,20 +366,18 @@ async def place_bets(
             results = await platform.ledger.create_transfers_in(UnitOfWork(conn), transfers)
             refused = Counter(r for r in results if r is not Result.OK)
             assert not refused, refused
-            await store.insert(conn, rows)
-            await store.add_exposure(conn, exposure_deltas(rows, +1))
+            await bet_store(conn).insert(rows)
+            await bet_store(conn).add_exposure(exposure_deltas(rows, +1))
     return expected, time.perf_counter() - began
 
 
-def _bet(
-    rng: random.Random, player_id: uuid.UUID, kind: str, legs: Sequence[Pick], now: Any
-) -> tuple[BetRow, Expected]:
+def _bet(rng: random.Random, player_id: uuid.UUID, kind: str, legs: Sequence[Pick], now: Any) -> tuple[Bet, Expected]:
     bet_id = uuid.UUID(int=rng.getrandbits(128), version=4)
     stake = rng.randint(100, 5_000)
     bet_type = BetType.SINGLE if kind == "single" else BetType.MULTIPLE
     specs = [LegSpec(p.selection_id, p.event_id, p.market_id, p.odds) for p in legs]
     lines = expand_lines(bet_type, None, len(specs), False)
-    row = BetRow(
+    row = Bet(
         id=bet_id,
         player_id=player_id,
         currency=CURRENCY,
@@ -392,7 +389,7 @@ def _bet(
         lines=len(lines),
         total_stake=stake * len(lines),
         potential_return=potential_return(lines, specs, stake),
-        status="open",
+        status=BetStatus.OPEN,
         reject_code=None,
         return_amount=None,
         request_hash=hashlib.sha256(bet_id.bytes).hexdigest(),
@@ -400,7 +397,7 @@ def _bet(
         accept_at=None,
         settled_at=None,
         stake_transfer_id=derived_id("stake", bet_id),
-        legs=tuple(LegRow(p.selection_id, p.market_id, p.event_id, p.odds, None, None) for p in legs),
+        legs=tuple(Leg(p.selection_id, p.market_id, p.event_id, p.odds, None, None) for p in legs),
     )
     # Every market here is won by "home": the bet wins iff every leg is on home, and pays floor(stake * Π odds).
     won = all(p.outcome == "home" for p in legs)
@@ -420,8 +417,8 @@ async def check(
     settled: dict[uuid.UUID, tuple[str, int | None]] = {}
     async with platform.db.read() as conn:
         for start in range(0, len(ids), 5_000):
-            query = select(store.bets.c.id, store.bets.c.status, store.bets.c.return_amount).where(
-                store.bets.c.id.in_(ids[start : start + 5_000])
+            query = select(bets.c.id, bets.c.status, bets.c.return_amount).where(
+                bets.c.id.in_(ids[start : start + 5_000])
             )
             for r in await conn.execute(query):
                 settled[r.id] = (r.status, r.return_amount)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sportsbook import __version__
 from sportsbook.betting import routes as betting_routes
 from sportsbook.betting.service import Betting
-from sportsbook.betting.settling import Settler
+from sportsbook.betting.settlements import Settlements
 from sportsbook.catalog import routes as catalog_routes
 from sportsbook.catalog.service import Catalog
 from sportsbook.config import Settings
@@ -54,7 +54,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
         idempotency=Idempotency(db, clock),
         catalog=catalog,
         betting=betting,
-        settler=Settler(betting, bus),
+        settlements=Settlements(db, clock, ledger, catalog, bus),
     )
 
 

@@ -13,7 +13,7 @@ from sportsbook.db.engine import Database
 
 if TYPE_CHECKING:
     from sportsbook.betting.service import Betting
-    from sportsbook.betting.settling import Settler
+    from sportsbook.betting.settlements import Settlements
     from sportsbook.catalog.service import Catalog
     from sportsbook.events.bus import EventBus
     from sportsbook.events.relay import OutboxRelay
@@ -38,7 +38,7 @@ class Platform:
     idempotency: Idempotency
     catalog: Catalog
     betting: Betting
-    settler: Settler
+    settlements: Settlements
     started: bool = field(default=False)
 
 

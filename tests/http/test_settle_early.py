@@ -166,7 +166,7 @@ async def test_a_double_whose_leg_lost_is_worth_nothing_to_cash_out_while_it_set
     player = await _funded_player(api, 10_000)
     double = await _home_slip(api, player, [first, second])
     assert (await api.client.get(f"/api/v1/bets/{double}/cashout", headers=player.headers)).status_code == 200
-    settler = api.platform.settler
+    settler = api.platform.settlements
     read_chunk = settler._read_chunk
     seen: list[str] = []
 

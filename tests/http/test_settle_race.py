@@ -19,12 +19,12 @@ import asyncpg
 import pytest
 
 from sportsbook.betting import service as betting_service
-from sportsbook.betting import settling
+from sportsbook.betting import settlements
 from sportsbook.betting.model import BetType, OddsChange
-from sportsbook.betting.placement import BetRequest, LegRequest, Quote, quote
+from sportsbook.betting.placement import BetRequest, LegRequest, Quote, quote, request_of
 from sportsbook.betting.refusals import OddsChanged
-from sportsbook.betting.service import _Draft, _request_of
-from sportsbook.betting.settling import Outcome
+from sportsbook.betting.service import _Draft
+from sportsbook.betting.settlements import Outcome
 from sportsbook.catalog.model import SelectionClosed
 from sportsbook.core.ids import derived_id
 from tests.http.conftest import Api, open_api
@@ -73,7 +73,7 @@ async def _late_batch_is_refused(api: Api) -> None:
     )
     now = api.clock.now()
     terms = quote(request, platform.catalog.view.selection, now)  # priced while the market is open
-    await platform.settler.settle_market(_market_of(event, "1x2"), [Outcome(UUID(home["id"]), "won")])
+    await platform.settlements.settle_market(_market_of(event, "1x2"), [Outcome(UUID(home["id"]), "won")])
 
     draft = _Draft(derived_id("bet", player.id, "late"), player.id, "EUR", request, terms, "late", now)
     outcome = await platform.betting._writer.submit(draft)  # the batch that was still waiting for the lock
@@ -99,7 +99,7 @@ async def test_a_bet_priced_inside_a_bet_cancel_window_is_refused_by_the_late_ba
         terms = quote(request, platform.catalog.view.selection, priced_at)  # priced inside the window to come
         api.clock.advance(10)
         after = api.clock.now()
-        report = await platform.settler.cancel_bets(_market_of(event, "1x2"), start, start + timedelta(seconds=5))
+        report = await platform.settlements.cancel_bets(_market_of(event, "1x2"), start, start + timedelta(seconds=5))
         assert report.settled_bets == 0  # nothing was written in the window yet
 
         late = _Draft(derived_id("bet", player.id, "late"), player.id, "EUR", request, terms, "late", priced_at)
@@ -126,8 +126,8 @@ async def test_an_in_play_bet_priced_before_its_market_settled_is_refused_at_acc
     assert placed.json()["status"] == "pending"
     platform = api.platform
     bet = await platform.betting.bet(player.id, UUID(placed.json()["id"]))
-    terms = quote(_request_of(bet), platform.catalog.view.selection, api.clock.now())  # the acceptor's pricing
-    await platform.settler.settle_market(UUID(market["id"]), [Outcome(UUID(over["id"]), "won")])
+    terms = quote(request_of(bet), platform.catalog.view.selection, api.clock.now())  # the acceptor's pricing
+    await platform.settlements.settle_market(UUID(market["id"]), [Outcome(UUID(over["id"]), "won")])
 
     def priced_before(request: BetRequest, lookup: Any, now: Any) -> Quote:
         return terms  # the acceptor priced the bet from memory before the settlement reached it
@@ -150,13 +150,13 @@ async def test_a_rollback_while_the_market_still_settles_reopens_every_bet_settl
     # A trader undoes a wrong result while its bets are still being settled, chunk after chunk. The rollback
     # must list the settled bets under the ledger lock: a chunk written while it waited would otherwise stay
     # settled (and paid) on a market that is open again.
-    monkeypatch.setattr(settling, "CHUNK", 1)
+    monkeypatch.setattr(settlements, "CHUNK", 1)
     async with open_api(postgres_url) as api:
         event = await _event(api)
         home = _selection(event, "1x2", "home")  # 2.50
         players = [await _funded_player(api, 10_000) for _ in range(3)]  # a chunk each
         bet_ids = [(await _bet(api, p, _single(home, 1_000))).json()["id"] for p in players]
-        settler = api.platform.settler
+        settler = api.platform.settlements
         market_id = _market_of(event, "1x2")
         mark_settled = settler._mark_settled
         chunks = 0

@@ -411,7 +411,7 @@ async def test_a_chunk_changed_while_it_was_worked_out_is_decided_again_under_th
     api.clock.advance(10)
     kept = (await _bet(api, late, _single(home, 1_000))).json()["id"]
     market = next(m for m in event["markets"] if m["type"] == "1x2")
-    settler = api.platform.settler
+    settler = api.platform.settlements
     read_chunk = settler._read_chunk
     raced = False
 
@@ -528,7 +528,7 @@ async def test_a_market_cancelled_in_error_is_rolled_back_and_settled_for_real(a
     assert (wallet["cash"], wallet["reserved"]) == (9_000, 1_000)  # the stake is reserved again
     market_now = (await api.client.get(f"/api/v1/admin/events/{event['id']}", headers=trader.headers)).json()
     assert next(m for m in market_now["markets"] if m["id"] == market["id"])["status"] == "suspended"
-    assert (await api.platform.settler.void_market(UUID(market["id"]))).settled_bets == 0  # a late cancel event
+    assert (await api.platform.settlements.void_market(UUID(market["id"]))).settled_bets == 0  # a late cancel event
     assert await _bet_status(api, player, bet) == ("open", None)
     settled = await _settle(api, market["id"], [{"selection_id": home["id"], "result": "won"}])
     assert settled.status_code == 200, settled.text

@@ -15,7 +15,7 @@ from uuid import UUID
 from sportsbook.events.model import Event
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BetEvent:
     """What every bet event carries: the bet, its player (the event's key) and when it happened."""
 
@@ -31,10 +31,10 @@ class BetEvent:
 
     def to_event(self) -> Event:
         """The wire event for the outbox, checked against its registered schema."""
-        return Event.new(self.TYPE, self.VERSION, str(self.player_id), self.payload(), self.occurred_at)
+        return Event.of_plain(self.TYPE, self.VERSION, str(self.player_id), self.payload(), self.occurred_at)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PlacedLeg:
     selection_id: UUID
     market_id: UUID
@@ -42,7 +42,7 @@ class PlacedLeg:
     odds: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BetPlacedV1(BetEvent):
     """A bet was struck (status accepted) or is waiting out its in-play delay (status pending)."""
 
@@ -76,14 +76,14 @@ class BetPlacedV1(BetEvent):
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BetAcceptedV1(BetEvent):
     """A pending in-play bet passed its re-check after the delay and is now open."""
 
     TYPE: ClassVar[str] = "bet.accepted"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BetRejectedV1(BetEvent):
     """A pending in-play bet failed its re-check after the delay; its stake was released."""
 
@@ -95,7 +95,7 @@ class BetRejectedV1(BetEvent):
         return {"bet_id": str(self.bet_id), "player_id": str(self.player_id), "reject_code": self.reject_code}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BetSettledV1(BetEvent):
     """A bet was settled (or cashed out) and its return paid through the ledger."""
 
@@ -115,7 +115,7 @@ class BetSettledV1(BetEvent):
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BetReopenedV1(BetEvent):
     """A settlement was rolled back: the bet is open again and its return was taken back."""
 

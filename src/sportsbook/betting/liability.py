@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from uuid import UUID
 
-from sportsbook.betting.model import LegSpec, Line, line_ratios, max_stake_within
+from sportsbook.betting.model import Bet, LegSpec, Line, line_ratios, max_stake_within
 from sportsbook.betting.refusals import LiabilityExceeded
 
 
@@ -29,6 +29,19 @@ def exposures_for(lines: Sequence[Line], legs: Sequence[LegSpec], stake: int) ->
         for i in line.legs:
             out[legs[i].selection_id] += profit
     return out
+
+
+def exposure_deltas(bets: Sequence[Bet], sign: int) -> dict[UUID, tuple[UUID, int]]:
+    """How these bets move each selection's exposure (with its market): `sign` +1 when they open, -1 when they
+    close."""
+    deltas: dict[UUID, tuple[UUID, int]] = {}
+    for bet in bets:
+        legs, lines = bet.legs_and_lines()
+        market_of = {leg.selection_id: leg.market_id for leg in legs}
+        for selection_id, exposure in exposures_for(lines, legs, bet.stake).items():
+            market_id, total = deltas.get(selection_id, (market_of[selection_id], 0))
+            deltas[selection_id] = (market_id, total + sign * exposure)
+    return deltas
 
 
 def _selection_ratios(lines: Sequence[Line], legs: Sequence[LegSpec]) -> dict[UUID, list[tuple[int, int]]]:

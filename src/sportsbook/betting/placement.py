@@ -13,6 +13,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from sportsbook.betting.model import (
+    Bet,
     BetType,
     LegSpec,
     Line,
@@ -77,6 +78,19 @@ class Quote:
     @property
     def market_of(self) -> dict[UUID, UUID]:
         return {leg.selection_id: leg.market_id for leg in self.legs}
+
+
+def request_of(bet: Bet) -> BetRequest:
+    """A stored bet as a request at the odds it was struck at, to be re-checked like a new placement (a pending
+    bet after its in-play delay)."""
+    return BetRequest(
+        type=BetType(bet.type),
+        system=bet.system,
+        legs=tuple(LegRequest(leg.selection_id, leg.odds) for leg in bet.legs),
+        stake=bet.stake,
+        each_way=bet.each_way,
+        odds_change=OddsChange(bet.odds_change),
+    )
 
 
 def quote(request: BetRequest, lookup: Lookup, now: datetime) -> Quote:

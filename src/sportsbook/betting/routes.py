@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from sportsbook.betting import refusals
-from sportsbook.betting.model import BetType, OddsChange
+from sportsbook.betting.model import SETTLED, UNSETTLED, Bet, BetStatus, BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest
-from sportsbook.betting.settling import (
+from sportsbook.betting.settlements import (
     EventAlreadyResulted,
     InvalidSettlement,
     MarketAlreadySettled,
@@ -23,7 +23,6 @@ from sportsbook.betting.settling import (
     SettlementNotFound,
     SettlementReport,
 )
-from sportsbook.betting.store import SETTLED_STATUSES, BetRow
 from sportsbook.catalog.model import EventNotFound, MarketNotFound
 from sportsbook.core.errors import InvalidRequest
 from sportsbook.core.markets import Score
@@ -129,7 +128,7 @@ class BetsOut(BaseModel):
     next_cursor: str | None
 
 
-def _legs(bet: BetRow) -> list[LegOut]:
+def _legs(bet: Bet) -> list[LegOut]:
     return [
         LegOut(
             selection_id=leg.selection_id,
@@ -142,11 +141,14 @@ def _legs(bet: BetRow) -> list[LegOut]:
     ]
 
 
-def _placed_json(bet: BetRow) -> dict[str, Any]:
+_PLACED_STATUS = {BetStatus.PENDING: "pending", BetStatus.REJECTED: "rejected"}  # else accepted
+
+
+def _placed_json(bet: Bet) -> dict[str, Any]:
     """A placed bet as PlacedOut serialises it."""
     return {
         "id": str(bet.id),
-        "status": "pending" if bet.status == "pending" else "rejected" if bet.status == "rejected" else "accepted",
+        "status": _PLACED_STATUS.get(bet.status, "accepted"),
         "lines": bet.lines,
         "stake": bet.stake,
         "total_stake": bet.total_stake,
@@ -167,13 +169,13 @@ def _placed_json(bet: BetRow) -> dict[str, Any]:
     }
 
 
-def _bet_out(bet: BetRow) -> BetOut:
+def _bet_out(bet: Bet) -> BetOut:
     return BetOut(
         id=bet.id,
         type=bet.type,
         system=bet.system,
         each_way=bet.each_way,
-        status=bet.status,
+        status=bet.status.value,
         stake=bet.stake,
         lines=bet.lines,
         total_stake=bet.total_stake,
@@ -265,7 +267,7 @@ async def get_bets(
     platform: Platform = Depends(get_platform),
 ) -> BetsOut:
     """Your bets, newest first: `open` (including pending) or `settled` (including cashed out)."""
-    statuses = {"open": ("open", "pending"), "settled": SETTLED_STATUSES, None: None}[status]
+    statuses = {"open": UNSETTLED, "settled": SETTLED, None: None}[status]
     after: tuple[datetime, UUID] | None = None
     if cursor is not None:
         # the cursor is the last bet shown: its placement time (microseconds since the epoch) and its id
@@ -386,7 +388,7 @@ async def post_settlement(
 ) -> SettlementOut:
     """Result a market (unnamed running selections lose) and settle its bets through the ledger."""
     outcomes = [Outcome(o.selection_id, o.result, o.void_factor, o.dead_heat_factor) for o in body.outcomes]
-    return _report(await platform.settler.settle_market(market_id, outcomes))
+    return _report(await platform.settlements.settle_market(market_id, outcomes))
 
 
 @router.delete(
@@ -398,7 +400,7 @@ async def delete_settlement(
     market_id: UUID, _staff: Principal = Depends(_traders), platform: Platform = Depends(get_platform)
 ) -> SettlementOut:
     """Roll a market's settlement back: its bets reopen and their returns are taken back."""
-    return _report(await platform.settler.rollback(market_id))
+    return _report(await platform.settlements.rollback(market_id))
 
 
 @router.post(
@@ -410,7 +412,7 @@ async def post_result(
     event_id: UUID, body: ResultIn, _staff: Principal = Depends(_traders), platform: Platform = Depends(get_platform)
 ) -> list[SettlementOut]:
     """End the event with its final score and settle every open score-based market."""
-    reports = await platform.settler.result_event(event_id, Score(body.score.home, body.score.away))
+    reports = await platform.settlements.result_event(event_id, Score(body.score.home, body.score.away))
     return [_report(r) for r in reports]
 
 
@@ -427,7 +429,7 @@ async def post_non_runner(
     platform: Platform = Depends(get_platform),
 ) -> NonRunnerOut:
     """Withdraw a runner: its bets are void; winning bets struck before now lose its Rule 4 deduction."""
-    deduction = await platform.settler.non_runner(market_id, body.selection_id, parse_odds(body.odds_at_withdrawal))
+    deduction = await platform.settlements.non_runner(market_id, body.selection_id, parse_odds(body.odds_at_withdrawal))
     return NonRunnerOut(
         selection_id=body.selection_id, rule4_deduction=f"{Decimal(deduction.numerator) / deduction.denominator:.2f}"
     )
@@ -441,7 +443,7 @@ async def post_non_runner(
 async def get_cashout(
     bet_id: UUID, player: Principal = Depends(current_player), platform: Platform = Depends(get_platform)
 ) -> CashoutQuoteOut:
-    return CashoutQuoteOut(amount=await platform.settler.cashout_quote(player.id, bet_id))
+    return CashoutQuoteOut(amount=await platform.settlements.cashout_quote(player.id, bet_id))
 
 
 @router.post(
@@ -462,7 +464,7 @@ async def post_cashout(
     money, so it takes an Idempotency-Key: a repeat answers as the first did (a lost answer is safe to retry)."""
 
     once = Once.of(f"user:{player.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
-    use_case = partial(platform.settler.cashout_in, player_id=player.id, bet_id=bet_id, amount=body.amount)
+    use_case = partial(platform.settlements.cashout_in, player_id=player.id, bet_id=bet_id, amount=body.amount)
     status, payload = await platform.idempotency.run(once, use_case, _cashed_out)
     return JSONResponse(payload, status_code=status)
 
@@ -524,4 +526,4 @@ async def post_bet_cancellation(
     """A feed's bet cancel: legs on this market of bets placed in [start, end) are void; settled ones resettle."""
     if body.start.tzinfo is None or body.end.tzinfo is None:
         raise InvalidRequest("times need a zone (UTC), e.g. 2026-01-01T15:00:00Z")
-    return _report(await platform.settler.cancel_bets(market_id, body.start, body.end))
+    return _report(await platform.settlements.cancel_bets(market_id, body.start, body.end))

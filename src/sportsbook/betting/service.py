@@ -9,31 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
 import structlog
 from prometheus_client import Counter, Histogram
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sportsbook.betting import store
-from sportsbook.betting.liability import LiabilityBook, exposures_for
-from sportsbook.betting.model import BetType, LegSpec, Line, OddsChange, check_stake, expand_lines, max_stake_for_payout
-from sportsbook.betting.placement import BetRequest, LegRequest, Quote, price, quote
+from sportsbook.betting.liability import LiabilityBook, exposure_deltas, exposures_for
+from sportsbook.betting.model import Bet, BetStatus, Leg, check_stake, max_stake_for_payout
+from sportsbook.betting.placement import BetRequest, Quote, price, quote, request_of
 from sportsbook.betting.refusals import BetNotFound, OddsChanged
-from sportsbook.betting.store import BetRow, LegRow
+from sportsbook.betting.store import BetStore, RefusalRow, bet_store
 from sportsbook.catalog.model import SelectionClosed
 from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import Clock
 from sportsbook.core.errors import DomainError, IdempotencyKeyReused, InsufficientFunds
 from sportsbook.core.ids import derived_id
-from sportsbook.core.markets import EachWayTerms
 from sportsbook.db.batching import GroupCommitter
 from sportsbook.db.engine import Database
-from sportsbook.db.unit_of_work import UnitOfWork, unit_of_work
-from sportsbook.events.model import Event
+from sportsbook.db.unit_of_work import UnitOfWork, reading, unit_of_work
 from sportsbook.ledger.service import Ledger
 from sportsbook.ledger.verbs import Movements, Result
 
@@ -76,7 +72,7 @@ class _Replay:
 class RecordedRefusal(DomainError):
     """A slip refused before under the same Idempotency-Key, refused again exactly as then."""
 
-    def __init__(self, row: store.RefusalRow) -> None:
+    def __init__(self, row: RefusalRow) -> None:
         super().__init__(row.message, code=row.code, status=row.status)
         self._extra = dict(row.extra)
 
@@ -86,7 +82,7 @@ class RecordedRefusal(DomainError):
 
 
 _Item = _Draft | _Refused
-_Outcome = BetRow | _Replay | DomainError
+_Outcome = Bet | _Replay | DomainError
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +129,7 @@ class Betting:
 
     # ---- placement ----
 
-    async def place(self, player_id: UUID, currency: str, request: BetRequest, key: str, fingerprint: str) -> BetRow:
+    async def place(self, player_id: UUID, currency: str, request: BetRequest, key: str, fingerprint: str) -> Bet:
         """Strike the bet, or raise the refusal. The key's first answer, a bet or a refusal, is recorded with it:
         the same key with the same request answers it again (a bet as it was struck), another request is refused
         `idempotency_key_reused`. Replays are decided in one place, the writer's batch (`_process`)."""
@@ -161,8 +157,9 @@ class Betting:
         """Price a slip without striking it: its terms, the stakes the limits and the liability room take, and
         whether its own stake would pass them. Raises what pricing refuses (a closed market, a changed price)."""
         terms = price(request, self.catalog.view.selection, self.clock.now())
-        async with self.db.read() as conn:  # a quote reserves nothing: every node's exposures as they stand now
-            book = await _shared_book(conn, set(terms.market_of.values()))
+        async with reading(self.db) as uow:  # a quote reserves nothing: every node's exposures as they stand now
+            bets = uow.store(bet_store)
+            book = await _shared_book(bets, set(terms.market_of.values()))
         room = book.max_acceptable_stake(terms.lines, terms.legs, terms.selection_limit, terms.market_limit)
         best = min(max_stake_for_payout(terms.lines, terms.legs, terms.limits), room)
         refusal: str | None = None
@@ -173,31 +170,27 @@ class Betting:
             refusal = exc.code
         return SlipQuote(terms, terms.limits.min_stake, best if best >= terms.limits.min_stake else 0, refusal)
 
-    async def _first_answer(self, bet_id: UUID) -> BetRow | DomainError:
+    async def _first_answer(self, bet_id: UUID) -> Bet | DomainError:
         """What this key answered first: the bet as it was struck (pending or accepted, at its first odds) or
         the refusal as it was given."""
-        async with self.db.read() as conn:
-            bet = await store.get(conn, bet_id)
+        async with reading(self.db) as uow:
+            bets = uow.store(bet_store)
+            bet = await bets.get(bet_id)
             if bet is None:
-                refused = await store.refusal(conn, bet_id)
+                refused = await bets.refusal(bet_id)
                 assert refused is not None, "a replay is decided from a stored answer"
                 return RecordedRefusal(refused)
-            first = await store.first_terms(conn, bet_id) if bet.accept_at is not None else None
-        status = "pending" if bet.accept_at is not None else "open"
-        if first is None:
-            return replace(bet, status=status, reject_code=None)
-        odds, potential_return = first
-        legs = tuple(replace(leg, odds=price) for leg, price in zip(bet.legs, odds, strict=True))
-        return replace(bet, status=status, reject_code=None, potential_return=potential_return, legs=legs)
+            first = await bets.first_terms(bet_id) if bet.accept_at is not None else None
+        return bet.as_struck(first)
 
     async def _process(self, uow: UnitOfWork, items: Sequence[_Item]) -> list[_Outcome]:
-        conn = uow.connection
+        bets = uow.store(bet_store)
         outcomes: list[_Outcome | None] = [None] * len(items)
         # The ledger lock first: it queues every node's placement batches, so the exposures read below stay
         # true until this transaction commits, and the liability limits hold across nodes. Replays are looked
         # up under it too, so a bet found new here has no stake transfer stored (both are written together).
         await self.ledger.lock(uow)
-        stored = await store.existing(conn, {d.bet_id for d in items})
+        stored = await bets.existing({d.bet_id for d in items})
         seen: dict[UUID, str] = {}
         candidates: list[int] = []
         for i, item in enumerate(items):
@@ -212,9 +205,9 @@ class Betting:
                 candidates.append(i)
         drafts = {i: item for i, item in enumerate(items) if isinstance(item, _Draft)}
         candidates = await self._refuse_closed(uow, drafts, candidates, outcomes)
-        candidates = await self._refuse_cancelled(conn, drafts, candidates, outcomes)
-        book = await _shared_book(conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs})
-        rows: list[BetRow] = []
+        candidates = await self._refuse_cancelled(bets, drafts, candidates, outcomes)
+        book = await _shared_book(bets, {leg.market_id for i in candidates for leg in drafts[i].quote.legs})
+        rows: list[Bet] = []
         # A bet the ledger refuses for funds frees the liability room it took; the bets it crowded out
         # get a second round (rare: only when a refusal for funds and one for liability meet in a batch).
         for _ in range(2):
@@ -222,15 +215,15 @@ class Betting:
             if not crowded:
                 break
             candidates = crowded
-        await store.insert(conn, rows)
-        await store.add_exposure(conn, exposure_deltas(rows, +1))
-        await uow.outbox.add([_placed_event(bet) for bet in rows])
+        await bets.insert(rows)
+        await bets.add_exposure(exposure_deltas(rows, +1))
+        await uow.outbox.add([bet.placed() for bet in rows])
         refused = [
-            store.RefusalRow(item.bet_id, item.player_id, item.fingerprint, o.status, o.code, o.message, o.extra)
+            RefusalRow(item.bet_id, item.player_id, item.fingerprint, o.status, o.code, o.message, o.extra)
             for item, o in zip(items, outcomes, strict=True)
             if isinstance(o, DomainError) and not isinstance(o, IdempotencyKeyReused)
         ]
-        await store.insert_refusals(conn, refused, self.clock.now())
+        await bets.insert_refusals(refused, self.clock.now())
         return [o if o is not None else DomainError("not decided", code="internal_error") for o in outcomes]
 
     async def _refuse_closed(
@@ -258,7 +251,7 @@ class Betting:
 
     async def _refuse_cancelled(
         self,
-        conn: AsyncConnection,
+        bets: BetStore,
         drafts: Mapping[int, _Draft],
         candidates: list[int],
         outcomes: list[_Outcome | None],
@@ -269,9 +262,7 @@ class Betting:
         if not candidates:
             return candidates
         since = min(drafts[i].placed_at for i in candidates)
-        windows = await store.cancel_windows(
-            conn, {leg.market_id for i in candidates for leg in drafts[i].quote.legs}, since
-        )
+        windows = await bets.cancel_windows({leg.market_id for i in candidates for leg in drafts[i].quote.legs}, since)
         if not windows:
             return candidates
         kept = []
@@ -300,7 +291,7 @@ class Betting:
         drafts: Mapping[int, _Draft],
         candidates: Sequence[int],
         outcomes: list[_Outcome | None],
-        rows: list[BetRow],
+        rows: list[Bet],
     ) -> list[int]:
         """Check liability and reserve stakes for these drafts; returns those refused for liability that may
         fit now because a bet refused for funds gave its room back."""
@@ -342,7 +333,7 @@ class Betting:
                     else DomainError(f"the ledger refused the stake: {result.value}", code="stake_refused")
                 )
                 continue
-            bet = _bet_row(draft, derived_id("stake", draft.bet_id))
+            bet = _struck(draft, derived_id("stake", draft.bet_id))
             rows.append(bet)
             outcomes[i] = bet
         return refused_for_room if freed else []
@@ -352,13 +343,14 @@ class Betting:
     async def accept_due(self) -> int:
         """Decide every pending bet whose delay is over: accept it at the odds struck, or refuse and release."""
         now = self.clock.now()
-        async with self.db.read() as conn:
-            pending = await store.due_pending(conn, now, limit=1000)
+        async with reading(self.db) as uow:
+            bets = uow.store(bet_store)
+            pending = await bets.due_pending(now, limit=1000)
         for bet in pending:
             await self._decide(bet)
         return len(pending)
 
-    async def _decide(self, bet: BetRow) -> None:
+    async def _decide(self, bet: Bet) -> None:
         """Re-check a pending bet against the catalogue now, as if placed again under its own odds-change policy:
         accept it (re-struck at the current price where its policy takes a change), or refuse it and release
         its stake. A re-strike that adds exposure is checked against the liability limits first."""
@@ -366,37 +358,37 @@ class Betting:
         terms: Quote | None = None
         code: str | None = None
         try:
-            terms = quote(_request_of(bet), self.catalog.view.selection, now)
+            terms = quote(request_of(bet), self.catalog.view.selection, now)
         except DomainError as exc:
             code = exc.code
         async with unit_of_work(self.db) as uow:
-            conn = uow.connection
-            if await store.lock_status(conn, bet.id) != "pending":
+            bets = uow.store(bet_store)
+            if await bets.lock_status(bet.id) is not BetStatus.PENDING:
                 return  # another acceptor (this node's poll or another node's) decided it first
             await self.ledger.lock(uow)  # as placement: a market settled meanwhile is seen closed here
             if await self.catalog.closed_market_ids(uow, {leg.market_id for leg in bet.legs}):
                 terms, code = None, SelectionClosed.code
-            elif await store.voided_legs(conn, [bet.id]):
+            elif await bets.voided_legs([bet.id]):
                 # a feed's bet cancel voided a leg during the delay: the price it was struck at is void
                 terms, code = None, OddsChanged.code
             if terms is not None:
-                code = await self._restrike(conn, bet, terms)
+                code = await self._restrike(bets, bet, terms)
             if code is None:
-                await store.set_status(conn, bet.id, "open", expect="pending")
-                payload = {"bet_id": str(bet.id), "player_id": str(bet.player_id)}
-                await uow.outbox.add([Event.new("bet.accepted", 1, str(bet.player_id), payload, now)])
+                opened, accepted = bet.accept(now)
+                await bets.set_status(bet.id, opened.status, expect=bet.status)
+                await uow.outbox.add([accepted])
                 return
-            await store.set_status(conn, bet.id, "rejected", reject_code=code, expect="pending")
+            refused, rejected = bet.reject(code, now)
+            await bets.set_status(bet.id, refused.status, reject_code=code, expect=bet.status)
             release = Movements()
             release.void_hold(derived_id("stake-void", bet.id), bet.stake_transfer_id)
             (result,) = await self.ledger.apply(uow, release)
             if result not in (Result.OK, Result.EXISTS):
                 raise RuntimeError(f"could not release the stake of bet {bet.id}: {result.value}")
-            await store.add_exposure(conn, exposure_deltas([bet], -1))
-            payload = {"bet_id": str(bet.id), "player_id": str(bet.player_id), "reject_code": code}
-            await uow.outbox.add([Event.new("bet.rejected", 1, str(bet.player_id), payload, now)])
+            await bets.add_exposure(exposure_deltas([bet], -1))
+            await uow.outbox.add([rejected])
 
-    async def _restrike(self, conn: AsyncConnection, bet: BetRow, terms: Quote) -> str | None:
+    async def _restrike(self, bets: BetStore, bet: Bet, terms: Quote) -> str | None:
         """Move the bet to the odds of `terms` if they differ from those struck; the refusal code if the new
         exposure does not fit the liability limits, else None. The caller holds the ledger lock, so the
         exposures read stay true until it commits (as in placement)."""
@@ -405,13 +397,13 @@ class Betting:
         old = exposure_deltas([bet], -1)
         new = exposures_for(terms.lines, terms.legs, terms.stake)
         delta = {sel: (market, new.get(sel, 0) + amount) for sel, (market, amount) in old.items()}
-        book = await _shared_book(conn, set(terms.market_of.values()))  # under the caller's ledger lock
+        book = await _shared_book(bets, set(terms.market_of.values()))  # under the caller's ledger lock
         try:
             _check_liability(book, {sel: amount for sel, (_market, amount) in delta.items()}, terms)
         except DomainError as exc:
             return exc.code
-        await store.restrike(conn, bet.id, [leg.odds for leg in terms.legs], terms.potential_return)
-        await store.add_exposure(conn, delta)
+        await bets.restrike(bet.id, [leg.odds for leg in terms.legs], terms.potential_return)
+        await bets.add_exposure(delta)
         return None
 
     async def _accept_forever(self, poll_s: float) -> None:
@@ -427,47 +419,38 @@ class Betting:
 
     # ---- reading ----
 
-    async def bet(self, player_id: UUID, bet_id: UUID) -> BetRow:
+    async def bet(self, player_id: UUID, bet_id: UUID) -> Bet:
         """One of the player's bets, each leg with its result where its market is settled."""
-        async with self.db.read() as conn:
-            bet = await store.get(conn, bet_id)
+        async with reading(self.db) as uow:
+            bets = uow.store(bet_store)
+            bet = await bets.get(bet_id)
             if bet is None or bet.player_id != player_id:
                 raise BetNotFound()
-            return (await _with_leg_results(conn, [bet]))[0]
+            return (await _with_leg_results(bets, [bet]))[0]
 
     async def bets(
-        self, player_id: UUID, statuses: Sequence[str] | None, limit: int, after: tuple[datetime, UUID] | None
-    ) -> list[BetRow]:
+        self, player_id: UUID, statuses: Collection[BetStatus] | None, limit: int, after: tuple[datetime, UUID] | None
+    ) -> list[Bet]:
         """The player's bets, newest first, each leg with its result where its market is settled."""
-        async with self.db.read() as conn:
-            return await _with_leg_results(conn, await store.of_player(conn, player_id, statuses, limit, after))
+        async with reading(self.db) as uow:
+            bets = uow.store(bet_store)
+            return await _with_leg_results(bets, await bets.of_player(player_id, statuses, limit, after))
 
     # ---- liability ----
 
     async def exposures(self, market_ids: Sequence[UUID]) -> dict[UUID, int]:
         """What each selection of these markets could cost the house now, from the shared exposure rows."""
-        async with self.db.read() as conn:
-            return {sel: exposure for sel, _market, exposure in await store.exposures_on_markets(conn, market_ids)}
+        async with reading(self.db) as uow:
+            bets = uow.store(bet_store)
+            return {sel: exposure for sel, _market, exposure in await bets.exposures_on_markets(market_ids)}
 
 
-def exposure_deltas(rows: Sequence[BetRow], sign: int) -> dict[UUID, tuple[UUID, int]]:
-    """How these bets move each selection's exposure: `sign` +1 when they open, -1 when they close."""
-    deltas: dict[UUID, tuple[UUID, int]] = {}
-    for bet in rows:
-        legs, lines = legs_and_lines(bet)
-        market_of = {leg.selection_id: leg.market_id for leg in legs}
-        for selection_id, exposure in exposures_for(lines, legs, bet.stake).items():
-            market_id, total = deltas.get(selection_id, (market_of[selection_id], 0))
-            deltas[selection_id] = (market_id, total + sign * exposure)
-    return deltas
-
-
-async def _with_leg_results(conn: AsyncConnection, rows: list[BetRow]) -> list[BetRow]:
-    results = await store.results_for_markets(conn, {leg.market_id for bet in rows for leg in bet.legs})
+async def _with_leg_results(bets: BetStore, rows: list[Bet]) -> list[Bet]:
+    results = await bets.results_for_markets({leg.market_id for bet in rows for leg in bet.legs})
     if not results:
         return rows
 
-    def label(leg: LegRow) -> str | None:
+    def label(leg: Leg) -> str | None:
         found = results.get(leg.market_id, {}).get(leg.selection_id)
         return found.label.value if found else None
 
@@ -486,47 +469,19 @@ def _check_liability(book: LiabilityBook, exposures: Mapping[UUID, int], terms: 
     )
 
 
-async def _shared_book(conn: AsyncConnection, market_ids: set[UUID]) -> LiabilityBook:
+async def _shared_book(bets: BetStore, market_ids: set[UUID]) -> LiabilityBook:
     """The liability book of these markets from the shared exposure rows (one per selection, every node's)."""
     book = LiabilityBook()
-    for selection_id, _market_id, exposure in await store.exposures_on_markets(conn, market_ids):
+    for selection_id, _market_id, exposure in await bets.exposures_on_markets(market_ids):
         book.add(selection_id, {selection_id: exposure})
     return book
 
 
-def _request_of(bet: BetRow) -> BetRequest:
-    """A stored bet as a request at the odds it was struck at, to be re-checked like a new placement."""
-    return BetRequest(
-        type=BetType(bet.type),
-        system=bet.system,
-        legs=tuple(LegRequest(leg.selection_id, leg.odds) for leg in bet.legs),
-        stake=bet.stake,
-        each_way=bet.each_way,
-        odds_change=OddsChange(bet.odds_change),
-    )
-
-
-def legs_and_lines(bet: BetRow) -> tuple[list[LegSpec], list[Line]]:
-    """A stored bet's legs and lines, as the pure rules take them."""
-    legs = [
-        LegSpec(
-            leg.selection_id,
-            leg.event_id,
-            leg.market_id,
-            leg.odds,
-            EachWayTerms.parse(leg.each_way_fraction, leg.each_way_places)
-            if leg.each_way_fraction and leg.each_way_places
-            else None,
-        )
-        for leg in bet.legs
-    ]
-    return legs, expand_lines(BetType(bet.type), bet.system, len(legs), bet.each_way)
-
-
-def _bet_row(draft: _Draft, stake_transfer_id: UUID) -> BetRow:
+def _struck(draft: _Draft, stake_transfer_id: UUID) -> Bet:
+    """The bet a draft strikes: pending its in-play delay, or open."""
     terms = draft.quote
     pending = terms.delay_s > 0
-    return BetRow(
+    return Bet(
         id=draft.bet_id,
         player_id=draft.player_id,
         currency=draft.currency,
@@ -538,7 +493,7 @@ def _bet_row(draft: _Draft, stake_transfer_id: UUID) -> BetRow:
         lines=len(terms.lines),
         total_stake=terms.total_stake,
         potential_return=terms.potential_return,
-        status="pending" if pending else "open",
+        status=BetStatus.PENDING if pending else BetStatus.OPEN,
         reject_code=None,
         return_amount=None,
         request_hash=draft.fingerprint,
@@ -547,7 +502,7 @@ def _bet_row(draft: _Draft, stake_transfer_id: UUID) -> BetRow:
         settled_at=None,
         stake_transfer_id=stake_transfer_id,
         legs=tuple(
-            LegRow(
+            Leg(
                 leg.selection_id,
                 leg.market_id,
                 leg.event_id,
@@ -557,31 +512,4 @@ def _bet_row(draft: _Draft, stake_transfer_id: UUID) -> BetRow:
             )
             for leg in terms.legs
         ),
-    )
-
-
-def _placed_event(bet: BetRow) -> Event:
-    return Event.new(
-        "bet.placed",
-        1,
-        str(bet.player_id),
-        {
-            "bet_id": str(bet.id),
-            "player_id": str(bet.player_id),
-            "currency": bet.currency,
-            "type": bet.type,
-            "status": "pending" if bet.status == "pending" else "accepted",
-            "total_stake": bet.total_stake,
-            "potential_return": bet.potential_return,
-            "legs": [
-                {
-                    "selection_id": str(leg.selection_id),
-                    "market_id": str(leg.market_id),
-                    "event_id": str(leg.event_id),
-                    "odds": str(leg.odds),
-                }
-                for leg in bet.legs
-            ],
-        },
-        bet.placed_at,
     )

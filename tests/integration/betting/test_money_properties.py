@@ -43,9 +43,8 @@ from starlette.testclient import TestClient
 
 from sportsbook.app import create_app
 from sportsbook.betting.liability import exposures_for
-from sportsbook.betting.service import legs_and_lines
-from sportsbook.betting.store import bets
-from sportsbook.betting.store import with_status as bets_with_status
+from sportsbook.betting.model import UNSETTLED, Bet
+from sportsbook.betting.store import bet_store, bets
 from sportsbook.core.clock import ManualClock
 from sportsbook.ledger.model import HOUSE, AccountKind
 from sportsbook.ledger.service import ReconcileReport, Wallet
@@ -342,8 +341,8 @@ class MoneyMachine(RuleBasedStateMachine):
             )
             open_stakes = {r[0]: int(r[1]) for r in rows}
             exposure = {UUID(s["id"]): 0 for m in self.markets for s in m.selections}
-            for bet in await bets_with_status(conn, ("open", "pending")):
-                legs, lines = legs_and_lines(bet)
+            for bet in await _unsettled(conn):
+                legs, lines = bet.legs_and_lines()
                 for selection_id, amount in exposures_for(lines, legs, bet.stake).items():
                     exposure[selection_id] += amount
         return Inside(await ledger.reconcile(), wallets, owed, held, open_stakes, exposure)
@@ -368,3 +367,12 @@ def test_any_sequence_of_place_settle_roll_back_resettle_and_cash_out_keeps_the_
             suppress_health_check=list(HealthCheck),
         ),
     )
+
+
+async def _unsettled(conn: Any) -> list[Bet]:
+    """Every open or pending bet with its legs (the oracle sums their exposure itself)."""
+    store = bet_store(conn)
+    query = sa.select(bets.c.id).where(bets.c.status.in_([s.value for s in UNSETTLED]))
+    ids = [r.id for r in await conn.execute(query)]
+    found = [await store.get(bet_id) for bet_id in ids]
+    return [b for b in found if b is not None]

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sportsbook.betting.store import BetRow, LegRow
+from sportsbook.betting.model import Bet, BetStatus, Leg
 
-_DEFAULT = BetRow(
+_DEFAULT = Bet(
     id=uuid.UUID(int=0),
     player_id=uuid.UUID(int=0),
     currency="EUR",
@@ -22,7 +22,7 @@ _DEFAULT = BetRow(
     lines=1,
     total_stake=1_000,
     potential_return=2_500,
-    status="open",
+    status=BetStatus.OPEN,
     reject_code=None,
     return_amount=None,
     request_hash="h",
@@ -34,9 +34,9 @@ _DEFAULT = BetRow(
 )
 
 
-def bet_row(odds: tuple[Decimal, ...] = (Decimal("2.50"),), **fields: Any) -> BetRow:
+def bet_row(odds: tuple[Decimal, ...] = (Decimal("2.50"),), **fields: Any) -> Bet:
     """A bet with fresh ids and one leg per price in `odds` (each on a market of its own), else as `fields`
     say; `legs` given in `fields` wins over `odds`."""
-    legs = tuple(LegRow(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), price, None, None) for price in odds)
+    legs = tuple(Leg(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), price, None, None) for price in odds)
     fresh = {"id": uuid.uuid4(), "player_id": uuid.uuid4(), "stake_transfer_id": uuid.uuid4(), "legs": legs}
     return replace(_DEFAULT, **{**fresh, **fields})

@@ -8,13 +8,13 @@ from decimal import Decimal
 import orjson
 import pytest
 
+from sportsbook.betting.model import Bet
 from sportsbook.betting.routes import PlacedOut, _placed_json
-from sportsbook.betting.store import BetRow
 from sportsbook.ops.http import FastJSONResponse
 from tests.unit.betting.rows import bet_row
 
 
-def _bet(status: str, placed_at: datetime, legs: int, reject_code: str | None = None) -> BetRow:
+def _bet(status: str, placed_at: datetime, legs: int, reject_code: str | None = None) -> Bet:
     odds = tuple(Decimal(o) for o in ("2.50", "1.10", "12.00")[:legs])
     kind = "single" if legs == 1 else "multiple"
     return bet_row(odds, type=kind, status=status, reject_code=reject_code, placed_at=placed_at)

@@ -10,11 +10,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from sportsbook.betting.model import BetType
-from sportsbook.betting.service import legs_and_lines
-from sportsbook.betting.settlement import LegResult, Part, SelectionResult, settle_bet, total_deduction
-from sportsbook.betting.settling import _VOID, _Plans
-from sportsbook.betting.store import BetRow, LegRow
+from sportsbook.betting.model import Bet, BetType, Leg
+from sportsbook.betting.settlement_rules import (
+    LegResult,
+    Part,
+    SelectionResult,
+    rule4_deduction,
+    settle_bet,
+    total_deduction,
+)
+from sportsbook.betting.settlements import _VOID, _Plans
 from tests.unit.betting.rows import bet_row
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -25,7 +30,7 @@ def _result(label: LegResult, win: Fraction, place: Fraction) -> SelectionResult
     return SelectionResult(Part(win, Fraction(0)), Part(place, Fraction(0)), label)
 
 
-def _bet(rng: random.Random, selections: list[tuple[uuid.UUID, uuid.UUID]], placed_at: datetime) -> BetRow:
+def _bet(rng: random.Random, selections: list[tuple[uuid.UUID, uuid.UUID]], placed_at: datetime) -> Bet:
     kind = rng.choice(["single", "double", "treble", "trixie"])
     n = {"single": 1, "double": 2, "treble": 3, "trixie": 3}[kind]
     picks = rng.sample(selections, n)
@@ -40,11 +45,11 @@ def _bet(rng: random.Random, selections: list[tuple[uuid.UUID, uuid.UUID]], plac
         total_stake=stake * lines,
         potential_return=0,
         placed_at=placed_at,
-        legs=tuple(LegRow(sel, market, uuid.uuid4(), rng.choice(ODDS), None, None) for sel, market in picks),
+        legs=tuple(Leg(sel, market, uuid.uuid4(), rng.choice(ODDS), None, None) for sel, market in picks),
     )
 
 
-def _applies(bet: BetRow, leg: LegRow, withdrawn: uuid.UUID, when: datetime) -> bool:
+def _applies(bet: Bet, leg: Leg, withdrawn: uuid.UUID, when: datetime) -> bool:
     """Rule 4: another runner of the leg's market withdrawn after the bet was struck."""
     return withdrawn != leg.selection_id and when > bet.placed_at
 
@@ -63,7 +68,7 @@ def test_every_bet_settles_through_the_cache_as_the_rules_settle_it_alone() -> N
     ]
     known = {m: {sel: rng.choice(outcomes) for sel, mm in selections if mm == m} for m in markets[:3]}  # one open
     withdrawn_at = NOW - timedelta(minutes=30)
-    withdrawals = {markets[0]: [(selections[0][0], withdrawn_at, Fraction(1, 4))]}
+    withdrawals = {markets[0]: [(selections[0][0], withdrawn_at, Decimal("3.00"))]}  # Rule 4: 30p
     bets = [_bet(rng, selections, NOW - timedelta(hours=1) if rng.random() < 0.5 else NOW) for _ in range(600)]
     voids = {(b.id, b.legs[0].market_id) for b in bets[:40]}
     plans = _Plans(known, withdrawals, voids)
@@ -71,15 +76,15 @@ def test_every_bet_settles_through_the_cache_as_the_rules_settle_it_alone() -> N
     settled = 0
     for bet in bets:
         got = plans.settle(bet, {})
-        legs, lines = legs_and_lines(bet)
+        legs, lines = bet.legs_and_lines()
         results = [
             _VOID if (bet.id, leg.market_id) in voids else known.get(leg.market_id, {}).get(leg.selection_id)
             for leg in bet.legs
         ]
         deductions = [
             total_deduction(
-                d
-                for sel, when, d in withdrawals.get(leg.market_id, [])
+                rule4_deduction(odds)
+                for sel, when, odds in withdrawals.get(leg.market_id, [])
                 if sel != leg.selection_id and when > bet.placed_at
             )
             for leg in bet.legs

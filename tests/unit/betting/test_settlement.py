@@ -14,7 +14,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from sportsbook.betting.model import SYSTEMS, BetType, LegSpec, Line, LinePart, expand_lines, potential_return
-from sportsbook.betting.settlement import (
+from sportsbook.betting.settlement_rules import (
     VOID,
     BetSettlement,
     InvalidSettlement,

@@ -22,14 +22,11 @@ from decimal import Decimal
 from fractions import Fraction
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from sportsbook.betting import store
 from sportsbook.betting.cashout import LegState, OpenLeg, SettledLeg, cashout_value, within_tolerance
-from sportsbook.betting.model import BetType, Line, LinePart, line_ratios
+from sportsbook.betting.liability import exposure_deltas
+from sportsbook.betting.model import Bet, BetStatus, BetType, Leg, Line, LinePart, line_ratios
 from sportsbook.betting.refusals import BetNotFound, BetNotOpen, CashoutPriceChanged, CashoutUnavailable
-from sportsbook.betting.service import Betting, exposure_deltas, legs_and_lines
-from sportsbook.betting.settlement import (
+from sportsbook.betting.settlement_rules import (
     ZERO,
     BetSettlement,
     LegResult,
@@ -43,15 +40,19 @@ from sportsbook.betting.settlement import (
     rule4_deduction,
     total_deduction,
 )
-from sportsbook.betting.store import BetRow, LegRow
+from sportsbook.betting.store import BetStore, bet_store
 from sportsbook.catalog.model import EventStatus, Market, MarketStatus, SelectionStatus
+from sportsbook.catalog.service import Catalog
+from sportsbook.core.clock import Clock
 from sportsbook.core.errors import Conflict, DomainError, InvalidRequest, NotFound
 from sportsbook.core.ids import derived_id, new_id
 from sportsbook.core.markets import SCORE_BASED, Score
+from sportsbook.db.engine import Database
 from sportsbook.db.unit_of_work import UnitOfWork, reading, unit_of_work
 from sportsbook.events.bus import EventBus
 from sportsbook.events.model import Event
 from sportsbook.ledger.model import Transfer
+from sportsbook.ledger.service import Ledger
 from sportsbook.ledger.verbs import Movements, Result
 
 CHUNK = 2_000  # bets per settlement transaction
@@ -108,20 +109,29 @@ _STATUS_OF = {
 }
 
 
-class Settler:
-    """Settles bets through the ledger, market by market."""
+class Settlements:
+    """The settlement use cases: result a market and settle its bets through the ledger chunk by chunk, roll a
+    settlement back, void a cancelled market or a feed's bet-cancel window, withdraw a runner, cash a bet out.
+    Its collaborators are its own: the database (each use case's unit of work, where the bet store lives), the
+    ledger's verbs and the catalogue's service."""
 
     def __init__(
-        self, betting: Betting, bus: EventBus | None = None, *, cashout_margin: Decimal = Decimal("0.05")
+        self,
+        db: Database,
+        clock: Clock,
+        ledger: Ledger,
+        catalog: Catalog,
+        bus: EventBus | None = None,
+        *,
+        cashout_margin: Decimal = Decimal("0.05"),
     ) -> None:
-        self.betting = betting
+        self.db = db
+        self.clock = clock
+        self.ledger = ledger
+        self.catalog = catalog
+        self.cashout_margin = cashout_margin
         if bus is not None:  # a cancelled market voids its bets, whichever node cancelled it
             bus.subscribe("betting-market-voids", ["catalog.market_changed"], self._on_market_changed)
-        self.db = betting.db
-        self.clock = betting.clock
-        self.ledger = betting.ledger
-        self.catalog = betting.catalog
-        self.cashout_margin = cashout_margin
 
     # ---- resulting ----
 
@@ -192,7 +202,7 @@ class Settler:
             raise MarketAlreadySettled()
         now = self.clock.now()
         async with unit_of_work(self.db) as uow:
-            await store.insert_settlement(uow.connection, new_id(), market.id, results, now)
+            await uow.store(bet_store).insert_settlement(new_id(), market.id, results, now)
             withdrawn = {s.id for s in market.selections if s.status is SelectionStatus.NON_RUNNER}
             statuses = {sid: _STATUS_OF[r.label] for sid, r in results.items() if sid not in withdrawn}
             await self.catalog.settle_market_selections(uow, market.id, statuses)
@@ -204,7 +214,7 @@ class Settler:
         closed in the database under the same lock and refuses it."""
         async with unit_of_work(self.db) as uow:
             await self.ledger.lock(uow)
-            ids = await store.open_bet_ids_on(uow.connection, market_id)
+            ids = await uow.store(bet_store).open_bet_ids_on(market_id)
         return _chunks(ids)
 
     async def _settle_chunks(self, chunks: Sequence[Sequence[UUID]], now: datetime) -> int:
@@ -233,7 +243,7 @@ class Settler:
     async def _write_chunk(self, chunk: _Chunk, now: datetime) -> int:
         async with unit_of_work(self.db) as uow:
             await self.ledger.lock(uow)
-            if not await self._still_holds(uow.connection, chunk):
+            if not await self._still_holds(uow.store(bet_store), chunk):
                 chunk = await self._work_out(uow, chunk.bet_ids)
             # Each transfer id derives from its bet and the bet's settle count, which every transfer of that
             # name moves on in its own transaction: the bets open at the counts checked above have none stored.
@@ -244,30 +254,30 @@ class Settler:
     async def _work_out(self, uow: UnitOfWork, bet_ids: Sequence[UUID]) -> _Chunk:
         """What settling these bets takes, from what `uow` sees: the open bets, the results, withdrawals and
         void legs that decide them, the ledger's movements, the bets' closing and their exposure."""
-        conn = uow.connection
-        rows = await store.open_bets(conn, bet_ids)
+        bets = uow.store(bet_store)
+        rows = await bets.open_bets(bet_ids)
         markets = {leg.market_id for b in rows for leg in b.legs}
-        plans = await _read_plans(conn, markets, [b.id for b in rows])
+        plans = await _read_plans(bets, markets, [b.id for b in rows])
         chunk = _Chunk(list(bet_ids), {b.id: b.settle_count for b in rows}, markets, plans)
         for bet in rows:
             settled = plans.settle(bet, chunk.exposure)
             if settled is None:
                 continue
             _pay_out(chunk.movements, bet, settled.total_return)
-            chunk.done.append((bet, settled.status.value, settled.total_return))
+            chunk.done.append((bet, BetStatus(settled.status.value), settled.total_return))
         held = [bet.stake_transfer_id for bet, _status, _return in chunk.done if bet.stake_state == "held"]
         chunk.pending = await self.ledger.pending_transfers(uow, held)  # rows never change: read with the bets
         return chunk
 
-    async def _still_holds(self, conn: AsyncConnection, chunk: _Chunk) -> bool:
+    async def _still_holds(self, bets: BetStore, chunk: _Chunk) -> bool:
         """Whether the bets open when `chunk` was worked out are the open ones now (each settled as many times as
         then), under the same results, withdrawals and void legs. Under the ledger lock nothing changes them."""
         plans = chunk.plans
         return (
-            await store.open_settle_counts(conn, chunk.bet_ids) == chunk.open
-            and await store.results_for_markets(conn, chunk.markets) == plans.known
-            and await store.withdrawals(conn, chunk.markets) == plans.withdrawals
-            and await store.voided_legs(conn, list(chunk.open)) == plans.voids
+            await bets.open_settle_counts(chunk.bet_ids) == chunk.open
+            and await bets.results_for_markets(chunk.markets) == plans.known
+            and await bets.withdrawals(chunk.markets) == plans.withdrawals
+            and await bets.voided_legs(list(chunk.open)) == plans.voids
         )
 
     # ---- rollback ----
@@ -283,22 +293,22 @@ class Settler:
         self.catalog.market(market_id)  # market_not_found before anything is written
         now = self.clock.now()
         async with unit_of_work(self.db) as uow:
-            conn = uow.connection
+            bets = uow.store(bet_store)
             # The ledger lock first, as a settlement chunk takes it: a chunk still being written when the
             # rollback came in commits before the settled bets are listed, and a later one sees the rollback.
             await self.ledger.lock(uow)
-            if not await store.roll_back_settlement(conn, market_id, now):
+            if not await bets.roll_back_settlement(market_id, now):
                 raise SettlementNotFound()
             await self.catalog.unsettle_market(uow, market_id)
-            settled = await store.settled_bets_on(conn, market_id)
+            settled = await bets.settled_bets_on(market_id)
             standing = await _read_plans(
-                conn, {leg.market_id for b in settled for leg in b.legs}, [b.id for b in settled]
+                bets, {leg.market_id for b in settled for leg in b.legs}, [b.id for b in settled]
             )
             reopened = [bet for bet in settled if standing.plan(bet)[0] is None]
             await self._reopen(uow, reopened, now)
         return SettlementReport(market_id, 0, reopened_bets=len(reopened))
 
-    async def _reopen(self, uow: UnitOfWork, settled: Sequence[BetRow], now: datetime) -> None:
+    async def _reopen(self, uow: UnitOfWork, settled: Sequence[Bet], now: datetime) -> None:
         """Open these settled bets again with their stakes reserved, and take back what they paid (in the caller's
         unit of work, which holds the ledger lock): each player's wallet reads as it did before the settlement.
 
@@ -307,7 +317,7 @@ class Settler:
         R is taken back, from cash for what it covers and as owed on the player for the rest (`take_back_return`).
         Whether the settlement posted the hold in full, in part or voided it, S and R undo it: the player's net
         for the bet was -S + R."""
-        conn = uow.connection
+        bets = uow.store(bet_store)
         moves = Movements()
         holds: list[tuple[UUID, UUID]] = []
         for bet in settled:
@@ -328,10 +338,9 @@ class Settler:
                 ids = (derived_id("unsettle-cash", bet.id, n), derived_id("unsettle-owed", bet.id, n))
                 moves.take_back_return(ids, bet.player_id, bet.currency, paid, reference=reference)
         await self._apply(uow, moves)
-        await store.reopen(conn, holds)
-        await store.add_exposure(conn, exposure_deltas(settled, +1))
-        payloads = [{"bet_id": str(b.id), "player_id": str(b.player_id)} for b in settled]
-        await uow.outbox.add([Event.new("bet.reopened", 1, p["player_id"], p, now) for p in payloads])
+        await bets.reopen(holds)
+        await bets.add_exposure(exposure_deltas(settled, +1))
+        await uow.outbox.add([bet.reopen(now)[1] for bet in settled])
 
     # ---- voiding ----
 
@@ -342,13 +351,13 @@ class Settler:
         market = self.catalog.market(market_id)
         now = self.clock.now()
         async with unit_of_work(self.db) as uow:
-            conn = uow.connection
+            bets = uow.store(bet_store)
             stored = await self.catalog.stored_event(uow, market.event_id)
             if stored is None or stored.market(market_id).status is not MarketStatus.CANCELLED:
                 return SettlementReport(market_id, 0)
-            if await store.has_settlement(conn, market_id):
+            if await bets.has_settlement(market_id):
                 return SettlementReport(market_id, 0)
-            await store.insert_settlement(conn, new_id(), market_id, {s.id: _VOID for s in market.selections}, now)
+            await bets.insert_settlement(new_id(), market_id, {s.id: _VOID for s in market.selections}, now)
         return SettlementReport(market_id, await self._settle_chunks(await self._open_bet_chunks(market_id), now))
 
     async def cancel_bets(self, market_id: UUID, start: datetime, end: datetime) -> SettlementReport:
@@ -360,12 +369,12 @@ class Settler:
             raise InvalidSettlement("the window must end after it starts")
         now = self.clock.now()
         async with unit_of_work(self.db) as uow:
-            conn = uow.connection
+            bets = uow.store(bet_store)
             await self.ledger.lock(uow)
-            await store.insert_bet_cancellation(conn, new_id(), market_id, start, end, now)
-            ids = await store.bet_ids_placed_on(conn, market_id, start, end)
-            await store.void_legs(conn, ids, market_id, now)
-            reopened = await store.settled_bets(conn, ids)
+            await bets.insert_bet_cancellation(new_id(), market_id, start, end, now)
+            ids = await bets.bet_ids_placed_on(market_id, start, end)
+            await bets.void_legs(ids, market_id, now)
+            reopened = await bets.settled_bets(ids)
             await self._reopen(uow, reopened, now)
         settled = await self._settle_chunks(_chunks(ids), now)
         return SettlementReport(market_id, settled, reopened_bets=len(reopened))
@@ -384,7 +393,7 @@ class Settler:
         deduction = rule4_deduction(odds_at_withdrawal)
         async with unit_of_work(self.db) as uow:
             await self.catalog.mark_non_runner(uow, selection_id)
-            await store.insert_non_runner(uow.connection, selection_id, market_id, odds_at_withdrawal, self.clock.now())
+            await uow.store(bet_store).insert_non_runner(selection_id, market_id, odds_at_withdrawal, self.clock.now())
         return deduction
 
     # ---- cash-out ----
@@ -392,39 +401,42 @@ class Settler:
     async def cashout_quote(self, player_id: UUID, bet_id: UUID) -> int:
         """What the house pays now to close the bet, else `cashout_unavailable` (or `bet_not_open`, as a cash-out
         of it would answer)."""
-        bet = await self.betting.bet(player_id, bet_id)
         async with reading(self.db) as uow:
-            known = await store.results_for_markets(uow.connection, {leg.market_id for leg in bet.legs})
+            bets = uow.store(bet_store)
+            bet = await bets.get(bet_id)
+            if bet is None or bet.player_id != player_id:
+                raise BetNotFound()
+            known = await bets.results_for_markets({leg.market_id for leg in bet.legs})
         return self._cashout_value(bet, known)
 
     async def cashout_in(self, uow: UnitOfWork, player_id: UUID, bet_id: UUID, amount: int) -> int:
         """Close the bet for the quoted `amount` if the value now is at least that; pays exactly `amount`. In the
         caller's unit of work (the Idempotency-Key's, which records the answer with it)."""
-        conn = uow.connection
+        bets = uow.store(bet_store)
         now = self.clock.now()
         await self.ledger.lock(uow)
-        rows = await store.open_bets(conn, [bet_id])
+        rows = await bets.open_bets([bet_id])
         if not rows or rows[0].player_id != player_id:
-            found = await store.get(conn, bet_id) if not rows else None
+            found = await bets.get(bet_id) if not rows else None
             if found is not None and found.player_id == player_id:
                 raise BetNotOpen(f"the bet is {found.status}: only an open bet can be cashed out")
             raise BetNotFound()
         bet = rows[0]
-        value = self._cashout_value(bet, await store.results_for_markets(conn, {leg.market_id for leg in bet.legs}))
+        value = self._cashout_value(bet, await bets.results_for_markets({leg.market_id for leg in bet.legs}))
         if not within_tolerance(amount, value):
             raise CashoutPriceChanged(f"the cash-out value is now {value}")
         moves = Movements()
         _pay_out(moves, bet, amount)
         await self._apply(uow, moves)
-        await self._mark_settled(uow, [(bet, "cashed_out", amount)], now)
+        await self._mark_settled(uow, [(bet, BetStatus.CASHED_OUT, amount)], now)
         return amount
 
-    def _cashout_value(self, bet: BetRow, known: Mapping[UUID, Mapping[UUID, SelectionResult]]) -> int:
-        if bet.status != "open":
+    def _cashout_value(self, bet: Bet, known: Mapping[UUID, Mapping[UUID, SelectionResult]]) -> int:
+        if bet.status is not BetStatus.OPEN:
             raise BetNotOpen(f"the bet is {bet.status}: only an open bet can be cashed out")
         if BetType(bet.type) is BetType.SYSTEM:
             raise CashoutUnavailable("cash-out is offered on open singles and multiples")
-        legs, lines = legs_and_lines(bet)
+        legs, lines = bet.legs_and_lines()
         states: list[LegState] = []
         for leg in legs:
             result = known.get(leg.market_id, {}).get(leg.selection_id)
@@ -466,38 +478,26 @@ class Settler:
     async def _mark_settled(
         self,
         uow: UnitOfWork,
-        done: Sequence[tuple[BetRow, str, int]],
+        done: Sequence[tuple[Bet, BetStatus, int]],
         now: datetime,
         exposure: Mapping[UUID, tuple[UUID, int]] | None = None,
     ) -> None:
-        """Close bets with their status and return, and take them off the liability book (`exposure`, when the
-        caller worked it out while settling, is what they held)."""
+        """Close bets with their status and return (each through the entity's transition, which checks the move
+        and makes its `bet.settled` event), and take them off the liability book (`exposure`, when the caller
+        worked it out while settling, is what they held)."""
         if not done:
             return
-        conn = uow.connection
-        await store.mark_settled(conn, [(b.id, status, amount) for b, status, amount in done], now)
-        await store.add_exposure(conn, exposure_deltas([b for b, _s, _a in done], -1) if exposure is None else exposure)
-        await uow.outbox.add(
-            [
-                Event.new(
-                    "bet.settled",
-                    1,
-                    str(b.player_id),
-                    {
-                        "bet_id": str(b.id),
-                        "player_id": str(b.player_id),
-                        "status": status,
-                        "return": amount,
-                        "currency": b.currency,
-                    },
-                    now,
-                )
-                for b, status, amount in done
-            ],
-        )
+        events = [
+            (b.cash_out(amount, now) if status is BetStatus.CASHED_OUT else b.settle(status, amount, now))[1]
+            for b, status, amount in done
+        ]
+        bets = uow.store(bet_store)
+        await bets.mark_settled([(b.id, status.value, amount) for b, status, amount in done], now)
+        await bets.add_exposure(exposure_deltas([b for b, _s, _a in done], -1) if exposure is None else exposure)
+        await uow.outbox.add(events)
 
 
-def _pay_out(moves: Movements, bet: BetRow, amount: int) -> None:
+def _pay_out(moves: Movements, bet: Bet, amount: int) -> None:
     """The movements that leave the player with -total stake + `amount` for this bet: its hold (while held)
     voided when everything comes back, else posted for what was lost (the rest released) or in full, and what
     the return adds beyond the stake paid from revenue."""
@@ -524,13 +524,13 @@ _VOID = SelectionResult(Part(Fraction(0), Fraction(1)), Part(Fraction(0), Fracti
 _LOST = SelectionResult(Part(Fraction(0), Fraction(0)), Part(Fraction(0), Fraction(0)), LegResult.LOST)
 
 
-async def _read_plans(conn: AsyncConnection, markets: set[UUID], bet_ids: Sequence[UUID]) -> _Plans:
+async def _read_plans(bets: BetStore, markets: set[UUID], bet_ids: Sequence[UUID]) -> _Plans:
     """What decides these bets, as `conn` sees it: the results in force on their markets, the withdrawals
     there and their void legs."""
     return _Plans(
-        await store.results_for_markets(conn, markets),
-        await store.withdrawals(conn, markets),
-        await store.voided_legs(conn, bet_ids),
+        await bets.results_for_markets(markets),
+        await bets.withdrawals(markets),
+        await bets.voided_legs(bet_ids),
     )
 
 
@@ -547,7 +547,7 @@ class _Chunk:
     markets: set[UUID]  # every market their legs are on
     plans: _Plans  # the results, withdrawals and void legs read
     movements: Movements = field(default_factory=Movements)
-    done: list[tuple[BetRow, str, int]] = field(default_factory=list)  # (bet, status, return)
+    done: list[tuple[Bet, BetStatus, int]] = field(default_factory=list)  # (bet, status, return)
     exposure: dict[UUID, tuple[UUID, int]] = field(default_factory=dict)  # what the settled bets held
     pending: dict[UUID, Transfer] = field(default_factory=dict)  # the stake holds the transfers close
 
@@ -559,18 +559,23 @@ class _Plans:
     def __init__(
         self,
         known: Mapping[UUID, Mapping[UUID, SelectionResult]],
-        withdrawals: Mapping[UUID, Sequence[tuple[UUID, datetime, Fraction]]],
+        withdrawals: Mapping[UUID, Sequence[tuple[UUID, datetime, Decimal]]],
         voids: set[tuple[UUID, UUID]],
     ) -> None:
         self.known = known
-        self.withdrawals = withdrawals
+        self.withdrawals = withdrawals  # as read, to compare under the lock
+        # each withdrawal's Rule 4 deduction, worked out once per chunk (the rule is the rules module's)
+        self._deductions = {
+            market: [(sel, when, rule4_deduction(odds)) for sel, when, odds in withdrawn]
+            for market, withdrawn in withdrawals.items()
+        }
         self.voids = voids
         # plan key -> (plan or None while a line is undecided, lines, each line's odds as (num, den) for the
         # exposure). An open leg is in the key as its result None, so a bet decided early (a leg lost, others
         # open) shares its plan only with bets of its shape open on the same legs.
         self._plans: dict[tuple[object, ...], tuple[SettlementPlan | None, list[Line], list[tuple[int, int]]]] = {}
 
-    def settle(self, bet: BetRow, exposure: dict[UUID, tuple[UUID, int]]) -> BetSettlement | None:
+    def settle(self, bet: Bet, exposure: dict[UUID, tuple[UUID, int]]) -> BetSettlement | None:
         """The bet's settlement once every line is decided (None before), taking what it held off `exposure`
         (on every selection of the bet, its open legs' too)."""
         plan, lines, ratios = self.plan(bet)
@@ -585,7 +590,7 @@ class _Plans:
                 exposure[leg.selection_id] = (market, held - profit)
         return plan.settle(stake)
 
-    def plan(self, bet: BetRow) -> tuple[SettlementPlan | None, list[Line], list[tuple[int, int]]]:
+    def plan(self, bet: Bet) -> tuple[SettlementPlan | None, list[Line], list[tuple[int, int]]]:
         """The bet's plan (None while a line is undecided), its lines and each line's odds as (num, den)."""
         results = [self._result(bet, leg) for leg in bet.legs]
         deductions = [self._deduction(bet, leg) for leg in bet.legs]
@@ -598,17 +603,17 @@ class _Plans:
         key = (bet.type, bet.system, bet.each_way, *shape)
         entry = self._plans.get(key)
         if entry is None:
-            legs, lines = legs_and_lines(bet)
+            legs, lines = bet.legs_and_lines()
             entry = self._plans[key] = (plan_bet(lines, legs, results, deductions), lines, line_ratios(lines, legs))
         return entry
 
-    def _result(self, bet: BetRow, leg: LegRow) -> SelectionResult | None:
+    def _result(self, bet: Bet, leg: Leg) -> SelectionResult | None:
         if (bet.id, leg.market_id) in self.voids:
             return _VOID
         return self.known.get(leg.market_id, {}).get(leg.selection_id)
 
-    def _deduction(self, bet: BetRow, leg: LegRow) -> Fraction:
-        withdrawn = self.withdrawals.get(leg.market_id)
+    def _deduction(self, bet: Bet, leg: Leg) -> Fraction:
+        withdrawn = self._deductions.get(leg.market_id)
         if not withdrawn:
             return ZERO
         return total_deduction(d for sel, when, d in withdrawn if sel != leg.selection_id and when > bet.placed_at)
