@@ -143,8 +143,8 @@ class Settlements:
 
     async def result_event(self, event_id: UUID, score: Score) -> list[SettlementReport]:
         """Result every open score-based market of an event from its final score. The same score again settles
-        only what was rolled back since; another score is refused (`event_already_resulted`) while a
-        score-based market of the ended event is still settled on the score it has."""
+        only what was rolled back since; another score than the ended event's is refused (`event_already_resulted`)
+        while any of its score-based markets is still settled, however it was settled."""
         event = self.catalog.event(event_id)
         if event.competitors is None:
             raise InvalidSettlement("only two-sided events are resulted from a score")
@@ -304,7 +304,7 @@ class Settlements:
             standing = await _read_plans(
                 bets, {leg.market_id for b in settled for leg in b.legs}, [b.id for b in settled]
             )
-            reopened = [bet for bet in settled if standing.plan(bet)[0] is None]
+            reopened = [bet for bet in settled if not standing.decides(bet)]
             await self._reopen(uow, reopened, now)
         return SettlementReport(market_id, 0, reopened_bets=len(reopened))
 
@@ -578,20 +578,6 @@ class _Plans:
     def settle(self, bet: Bet, exposure: dict[UUID, tuple[UUID, int]]) -> BetSettlement | None:
         """The bet's settlement once every line is decided (None before), taking what it held off `exposure`
         (on every selection of the bet, its open legs' too)."""
-        plan, lines, ratios = self.plan(bet)
-        if plan is None:
-            return None
-        stake = bet.stake
-        for line, (num, den) in zip(lines, ratios, strict=True):
-            profit = stake * num // den - stake  # as `exposures_for` counts it at placement
-            for i in line.legs:
-                leg = bet.legs[i]
-                market, held = exposure.get(leg.selection_id, (leg.market_id, 0))
-                exposure[leg.selection_id] = (market, held - profit)
-        return plan.settle(stake)
-
-    def plan(self, bet: Bet) -> tuple[SettlementPlan | None, list[Line], list[tuple[int, int]]]:
-        """The bet's plan (None while a line is undecided), its lines and each line's odds as (num, den)."""
         results = [self._result(bet, leg) for leg in bet.legs]
         deductions = [self._deduction(bet, leg) for leg in bet.legs]
         # Results enter the key by identity: each is one object of `known` (or _VOID), alive as long as this
@@ -605,7 +591,22 @@ class _Plans:
         if entry is None:
             legs, lines = bet.legs_and_lines()
             entry = self._plans[key] = (plan_bet(lines, legs, results, deductions), lines, line_ratios(lines, legs))
-        return entry
+        plan, lines, ratios = entry
+        if plan is None:
+            return None
+        stake = bet.stake
+        for line, (num, den) in zip(lines, ratios, strict=True):
+            profit = stake * num // den - stake  # as `exposures_for` counts it at placement
+            for i in line.legs:
+                leg = bet.legs[i]
+                market, held = exposure.get(leg.selection_id, (leg.market_id, 0))
+                exposure[leg.selection_id] = (market, held - profit)
+        return plan.settle(stake)
+
+    def decides(self, bet: Bet) -> bool:
+        """Whether these results decide the bet (a rollback keeps such a bet settled). It asks `settle`, on an
+        exposure of its own, so that a settlement's per-bet path carries nothing for it."""
+        return self.settle(bet, {}) is not None
 
     def _result(self, bet: Bet, leg: Leg) -> SelectionResult | None:
         if (bet.id, leg.market_id) in self.voids:
