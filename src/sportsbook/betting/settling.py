@@ -300,7 +300,7 @@ class Settler:
             standing = await _read_plans(
                 conn, {leg.market_id for b in settled for leg in b.legs}, [b.id for b in settled]
             )
-            reopened = [bet for bet in settled if standing.plan(bet)[0] is None]
+            reopened = [bet for bet in settled if not standing.decides(bet)]
             await self._reopen(conn, reopened, now)
         await self.catalog.refresh(market.event_id)
         return SettlementReport(market_id, 0, reopened_bets=len(reopened))
@@ -664,20 +664,6 @@ class _Plans:
     def settle(self, bet: BetRow, exposure: dict[UUID, tuple[UUID, int]]) -> BetSettlement | None:
         """The bet's settlement once every line is decided (None before), taking what it held off `exposure`
         (on every selection of the bet, its open legs' too)."""
-        plan, lines, ratios = self.plan(bet)
-        if plan is None:
-            return None
-        stake = bet.stake
-        for line, (num, den) in zip(lines, ratios, strict=True):
-            profit = stake * num // den - stake  # as `exposures_for` counts it at placement
-            for i in line.legs:
-                leg = bet.legs[i]
-                market, held = exposure.get(leg.selection_id, (leg.market_id, 0))
-                exposure[leg.selection_id] = (market, held - profit)
-        return plan.settle(stake)
-
-    def plan(self, bet: BetRow) -> tuple[SettlementPlan | None, list[Line], list[tuple[int, int]]]:
-        """The bet's plan (None while a line is undecided), its lines and each line's odds as (num, den)."""
         results = [self._result(bet, leg) for leg in bet.legs]
         deductions = [self._deduction(bet, leg) for leg in bet.legs]
         # Results enter the key by identity: each is one object of `known` (or _VOID), alive as long as this
@@ -691,7 +677,22 @@ class _Plans:
         if entry is None:
             legs, lines = legs_and_lines(bet)
             entry = self._plans[key] = (plan_bet(lines, legs, results, deductions), lines, line_ratios(lines, legs))
-        return entry
+        plan, lines, ratios = entry
+        if plan is None:
+            return None
+        stake = bet.stake
+        for line, (num, den) in zip(lines, ratios, strict=True):
+            profit = stake * num // den - stake  # as `exposures_for` counts it at placement
+            for i in line.legs:
+                leg = bet.legs[i]
+                market, held = exposure.get(leg.selection_id, (leg.market_id, 0))
+                exposure[leg.selection_id] = (market, held - profit)
+        return plan.settle(stake)
+
+    def decides(self, bet: BetRow) -> bool:
+        """Whether these results decide the bet (a rollback keeps such a bet settled). It asks `settle`, on an
+        exposure of its own, so that a settlement's per-bet path carries nothing for it."""
+        return self.settle(bet, {}) is not None
 
     def _result(self, bet: BetRow, leg: LegRow) -> SelectionResult | None:
         if (bet.id, leg.market_id) in self.voids:
