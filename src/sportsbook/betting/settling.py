@@ -139,8 +139,8 @@ class Settler:
 
     async def result_event(self, event_id: UUID, score: Score) -> list[SettlementReport]:
         """Result every open score-based market of an event from its final score. The same score again settles
-        only what was rolled back since; another score is refused (`event_already_resulted`) while a
-        score-based market of the ended event is still settled on the score it has."""
+        only what was rolled back since; another score than the ended event's is refused (`event_already_resulted`)
+        while any of its score-based markets is still settled, however it was settled."""
         event = self.catalog.event(event_id)
         if event.competitors is None:
             raise InvalidSettlement("only two-sided events are resulted from a score")
