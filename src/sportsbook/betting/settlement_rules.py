@@ -413,22 +413,3 @@ def plan_bet(
     else:
         status = SettledStatus.WON
     return SettlementPlan(tuple(ratios), status)
-
-
-def settle_bet(
-    stake: int,
-    lines: Sequence[Line],
-    legs: Sequence[LegSpec],
-    results: Sequence[SelectionResult | None],
-    deductions: Sequence[Fraction] | None = None,
-) -> BetSettlement | None:
-    """Settle a bet (stake per line) once every line is decided (see `plan_bet`); None until then."""
-    if stake <= 0:
-        raise InvalidSettlement("a bet has a positive stake and at least one line")
-    plan = plan_bet(lines, legs, results, deductions)
-    return plan.settle(stake) if plan is not None else None
-
-
-def adjustment(previous: BetSettlement | None, current: BetSettlement | None) -> int:
-    """Money to move for a resettlement (or, with `current` None, a rollback): the new return less the old."""
-    return (current.total_return if current else 0) - (previous.total_return if previous else 0)

@@ -41,7 +41,7 @@ from sportsbook.betting.settlement_rules import (
     total_deduction,
 )
 from sportsbook.betting.store import BetStore, bet_store
-from sportsbook.catalog.model import EventStatus, Market, MarketStatus, SelectionStatus
+from sportsbook.catalog.model import EventStatus, Market, MarketStatus, SelectionStatus, is_open_for_bets
 from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import Clock
 from sportsbook.core.errors import Conflict, DomainError, InvalidRequest, NotFound
@@ -449,12 +449,7 @@ class Settlements:
             if found is None:
                 raise CashoutUnavailable("a leg's market is gone")
             event, market, selection = found
-            active = (
-                market.status is MarketStatus.ACTIVE
-                and selection.status is SelectionStatus.ACTIVE
-                and event.status not in (EventStatus.ENDED, EventStatus.CANCELLED)
-            )
-            states.append(OpenLeg(selection.odds, active))
+            states.append(OpenLeg(selection.odds, is_open_for_bets(event, market, selection)))
         value = cashout_value(stake=bet.stake, lines=lines, legs=legs, leg_states=states, margin=self.cashout_margin)
         if value is None or value <= 0:
             raise CashoutUnavailable("cash-out is not offered on this bet right now")

@@ -16,10 +16,10 @@ from sportsbook.betting.settlement_rules import (
     Part,
     SelectionResult,
     rule4_deduction,
-    settle_bet,
     total_deduction,
 )
 from sportsbook.betting.settlements import _VOID, _Plans
+from tests.unit.betting.oracles import settle_bet
 from tests.unit.betting.rows import bet_row
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)

