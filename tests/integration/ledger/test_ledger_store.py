@@ -16,7 +16,14 @@ from sportsbook.db.engine import Database
 from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.ledger.model import AccountKind, BatchOutcome, Flag, Phase, Result, Transfer, TransferRequest
 from sportsbook.ledger.service import Ledger
-from sportsbook.ledger.store import JOURNAL_COLUMNS, AccountKey, holds, transfers
+from sportsbook.ledger.store import (
+    JOURNAL_COLUMNS,
+    AccountKey,
+    PostgresLedgerStore,
+    SqliteLedgerStore,
+    holds,
+    transfers,
+)
 
 
 async def _setup(db: Database, clock: ManualClock) -> tuple[Ledger, uuid.UUID, int, int, int]:
@@ -270,3 +277,8 @@ async def test_every_field_of_a_transfer_reads_back_as_written(db: Database, siz
     assert streamed == rows
     assert await ledger.get_transfer(rows[0].id) == rows[0]
     assert sorted(r.seq for r in resolving) == [t.seq for t in rows if t.resolves is not None]
+
+
+async def test_the_ledger_builds_the_store_of_its_backend(db: Database) -> None:
+    expected = PostgresLedgerStore if db.dialect == "postgresql" else SqliteLedgerStore
+    assert type(Ledger(db, ManualClock()).store) is expected
