@@ -37,7 +37,7 @@ from sportsbook.ledger.model import (
     player_owner,
     verify_chain,
 )
-from sportsbook.ledger.store import LedgerStore
+from sportsbook.ledger.store import ledger_store
 from sportsbook.ledger.verbs import Ids, Movements, TakeBackReturn, cash_of, receivable_of, verb_result
 
 log = structlog.get_logger("sportsbook.ledger")
@@ -128,7 +128,7 @@ class Ledger:
     def __init__(self, db: Database, clock: Clock, *, batch_max: int = 500) -> None:
         self.db = db
         self.clock = clock
-        self.store = LedgerStore(db.dialect)
+        self.store = ledger_store(db.dialect)  # the backend's store, chosen once
         self._writer: GroupCommitter[_Item, list[Result]] = GroupCommitter(
             db, self._process, max_batch=batch_max, name="ledger", on_batch=self._observe
         )
