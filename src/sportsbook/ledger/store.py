@@ -16,7 +16,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, cast
+from operator import attrgetter
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -129,33 +130,30 @@ JOURNAL_COLUMNS: tuple[str, ...] = tuple(c.name for c in transfers.columns)
 TRANSFER_COLUMNS: tuple[Column[Any], ...] = tuple(transfers.c[f.name] for f in fields(Transfer))
 
 
-def _row_builder(values: Iterable[str], params: str = "t") -> Callable[..., tuple[Any, ...]]:
-    """A function of `params` answering the tuple of the `values` expressions, compiled from source as
-    dataclasses compiles __init__: a row is built for every transfer written, and attribute loads compiled in
-    place build one in a quarter of the time of operator.attrgetter or a loop over the columns. Every
-    expression is made here from the table's own column names."""
-    source = f"lambda {params}: ({''.join(f'({v}), ' for v in values)})"
-    return cast(Callable[..., tuple[Any, ...]], eval(source, {"_sqlite_time": _sqlite_time}))
-
-
 def _sqlite_time(moment: datetime | None) -> str | None:
     """A datetime as SQLAlchemy stores it in SQLite (aware UTC values, written without the zone)."""
     return None if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _sqlite_value(column: Column[Any]) -> str:
-    """How a Transfer `t` fills `column` in the storage format SQLAlchemy itself uses on SQLite (uuids as hex,
-    times as text; a batch shares one timestamp, `stamp`, formatted once as `formatted`)."""
-    if isinstance(column.type, Uuid):
-        return f"None if (v := t.{column.name}) is None else v.hex"
-    if isinstance(column.type, DateTime):
-        return f"None if (v := t.{column.name}) is None else formatted if v is stamp else _sqlite_time(v)"
-    return f"t.{column.name}"
-
-
-journal_row: Callable[[Transfer], tuple[Any, ...]] = _row_builder(f"t.{name}" for name in JOURNAL_COLUMNS)
+journal_row: Callable[[Transfer], tuple[Any, ...]] = attrgetter(*JOURNAL_COLUMNS)
 """A Transfer as a journal row, in the table's column order."""
-_sqlite_row = _row_builder((_sqlite_value(c) for c in transfers.columns), "t, stamp, formatted")
+
+# How each column is stored on SQLite, as SQLAlchemy itself stores it: uuids as hex, times as text.
+_UUIDS = frozenset(c.name for c in transfers.columns if isinstance(c.type, Uuid))
+_TIMES = frozenset(c.name for c in transfers.columns if isinstance(c.type, DateTime))
+
+
+def _sqlite_row(t: Transfer, stamp: datetime, formatted: str | None) -> tuple[Any, ...]:
+    """A Transfer as a SQLite journal row (a batch shares one timestamp, `stamp`, formatted once)."""
+    row = []
+    for name, value in zip(JOURNAL_COLUMNS, journal_row(t), strict=True):
+        if value is not None and name in _UUIDS:
+            value = value.hex
+        elif value is not None and name in _TIMES:
+            value = formatted if value is stamp else _sqlite_time(value)
+        row.append(value)
+    return tuple(row)
+
 
 # What a driver hands back that a Transfer holds otherwise: SQLite drops the zone, asyncpg may give a memoryview.
 _READ_AS: dict[type[Any], Callable[[Any], Any]] = {DateTime: utc, LargeBinary: bytes}
