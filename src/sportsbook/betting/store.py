@@ -764,7 +764,6 @@ class PostgresBetStore(BetStore):
             for i, leg in enumerate(b.legs)
         ]
         await pg.copy_records_to_table("bet_legs", records=legs, columns=_LEG_COLUMNS)
-        return
 
     async def open_bets(self, ids: Sequence[UUID]) -> list[Bet]:
         conn = self.conn
@@ -789,7 +788,6 @@ class PostgresBetStore(BetStore):
         pg = await driver_connection(conn)
         ids, statuses, returns = (list(column) for column in zip(*outcomes, strict=True)) if outcomes else ([], [], [])
         await pg.execute(_SETTLE_BETS, ids, statuses, returns, now)
-        return
 
     async def reopen(self, holds: Sequence[tuple[UUID, UUID]]) -> None:
         # one statement for all of them, as settlement's mark_settled
@@ -799,7 +797,6 @@ class PostgresBetStore(BetStore):
         pg = await driver_connection(conn)
         ids, stake_ids = (list(column) for column in zip(*holds, strict=True))
         await pg.execute(_REOPEN_BETS, ids, stake_ids)
-        return
 
     async def cancel_windows(
         self, market_ids: Collection[UUID], since: datetime

@@ -22,8 +22,7 @@ from sportsbook.ledger.model import HOUSE, AccountKey, AccountKind, Flag, Phase,
 
 __all__ = [
     "Counterpart",
-    "CreditCash",
-    "DebitCash",
+    "MoveCash",
     "Movements",
     "PayReturn",
     "PostStake",
@@ -285,8 +284,9 @@ class ReserveStakeAgain:
 
 
 @dataclass(frozen=True, slots=True)
-class CreditCash:
-    """Credit a player's cash from a house counterpart: counterpart -> player cash."""
+class MoveCash:
+    """Credit a player's cash from a house counterpart (counterpart -> player cash), or debit it to one (player
+    cash -> counterpart; `insufficient_funds` beyond the cash balance)."""
 
     transfer_id: UUID
     player_id: UUID
@@ -295,6 +295,7 @@ class CreditCash:
     code: str
     reference: str
     counterpart: Counterpart = Counterpart.ADJUSTMENTS
+    credit: bool = True
 
     @property
     def ids(self) -> tuple[UUID, ...]:
@@ -307,37 +308,13 @@ class CreditCash:
         cash, house = ids
         if cash is None or house is None:
             return Result.ACCOUNT_NOT_FOUND
-        return (TransferRequest(self.transfer_id, house, cash, self.amount, code=self.code, reference=self.reference),)
+        debit, credit = (house, cash) if self.credit else (cash, house)
+        return (
+            TransferRequest(self.transfer_id, debit, credit, self.amount, code=self.code, reference=self.reference),
+        )
 
 
-@dataclass(frozen=True, slots=True)
-class DebitCash:
-    """Debit a player's cash to a house counterpart: player cash -> counterpart (`insufficient_funds` beyond
-    the cash balance)."""
-
-    transfer_id: UUID
-    player_id: UUID
-    currency: str
-    amount: int
-    code: str
-    reference: str
-    counterpart: Counterpart = Counterpart.ADJUSTMENTS
-
-    @property
-    def ids(self) -> tuple[UUID, ...]:
-        return (self.transfer_id,)
-
-    def accounts(self) -> tuple[AccountKey, ...]:
-        return cash_of(self.player_id, self.currency), AccountKey(HOUSE, self.counterpart.value, self.currency)
-
-    def transfers(self, ids: Ids) -> tuple[TransferRequest, ...] | Result:
-        cash, house = ids
-        if cash is None or house is None:
-            return Result.ACCOUNT_NOT_FOUND
-        return (TransferRequest(self.transfer_id, cash, house, self.amount, code=self.code, reference=self.reference),)
-
-
-Verb = ReserveStake | VoidHold | PostStake | PayReturn | TakeBackReturn | ReserveStakeAgain | CreditCash | DebitCash
+Verb = ReserveStake | VoidHold | PostStake | PayReturn | TakeBackReturn | ReserveStakeAgain | MoveCash
 
 
 class Movements:
@@ -399,7 +376,7 @@ class Movements:
         counterpart: Counterpart = Counterpart.ADJUSTMENTS,
     ) -> None:
         """Credit `amount` to the player's cash from the house `counterpart`."""
-        self._verbs.append(CreditCash(transfer_id, player_id, currency, amount, code, reference, counterpart))
+        self._verbs.append(MoveCash(transfer_id, player_id, currency, amount, code, reference, counterpart))
 
     def debit_cash(
         self,
@@ -412,7 +389,9 @@ class Movements:
         counterpart: Counterpart = Counterpart.ADJUSTMENTS,
     ) -> None:
         """Debit `amount` from the player's cash to the house `counterpart` (never below zero)."""
-        self._verbs.append(DebitCash(transfer_id, player_id, currency, amount, code, reference, counterpart))
+        self._verbs.append(
+            MoveCash(transfer_id, player_id, currency, amount, code, reference, counterpart, credit=False)
+        )
 
 
 def verb_result(results: Sequence[Result]) -> Result:

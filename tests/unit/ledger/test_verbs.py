@@ -10,8 +10,7 @@ import pytest
 from sportsbook.ledger.model import HOUSE, AccountKey, AccountKind, Flag, Phase, Result, Transfer, TransferRequest
 from sportsbook.ledger.verbs import (
     Counterpart,
-    CreditCash,
-    DebitCash,
+    MoveCash,
     Movements,
     PayReturn,
     PostStake,
@@ -76,21 +75,21 @@ PLAYER_RECEIVABLE = AccountKey(HOUSE, AccountKind.RECEIVABLE, "EUR", str(PLAYER)
             id="reserve_stake_again: refund then hold, linked",
         ),
         pytest.param(
-            CreditCash(T1, PLAYER, "EUR", 250, "adjustment", "adjustment:1"),
+            MoveCash(T1, PLAYER, "EUR", 250, "adjustment", "adjustment:1"),
             (PLAYER_CASH, AccountKey(HOUSE, AccountKind.ADJUSTMENTS, "EUR")),
             [CASH, ADJUSTMENTS],
             (TransferRequest(T1, ADJUSTMENTS, CASH, 250, code="adjustment", reference="adjustment:1"),),
             id="credit_cash: adjustments -> cash",
         ),
         pytest.param(
-            DebitCash(T1, PLAYER, "EUR", 250, "adjustment", "adjustment:1"),
+            MoveCash(T1, PLAYER, "EUR", 250, "adjustment", "adjustment:1", credit=False),
             (PLAYER_CASH, AccountKey(HOUSE, AccountKind.ADJUSTMENTS, "EUR")),
             [CASH, ADJUSTMENTS],
             (TransferRequest(T1, CASH, ADJUSTMENTS, 250, code="adjustment", reference="adjustment:1"),),
             id="debit_cash: cash -> adjustments",
         ),
         pytest.param(
-            CreditCash(T1, PLAYER, "EUR", 250, "deposit", "", Counterpart.EQUITY),
+            MoveCash(T1, PLAYER, "EUR", 250, "deposit", "", Counterpart.EQUITY),
             (PLAYER_CASH, AccountKey(HOUSE, AccountKind.EQUITY, "EUR")),
             [CASH, 904],
             (TransferRequest(T1, 904, CASH, 250, code="deposit"),),
@@ -112,8 +111,8 @@ def test_each_verb_makes_its_transfers(
         ReserveStake(T1, PLAYER, "EUR", 500, REF),
         PayReturn(T1, PLAYER, "EUR", 500, REF),
         ReserveStakeAgain(T1, T2, PLAYER, "EUR", 500, REF),
-        CreditCash(T1, PLAYER, "EUR", 500, "adjustment", ""),
-        DebitCash(T1, PLAYER, "EUR", 500, "adjustment", ""),
+        MoveCash(T1, PLAYER, "EUR", 500, "adjustment", ""),
+        MoveCash(T1, PLAYER, "EUR", 500, "adjustment", "", credit=False),
     ],
 )
 def test_a_player_without_a_cash_account_is_account_not_found_not_a_sentinel_id(verb: Verb) -> None:
@@ -244,9 +243,9 @@ def test_movements_keep_the_verbs_in_the_order_they_were_added() -> None:
         VoidHold,
         TakeBackReturn,
         ReserveStakeAgain,
-        CreditCash,
-        DebitCash,
+        MoveCash,
+        MoveCash,
     ]
     assert len(moves) == 8
-    assert moves[-1] == DebitCash(T1, PLAYER, "EUR", 5, "adjustment", "a", Counterpart.EQUITY)
+    assert moves[-1] == MoveCash(T1, PLAYER, "EUR", 5, "adjustment", "a", Counterpart.EQUITY, credit=False)
     assert moves[5].ids == (T1, T2)
