@@ -8,12 +8,13 @@ Set-up (not timed), on `settings.database_url` with a real clock:
 - the bets, written the way placement writes them but in large batches: per chunk, one transaction that
   reserves every stake with a pending ledger transfer (player cash -> reserved, bound for house revenue) and
   inserts the bets and legs with the bet store's `insert`; each bet is then added to the liability book;
-- the other markets are settled first (through the settler), so every multiple has one leg left open: the
-  subject market's.
+- the other markets are settled first (through the settlement use cases), so every multiple has one leg left
+  open, the subject market's, or is settled already: a multiple settles as lost as soon as one leg loses, so
+  about one bet in five (the multiples lost elsewhere) is settled before the timed phase, which settles the rest.
 Bet count: BETS (200,000: 75% singles, 20% doubles, 5% trebles) at `--seconds` >= 10; fewer scale it down
 linearly (a quick check), and SPORTSBOOK_BENCH_BETS overrides it.
 
-Timed: `settler.settle_market(subject, [home won])`, then, separately, `ledger.reconcile()`.
+Timed: `settlements.settle_market(subject, [home won])`, then, separately, `ledger.reconcile()`.
 With SPORTSBOOK_BENCH_PLACING=N (N > 0), N clients also place singles on another open market, one at a time,
 first for two seconds alone and then while the subject settles: how long a bet waits while a big market
 settles (both take the ledger lock). Its own players, so the checks below still add up.
