@@ -1,8 +1,12 @@
 """Every refusal a bet can meet, in one place: its code, HTTP status and meaning. Pure.
 
-Placement, in-play acceptance and the quote raise these (the rules in model.py and placement.py, the checks
-under the ledger lock in service.py); the OpenAPI document of the bet routes and docs/api.md's list are made
-from `PLACEMENT` and `CASHOUT`, so a new refusal is one class here, its entry in a tuple and its check.
+Placement, in-play acceptance and the quote run the same checks, in the same order: pricing against the
+catalogue in memory (`placement.price`: closed or suspended markets, changed odds, related legs, each-way), the
+stake limits (`model.check_stake`), then, for placement and in-play acceptance only, what the database knows
+under the ledger lock (`Betting._refusals_under_lock`: a market closed since, a feed's bet cancel), the
+liability room every node shares (`_check_liability`; the quote reads it without the lock) and the funds (the
+ledger's stake reservation). The OpenAPI document of the bet routes and docs/api.md's list are made from
+`PLACEMENT` and `CASHOUT`, so a new refusal is one class here, its entry in a tuple and its check in that line.
 A refusal's meaning is its class's docstring: it is what clients read in the API documents."""
 
 from __future__ import annotations

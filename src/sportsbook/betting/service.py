@@ -18,7 +18,7 @@ import structlog
 from prometheus_client import Counter, Histogram
 
 from sportsbook.betting.liability import LiabilityBook, exposure_deltas, exposures_for
-from sportsbook.betting.model import Bet, BetStatus, Leg, check_stake, max_stake_for_payout
+from sportsbook.betting.model import Bet, BetStatus, Leg, LegSpec, check_stake, max_stake_for_payout
 from sportsbook.betting.placement import BetRequest, Quote, price, quote, request_of
 from sportsbook.betting.refusals import BetNotFound, OddsChanged
 from sportsbook.betting.store import BetStore, RefusalRow, bet_store
@@ -204,8 +204,12 @@ class Betting:
             else:
                 candidates.append(i)
         drafts = {i: item for i, item in enumerate(items) if isinstance(item, _Draft)}
-        candidates = await self._refuse_closed(uow, drafts, candidates, outcomes)
-        candidates = await self._refuse_cancelled(bets, drafts, candidates, outcomes)
+        refused_now = await self._refusals_under_lock(
+            uow, {i: (drafts[i].placed_at, drafts[i].quote.legs) for i in candidates}
+        )
+        for i, refusal in refused_now.items():
+            outcomes[i] = refusal
+        candidates = [i for i in candidates if i not in refused_now]
         book = await _shared_book(bets, {leg.market_id for i in candidates for leg in drafts[i].quote.legs})
         rows: list[Bet] = []
         # A bet the ledger refuses for funds frees the liability room it took; the bets it crowded out
@@ -226,63 +230,38 @@ class Betting:
         await bets.insert_refusals(refused, self.clock.now())
         return [o if o is not None else DomainError("not decided", code="internal_error") for o in outcomes]
 
-    async def _refuse_closed(
-        self,
-        uow: UnitOfWork,
-        drafts: Mapping[int, _Draft],
-        candidates: list[int],
-        outcomes: list[_Outcome | None],
-    ) -> list[int]:
-        """Refuse the drafts with a leg on a market the database shows settled or cancelled, though it was open
-        in memory when they were priced. Read under the ledger lock: settlement lists a market's open bets
-        under it after marking the market settled, so a bet is either listed there or refused here."""
-        closed = await self.catalog.closed_market_ids(
-            uow, {leg.market_id for i in candidates for leg in drafts[i].quote.legs}
-        )
-        if not closed:
-            return candidates
-        kept = []
-        for i in candidates:
-            if any(leg.market_id in closed for leg in drafts[i].quote.legs):
-                outcomes[i] = SelectionClosed("the market is closed")
-            else:
-                kept.append(i)
-        return kept
-
-    async def _refuse_cancelled(
-        self,
-        bets: BetStore,
-        drafts: Mapping[int, _Draft],
-        candidates: list[int],
-        outcomes: list[_Outcome | None],
-    ) -> list[int]:
-        """Refuse the drafts priced inside a feed's bet-cancel window on one of their markets. A bet cancel lists
-        the bets it voids under the ledger lock after recording its window, so a bet priced in the window is
-        either voided there or refused here: its price is the one the feed cancelled."""
-        if not candidates:
-            return candidates
-        since = min(drafts[i].placed_at for i in candidates)
-        windows = await bets.cancel_windows({leg.market_id for i in candidates for leg in drafts[i].quote.legs}, since)
-        if not windows:
-            return candidates
-        kept = []
-        for i in candidates:
-            draft = drafts[i]
+    async def _refusals_under_lock(
+        self, uow: UnitOfWork, priced: Mapping[int, tuple[datetime, Sequence[LegSpec] | Sequence[Leg]]]
+    ) -> dict[int, DomainError]:
+        """The refusals only the database knows, for slips priced from memory (each: when it was priced, its
+        legs), checked under the ledger lock by placement and by in-play acceptance alike, in this order:
+        - a leg's market the database shows settled or cancelled (`selection_closed`): settlement lists a
+          market's open bets under the same lock after marking it settled, so a bet is listed there or refused
+          here;
+        - a feed's bet-cancel window on a leg's market covering when it was priced (`odds_changed`): a bet
+          cancel lists the bets it voids under the lock after recording its window, so a bet priced in it is
+          voided there or refused here (its price is the one the feed cancelled).
+        Liability comes after, in the caller, against the shared exposure rows (`_check_liability`)."""
+        if not priced:
+            return {}
+        markets = {leg.market_id for _at, legs in priced.values() for leg in legs}
+        closed = await self.catalog.closed_market_ids(uow, markets)
+        since = min(at for at, _legs in priced.values())
+        windows = await uow.store(bet_store).cancel_windows(markets, since)
+        refused: dict[int, DomainError] = {}
+        for i, (at, legs) in priced.items():
+            if any(leg.market_id in closed for leg in legs):
+                refused[i] = SelectionClosed("the market is closed")
+                continue
             hit = next(
-                (
-                    leg
-                    for leg in draft.quote.legs
-                    if any(start <= draft.placed_at < end for start, end in windows.get(leg.market_id, ()))
-                ),
+                (leg for leg in legs if any(start <= at < end for start, end in windows.get(leg.market_id, ()))),
                 None,
             )
-            if hit is None:
-                kept.append(i)
-                continue
-            outcomes[i] = OddsChanged(
-                "bets struck at that time on this market were cancelled: quote again", current=hit.odds
-            )
-        return kept
+            if hit is not None:
+                refused[i] = OddsChanged(
+                    "bets struck at that time on this market were cancelled: quote again", current=hit.odds
+                )
+        return refused
 
     async def _strike(
         self,
@@ -366,11 +345,10 @@ class Betting:
             if await bets.lock_status(bet.id) is not BetStatus.PENDING:
                 return  # another acceptor (this node's poll or another node's) decided it first
             await self.ledger.lock(uow)  # as placement: a market settled meanwhile is seen closed here
-            if await self.catalog.closed_market_ids(uow, {leg.market_id for leg in bet.legs}):
-                terms, code = None, SelectionClosed.code
-            elif await bets.voided_legs([bet.id]):
-                # a feed's bet cancel voided a leg during the delay: the price it was struck at is void
-                terms, code = None, OddsChanged.code
+            # the same refusals as a placement batch: a market closed or a bet cancel during the delay
+            refusal = (await self._refusals_under_lock(uow, {0: (bet.placed_at, bet.legs)})).get(0)
+            if refusal is not None:
+                terms, code = None, refusal.code
             if terms is not None:
                 code = await self._restrike(bets, bet, terms)
             if code is None:
