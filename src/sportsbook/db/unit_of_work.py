@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.db.engine import Database
-from sportsbook.events.outbox import Outbox
+from sportsbook.events.outbox import outbox_of
 
 S = TypeVar("S")
 
@@ -31,7 +31,7 @@ class UnitOfWork:
         self._conn = conn
         self._stores: dict[Callable[[AsyncConnection], Any], Any] = {}
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
-        self.outbox = Outbox(conn)
+        self.outbox = outbox_of(conn)
 
     @property
     def connection(self) -> AsyncConnection:

@@ -53,32 +53,6 @@ class OutboxRow:
 _COPY_COLUMNS = ["event_id", "type", "version", "key", "payload", "occurred_at"]
 
 
-async def add(conn: AsyncConnection, events: Sequence[Event]) -> None:
-    """Store events in the caller's open transaction: they commit or roll back with its change."""
-    if not events:
-        return
-    if conn.dialect.name == "postgresql":
-        # COPY through the driver: hot paths (a bet.placed per bet) add thousands of events a second
-        pg = await driver_connection(conn)
-        records = [(e.id, e.type, e.version, e.key, orjson.dumps(e.payload).decode(), e.occurred_at) for e in events]
-        await pg.copy_records_to_table("outbox", records=records, columns=_COPY_COLUMNS)
-        return
-    await conn.execute(
-        outbox.insert(),
-        [
-            {
-                "event_id": e.id,
-                "type": e.type,
-                "version": e.version,
-                "key": e.key,
-                "payload": e.payload,
-                "occurred_at": e.occurred_at,
-            }
-            for e in events
-        ],
-    )
-
-
 class Announced(Protocol):
     """A typed domain event (a class per event and version) that knows its wire form."""
 
@@ -86,13 +60,52 @@ class Announced(Protocol):
 
 
 class Outbox:
-    """The outbox of one transaction (a unit of work's): what is added commits or rolls back with it."""
+    """The outbox of one transaction (a unit of work's): what is added commits or rolls back with it.
+    SQLAlchemy Core on any backend; `outbox_of` builds PostgreSQL's own."""
 
     def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+        self.conn = conn
 
     async def add(self, events: Sequence[Event | Announced]) -> None:
-        await add(self._conn, [e if isinstance(e, Event) else e.to_event() for e in events])
+        wire = [e if isinstance(e, Event) else e.to_event() for e in events]
+        if wire:
+            await self._insert(wire)
+
+    async def _insert(self, events: Sequence[Event]) -> None:
+        await self.conn.execute(
+            outbox.insert(),
+            [
+                {
+                    "event_id": e.id,
+                    "type": e.type,
+                    "version": e.version,
+                    "key": e.key,
+                    "payload": e.payload,
+                    "occurred_at": e.occurred_at,
+                }
+                for e in events
+            ],
+        )
+
+
+class PostgresOutbox(Outbox):
+    """COPY through the driver: hot paths (a bet.placed per bet) add thousands of events a second."""
+
+    async def _insert(self, events: Sequence[Event]) -> None:
+        pg = await driver_connection(self.conn)
+        records = [(e.id, e.type, e.version, e.key, orjson.dumps(e.payload).decode(), e.occurred_at) for e in events]
+        await pg.copy_records_to_table("outbox", records=records, columns=_COPY_COLUMNS)
+
+
+def outbox_of(conn: AsyncConnection) -> Outbox:
+    """The outbox for this connection's backend (a unit of work builds it once per transaction)."""
+    return PostgresOutbox(conn) if conn.dialect.name == "postgresql" else Outbox(conn)
+
+
+async def add(conn: AsyncConnection, events: Sequence[Event]) -> None:
+    """Store events in the caller's open transaction, for code that holds a connection and no unit of work
+    (the relay's tests, tools)."""
+    await outbox_of(conn).add(events)
 
 
 async def fetch_unpublished(conn: AsyncConnection, limit: int, *, lock: bool = False) -> list[OutboxRow]:
@@ -102,7 +115,7 @@ async def fetch_unpublished(conn: AsyncConnection, limit: int, *, lock: bool = F
     holds are skipped, so concurrent relays share the backlog instead of publishing the same rows.
     (SQLite has one writer at a time, so its write transaction already excludes other relays.)"""
     query = sa.select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
-    if lock and conn.dialect.name == "postgresql":
+    if lock:  # SQLite renders no FOR UPDATE: its writer holds the whole file
         query = query.with_for_update(skip_locked=True)
     result = await conn.execute(query)
     return [
