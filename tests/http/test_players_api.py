@@ -337,7 +337,7 @@ async def test_login_attempts_from_one_ip_are_rate_limited_across_emails(api: Ap
 async def test_disabled_account_cannot_log_in_and_its_sessions_stop_working(api: Api) -> None:
     player = await api.new_player()
     async with api.platform.db.transaction() as conn:
-        await store.set_status(conn, player.id, Status.DISABLED)
+        await store.PlayerStore(conn).set_status(player.id, Status.DISABLED)
 
     assert_error(await api.login(player.email), 403, "account_disabled")
     assert_error(await api.client.get("/api/v1/me", headers=player.headers), 401, "unauthorized")
@@ -564,7 +564,7 @@ async def test_cached_sessions_expire_spread_over_the_second_half_of_the_cache_t
         assert (await api.client.get("/api/v1/me", headers=player.headers)).status_code == 200
     async with api.platform.db.transaction() as conn:
         for player in players:
-            await store.set_status(conn, player.id, Status.DISABLED)
+            await store.PlayerStore(conn).set_status(player.id, Status.DISABLED)
 
     async def still_trusted() -> int:
         answers = [await api.client.get("/api/v1/me", headers=p.headers) for p in players]

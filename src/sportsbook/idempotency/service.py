@@ -16,8 +16,7 @@ from sportsbook.core.clock import Clock
 from sportsbook.core.errors import DomainError, IdempotencyKeyMissing, IdempotencyKeyReused
 from sportsbook.db.engine import Database
 from sportsbook.db.unit_of_work import UnitOfWork, unit_of_work
-from sportsbook.idempotency import store
-from sportsbook.idempotency.store import StoredAnswer
+from sportsbook.idempotency.store import IdempotencyStore, StoredAnswer
 from sportsbook.ops.openapi import raises
 
 T = TypeVar("T")
@@ -86,8 +85,8 @@ class Idempotency:
         self, once: Once, use_case: Callable[[UnitOfWork], Awaitable[T]], answer: Callable[[T], Answer]
     ) -> Answer:
         async with unit_of_work(self.db) as uow:
-            conn = uow.connection
-            found = await store.lookup(conn, once.scope, once.key)
+            answers = uow.store(IdempotencyStore)
+            found = await answers.lookup(once.scope, once.key)
             if found is not None:
                 if found.request_hash != once.fingerprint:
                     raise IdempotencyKeyReused()
@@ -98,5 +97,5 @@ class Idempotency:
             except DomainError as exc:
                 status = exc.status
                 body = {"error": {"code": exc.code, "message": exc.message, **exc.extra}}  # as ops/http.py answers
-            await store.save(conn, once.scope, once.key, StoredAnswer(once.fingerprint, status, body), self.clock.now())
+            await answers.save(once.scope, once.key, StoredAnswer(once.fingerprint, status, body), self.clock.now())
             return status, body

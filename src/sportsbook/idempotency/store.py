@@ -33,25 +33,32 @@ class StoredAnswer:
     body: dict[str, Any]
 
 
-async def lookup(conn: AsyncConnection, scope: str, key: str) -> StoredAnswer | None:
-    row = (
+class IdempotencyStore:
+    """The Idempotency-Key answers, in one transaction (the unit of work that records one with its effect)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def lookup(self, scope: str, key: str) -> StoredAnswer | None:
+        conn = self.conn
+        row = (
+            await conn.execute(
+                select(idempotency_keys.c.request_hash, idempotency_keys.c.status, idempotency_keys.c.body).where(
+                    idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+                )
+            )
+        ).first()
+        return StoredAnswer(row.request_hash, int(row.status), dict(row.body)) if row else None
+
+    async def save(self, scope: str, key: str, answer: StoredAnswer, now: datetime) -> None:
+        conn = self.conn
         await conn.execute(
-            select(idempotency_keys.c.request_hash, idempotency_keys.c.status, idempotency_keys.c.body).where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+            idempotency_keys.insert().values(
+                scope=scope,
+                key=key,
+                request_hash=answer.request_hash,
+                status=answer.status,
+                body=answer.body,
+                created_at=now,
             )
         )
-    ).first()
-    return StoredAnswer(row.request_hash, int(row.status), dict(row.body)) if row else None
-
-
-async def save(conn: AsyncConnection, scope: str, key: str, answer: StoredAnswer, now: datetime) -> None:
-    await conn.execute(
-        idempotency_keys.insert().values(
-            scope=scope,
-            key=key,
-            request_hash=answer.request_hash,
-            status=answer.status,
-            body=answer.body,
-            created_at=now,
-        )
-    )

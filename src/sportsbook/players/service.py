@@ -36,6 +36,7 @@ from sportsbook.players.model import (
     Role,
     Status,
 )
+from sportsbook.players.store import PlayerStore
 
 if TYPE_CHECKING:
     from sportsbook.ledger.service import Ledger
@@ -137,7 +138,7 @@ class Players:
             now,
         )
         async with unit_of_work(self._db) as uow:
-            await store.insert_user(uow.connection, user)
+            await uow.store(PlayerStore).insert_user(user)
             await self._ledger.open_player_accounts(uow, user.id, currency)
             await uow.outbox.add([event])
         return user.principal()
@@ -160,8 +161,8 @@ class Players:
             created_at=self._clock.now(),
         )
         async with unit_of_work(self._db) as uow:
-            conn = uow.connection
-            await store.insert_user(conn, user)
+            users = uow.store(PlayerStore)
+            await users.insert_user(user)
         return user.id
 
     async def login(self, email: str, password: str, ip: str | None) -> tuple[str, datetime]:
@@ -175,8 +176,8 @@ class Players:
             await self._verify_dummy(password)
             raise InvalidCredentials()
         async with reading(self._db) as uow:
-            conn = uow.connection
-            user = await store.user_by_email(conn, normalized)
+            users = uow.store(PlayerStore)
+            user = await users.user_by_email(normalized)
         if user is None:
             # Same Argon2 work as for a real account, so timing does not tell which emails exist.
             await self._verify_dummy(password)
@@ -194,9 +195,9 @@ class Players:
         now = self._clock.now()
         self._sessions.pop(token_hash(token), None)
         async with unit_of_work(self._db) as uow:
-            conn = uow.connection
-            session = await store.session_by_token_hash(conn, token_hash(token))
-            if session is None or not _live(session, now) or not await store.revoke_session(conn, session.id, now):
+            users = uow.store(PlayerStore)
+            session = await users.session_by_token_hash(token_hash(token))
+            if session is None or not _live(session, now) or not await users.revoke_session(session.id, now):
                 raise Unauthorized("the session is not valid")
 
     async def authenticate(self, token: str) -> Principal:
@@ -207,8 +208,8 @@ class Players:
         if cached is not None and now < cached[1] and now < cached[2]:
             return cached[0]
         async with reading(self._db) as uow:
-            conn = uow.connection
-            session = await store.session_by_token_hash(conn, hashed)
+            users = uow.store(PlayerStore)
+            session = await users.session_by_token_hash(hashed)
         if session is None or not _live(session, now) or session.user.status is not Status.ACTIVE:
             self._sessions.pop(hashed, None)
             raise Unauthorized("the session is not valid; log in again")
@@ -225,8 +226,8 @@ class Players:
     async def profile(self, user_id: UUID) -> Profile:
         """The account of `user_id` as its owner sees it."""
         async with reading(self._db) as uow:
-            conn = uow.connection
-            user = await store.user_by_id(conn, user_id)
+            users = uow.store(PlayerStore)
+            user = await users.user_by_id(user_id)
         if user is None:
             raise Unauthorized("the account no longer exists")
         return Profile(
@@ -246,16 +247,15 @@ class Players:
         expires_at = now + self._session_ttl
         rehashed = await self._hash(password) if self._hasher.check_needs_rehash(user.password_hash) else None
         async with unit_of_work(self._db) as uow:
-            conn = uow.connection
-            state = await store.login_state_for_update(conn, user.id)
+            users = uow.store(PlayerStore)
+            state = await users.login_state_for_update(user.id)
             # A lock set by a concurrent failure after our password check still holds.
             self._lockout.check(state, now)
             if state != self._lockout.after_success():
-                await store.set_login_state(conn, user.id, self._lockout.after_success())
+                await users.set_login_state(user.id, self._lockout.after_success())
             if rehashed is not None:  # the operator raised the Argon2 costs: upgrade on the way in
-                await store.set_password_hash(conn, user.id, rehashed)
-            await store.insert_session(
-                conn,
+                await users.set_password_hash(user.id, rehashed)
+            await users.insert_session(
                 session_id=session_id,
                 token_hash=token_hash(token),
                 user_id=user.id,
@@ -276,9 +276,9 @@ class Players:
     async def _record_failure(self, user_id: UUID) -> None:
         now = self._clock.now()
         async with unit_of_work(self._db) as uow:
-            conn = uow.connection
-            state = self._lockout.after_failure(await store.login_state_for_update(conn, user_id), now)
-            await store.set_login_state(conn, user_id, state)
+            users = uow.store(PlayerStore)
+            state = self._lockout.after_failure(await users.login_state_for_update(user_id), now)
+            await users.set_login_state(user_id, state)
         # The failure that reaches the limit says so at once rather than on the next attempt.
         self._lockout.check(state, now)
 

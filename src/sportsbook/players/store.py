@@ -96,126 +96,6 @@ class SessionRecord:
     revoked_at: datetime | None
 
 
-async def insert_user(conn: AsyncConnection, user: UserRecord) -> None:
-    """Insert a new account; `email_taken` if the email exists, even when a concurrent insert won."""
-    try:
-        # A savepoint keeps the caller's transaction usable on PostgreSQL after the violation.
-        async with conn.begin_nested():
-            await conn.execute(
-                insert(users).values(
-                    id=user.id,
-                    email=user.email,
-                    password_hash=user.password_hash,
-                    role=user.role.value,
-                    date_of_birth=user.date_of_birth,
-                    country=user.country,
-                    currency=user.currency,
-                    status=user.status.value,
-                    failed_logins=user.login.failed_logins,
-                    locked_until=user.login.locked_until,
-                    created_at=user.created_at,
-                )
-            )
-    except IntegrityError as exc:
-        if await email_exists(conn, user.email):
-            raise EmailTaken() from exc
-        raise
-
-
-async def email_exists(conn: AsyncConnection, email: str) -> bool:
-    row = (await conn.execute(select(users.c.id).where(users.c.email == email))).first()
-    return row is not None
-
-
-async def user_by_email(conn: AsyncConnection, email: str) -> UserRecord | None:
-    row = (await conn.execute(select(users).where(users.c.email == email))).mappings().first()
-    return None if row is None else _user(row)
-
-
-async def user_by_id(conn: AsyncConnection, user_id: UUID) -> UserRecord | None:
-    row = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
-    return None if row is None else _user(row)
-
-
-async def login_state_for_update(conn: AsyncConnection, user_id: UUID) -> LoginState:
-    """The lockout state, row-locked on PostgreSQL so concurrent failures all count (SQLite's write
-    transaction already serialises them)."""
-    row = (
-        await conn.execute(
-            select(users.c.failed_logins, users.c.locked_until).where(users.c.id == user_id).with_for_update()
-        )
-    ).one()
-    return LoginState(failed_logins=row.failed_logins, locked_until=_aware(row.locked_until))
-
-
-async def set_login_state(conn: AsyncConnection, user_id: UUID, state: LoginState) -> None:
-    await conn.execute(
-        update(users)
-        .where(users.c.id == user_id)
-        .values(failed_logins=state.failed_logins, locked_until=state.locked_until)
-    )
-
-
-async def set_password_hash(conn: AsyncConnection, user_id: UUID, password_hash: str) -> None:
-    await conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
-
-
-async def set_status(conn: AsyncConnection, user_id: UUID, status: Status) -> None:
-    await conn.execute(update(users).where(users.c.id == user_id).values(status=status.value))
-
-
-async def insert_session(
-    conn: AsyncConnection,
-    *,
-    session_id: UUID,
-    token_hash: str,
-    user_id: UUID,
-    created_at: datetime,
-    expires_at: datetime,
-) -> None:
-    await conn.execute(
-        insert(sessions).values(
-            id=session_id,
-            token_hash=token_hash,
-            user_id=user_id,
-            created_at=created_at,
-            expires_at=expires_at,
-            revoked_at=None,
-        )
-    )
-
-
-async def session_by_token_hash(conn: AsyncConnection, token_hash: str) -> SessionRecord | None:
-    """The session with this token hash and its user, live or not (the caller judges expiry)."""
-    query = (
-        select(
-            sessions.c.id.label("session_id"),
-            sessions.c.expires_at.label("session_expires_at"),
-            sessions.c.revoked_at.label("session_revoked_at"),
-            users,
-        )
-        .select_from(sessions.join(users, sessions.c.user_id == users.c.id))
-        .where(sessions.c.token_hash == token_hash)
-    )
-    row = (await conn.execute(query)).mappings().first()
-    if row is None:
-        return None
-    return SessionRecord(
-        id=_uuid(row["session_id"]),
-        user=_user(row),
-        expires_at=utc(row["session_expires_at"]),
-        revoked_at=_aware(row["session_revoked_at"]),
-    )
-
-
-async def revoke_session(conn: AsyncConnection, session_id: UUID, now: datetime) -> bool:
-    """Revoke a session; False if it was already revoked."""
-    result = await conn.execute(
-        update(sessions).where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None)).values(revoked_at=now)
-    )
-    return bool(result.rowcount)
-
-
 def _uuid(value: UUID) -> UUID:
     # asyncpg hands back its own UUID subclass, which orjson and friends do not know: make it plain.
     return value if type(value) is UUID else UUID(bytes=value.bytes)
@@ -238,3 +118,130 @@ def _user(m: RowMapping) -> UserRecord:
         login=LoginState(failed_logins=m["failed_logins"], locked_until=_aware(m["locked_until"])),
         created_at=utc(m["created_at"]),
     )
+
+
+class PlayerStore:
+    """The players' tables (accounts, sessions) in one transaction, a unit of work's: SQLAlchemy Core, any backend."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def insert_user(self, user: UserRecord) -> None:
+        """Insert a new account; `email_taken` if the email exists, even when a concurrent insert won."""
+        conn = self.conn
+        try:
+            # A savepoint keeps the caller's transaction usable on PostgreSQL after the violation.
+            async with conn.begin_nested():
+                await conn.execute(
+                    insert(users).values(
+                        id=user.id,
+                        email=user.email,
+                        password_hash=user.password_hash,
+                        role=user.role.value,
+                        date_of_birth=user.date_of_birth,
+                        country=user.country,
+                        currency=user.currency,
+                        status=user.status.value,
+                        failed_logins=user.login.failed_logins,
+                        locked_until=user.login.locked_until,
+                        created_at=user.created_at,
+                    )
+                )
+        except IntegrityError as exc:
+            if await self.email_exists(user.email):
+                raise EmailTaken() from exc
+            raise
+
+    async def email_exists(self, email: str) -> bool:
+        conn = self.conn
+        row = (await conn.execute(select(users.c.id).where(users.c.email == email))).first()
+        return row is not None
+
+    async def user_by_email(self, email: str) -> UserRecord | None:
+        conn = self.conn
+        row = (await conn.execute(select(users).where(users.c.email == email))).mappings().first()
+        return None if row is None else _user(row)
+
+    async def user_by_id(self, user_id: UUID) -> UserRecord | None:
+        conn = self.conn
+        row = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
+        return None if row is None else _user(row)
+
+    async def login_state_for_update(self, user_id: UUID) -> LoginState:
+        """The lockout state, row-locked on PostgreSQL so concurrent failures all count (SQLite's write
+        transaction already serialises them)."""
+        conn = self.conn
+        row = (
+            await conn.execute(
+                select(users.c.failed_logins, users.c.locked_until).where(users.c.id == user_id).with_for_update()
+            )
+        ).one()
+        return LoginState(failed_logins=row.failed_logins, locked_until=_aware(row.locked_until))
+
+    async def set_login_state(self, user_id: UUID, state: LoginState) -> None:
+        conn = self.conn
+        await conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(failed_logins=state.failed_logins, locked_until=state.locked_until)
+        )
+
+    async def set_password_hash(self, user_id: UUID, password_hash: str) -> None:
+        conn = self.conn
+        await conn.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
+    async def set_status(self, user_id: UUID, status: Status) -> None:
+        conn = self.conn
+        await conn.execute(update(users).where(users.c.id == user_id).values(status=status.value))
+
+    async def insert_session(
+        self,
+        *,
+        session_id: UUID,
+        token_hash: str,
+        user_id: UUID,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        conn = self.conn
+        await conn.execute(
+            insert(sessions).values(
+                id=session_id,
+                token_hash=token_hash,
+                user_id=user_id,
+                created_at=created_at,
+                expires_at=expires_at,
+                revoked_at=None,
+            )
+        )
+
+    async def session_by_token_hash(self, token_hash: str) -> SessionRecord | None:
+        """The session with this token hash and its user, live or not (the caller judges expiry)."""
+        conn = self.conn
+        query = (
+            select(
+                sessions.c.id.label("session_id"),
+                sessions.c.expires_at.label("session_expires_at"),
+                sessions.c.revoked_at.label("session_revoked_at"),
+                users,
+            )
+            .select_from(sessions.join(users, sessions.c.user_id == users.c.id))
+            .where(sessions.c.token_hash == token_hash)
+        )
+        row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return SessionRecord(
+            id=_uuid(row["session_id"]),
+            user=_user(row),
+            expires_at=utc(row["session_expires_at"]),
+            revoked_at=_aware(row["session_revoked_at"]),
+        )
+
+    async def revoke_session(self, session_id: UUID, now: datetime) -> bool:
+        """Revoke a session; False if it was already revoked."""
+        conn = self.conn
+        result = await conn.execute(
+            update(sessions).where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        return bool(result.rowcount)

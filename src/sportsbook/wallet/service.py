@@ -13,7 +13,7 @@ from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.events.model import Event
 from sportsbook.ledger.service import Ledger, StatementLine
 from sportsbook.ledger.verbs import Movements, Result
-from sportsbook.wallet import store
+from sportsbook.wallet.store import WalletStore
 
 
 class PlayerNotFound(NotFound):
@@ -95,8 +95,7 @@ class Wallets:
             raise InsufficientFunds("the debit is larger than the player's cash balance")
         if result is not Result.OK:
             raise InvalidRequest(f"the ledger refused the adjustment: {result.value}")
-        await store.insert_adjustment(
-            uow.connection,
+        await uow.store(WalletStore).insert_adjustment(
             adjustment_id=adjustment_id,
             player_id=player_id,
             amount=amount,

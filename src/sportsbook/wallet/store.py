@@ -25,27 +25,34 @@ adjustments = Table(
 )
 
 
-async def insert_adjustment(
-    conn: AsyncConnection,
-    *,
-    adjustment_id: UUID,
-    player_id: UUID,
-    amount: int,
-    currency: str,
-    reason: str,
-    staff_id: UUID,
-    transfer_id: UUID,
-    now: datetime,
-) -> None:
-    await conn.execute(
-        adjustments.insert().values(
-            id=adjustment_id,
-            player_id=player_id,
-            amount=amount,
-            currency=currency,
-            reason=reason,
-            staff_id=staff_id,
-            transfer_id=transfer_id,
-            created_at=now,
+class WalletStore:
+    """The wallet's audit table of staff adjustments, in one transaction (a unit of work's)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def insert_adjustment(
+        self,
+        *,
+        adjustment_id: UUID,
+        player_id: UUID,
+        amount: int,
+        currency: str,
+        reason: str,
+        staff_id: UUID,
+        transfer_id: UUID,
+        now: datetime,
+    ) -> None:
+        conn = self.conn
+        await conn.execute(
+            adjustments.insert().values(
+                id=adjustment_id,
+                player_id=player_id,
+                amount=amount,
+                currency=currency,
+                reason=reason,
+                staff_id=staff_id,
+                transfer_id=transfer_id,
+                created_at=now,
+            )
         )
-    )
