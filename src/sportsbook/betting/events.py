@@ -12,26 +12,27 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
-from sportsbook.events.model import Event
+from sportsbook.events.model import Event, Typed
 
 
 @dataclass(slots=True)
-class BetEvent:
+class BetEvent(Typed):
     """What every bet event carries: the bet, its player (the event's key) and when it happened."""
-
-    TYPE: ClassVar[str] = ""
-    VERSION: ClassVar[int] = 1
 
     bet_id: UUID
     player_id: UUID
     occurred_at: datetime
 
+    def key(self) -> str:
+        return str(self.player_id)
+
     def payload(self) -> dict[str, Any]:
         return {"bet_id": str(self.bet_id), "player_id": str(self.player_id)}
 
     def to_event(self) -> Event:
-        """The wire event for the outbox, checked against its registered schema."""
-        return Event.of_plain(self.TYPE, self.VERSION, str(self.player_id), self.payload(), self.occurred_at)
+        """The wire event for the outbox, checked against its registered schema; the payload is plain JSON
+        already, so it skips the round trip (settlement makes one per bet)."""
+        return Event.of_plain(self.TYPE, self.VERSION, self.key(), self.payload(), self.occurred_at)
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from uuid import UUID
 import structlog
 
 from sportsbook.catalog import model
+from sportsbook.catalog.events import EVENT_CHANGED, MARKET_CHANGED, EventChangedV1, MarketChangedV1
 from sportsbook.catalog.model import (
     Event,
     EventDraft,
@@ -43,8 +44,6 @@ from sportsbook.events.model import Event as DomainEvent
 
 log = structlog.get_logger(__name__)
 
-EVENT_CHANGED = "catalog.event_changed"
-MARKET_CHANGED = "catalog.market_changed"
 
 Locate = Callable[["CatalogStore"], Awaitable[UUID | None]]
 Mutate = Callable[[Event], Event]
@@ -275,18 +274,19 @@ class Catalog:
         if after is before:
             return before
         changed = await store.save_changes(before, after, self.clock.now())
-        announced = [self._event_changed(after)] if after.version != before.version else []
+        announced: list[EventChangedV1 | MarketChangedV1] = (
+            [self._event_changed(after)] if after.version != before.version else []
+        )
         announced += [self._market_changed(m) for m in changed]
         await uow.outbox.add(announced)
         self._remember_after(uow, after)
         return after
 
-    def _event_changed(self, event: Event) -> DomainEvent:
-        return DomainEvent.new(EVENT_CHANGED, 1, event.id, model.event_payload(event), self.clock.now())
+    def _event_changed(self, event: Event) -> EventChangedV1:
+        return EventChangedV1(event, self.clock.now())
 
-    def _market_changed(self, market: Market) -> DomainEvent:
-        # Keyed by the event, so where the bus partitions by key an event's changes stay in one lane.
-        return DomainEvent.new(MARKET_CHANGED, 1, market.event_id, model.market_payload(market), self.clock.now())
+    def _market_changed(self, market: Market) -> MarketChangedV1:
+        return MarketChangedV1(market, self.clock.now())
 
     async def _on_event(self, event: DomainEvent) -> None:
         """Apply another node's (or our own, again) change: idempotent, newer versions only."""

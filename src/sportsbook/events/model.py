@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -122,6 +122,26 @@ class Event:
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise InvalidEvent(f"not an event: {exc}") from exc
+
+
+class Typed:
+    """The base of a feature's typed events: a class per event type and version (`TYPE`, `VERSION`), its fields
+    what happened, `key()` the entity it is about and `payload()` its published shape. `to_event()` makes the
+    wire `Event`, checked against the registered schema. Subclasses are slotted dataclasses."""
+
+    __slots__ = ()
+    TYPE: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+    occurred_at: datetime
+
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def payload(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_event(self) -> Event:
+        return Event.new(self.TYPE, self.VERSION, self.key(), self.payload(), self.occurred_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,8 @@ from sportsbook.core.errors import RateLimited, Unauthorized
 from sportsbook.core.ids import new_id
 from sportsbook.db.engine import Database
 from sportsbook.db.unit_of_work import reading, unit_of_work
-from sportsbook.events.model import Event
 from sportsbook.players import model, store
+from sportsbook.players.events import PlayerRegisteredV1, SessionStartedV1
 from sportsbook.players.model import (
     AccountDisabled,
     InvalidCredentials,
@@ -130,13 +130,7 @@ class Players:
             login=LoginState(),
             created_at=now,
         )
-        event = Event.new(
-            "player.registered",
-            1,
-            user.id,
-            {"player_id": str(user.id), "email": email, "country": country, "currency": currency},
-            now,
-        )
+        event = PlayerRegisteredV1(user.id, email, country, currency, now)
         async with unit_of_work(self._db) as uow:
             await uow.store(PlayerStore).insert_user(user)
             await self._ledger.open_player_accounts(uow, user.id, currency)
@@ -263,14 +257,7 @@ class Players:
                 expires_at=expires_at,
             )
             if user.role is Role.PLAYER:
-                event = Event.new(
-                    "player.session_started",
-                    1,
-                    user.id,
-                    {"player_id": str(user.id), "session_id": str(session_id)},
-                    now,
-                )
-                await uow.outbox.add([event])
+                await uow.outbox.add([SessionStartedV1(user.id, session_id, now)])
         return token, expires_at
 
     async def _record_failure(self, user_id: UUID) -> None:

@@ -10,9 +10,9 @@ from sportsbook.core.errors import InsufficientFunds, InvalidRequest, NotFound
 from sportsbook.core.ids import derived_id
 from sportsbook.core.money import check_amount
 from sportsbook.db.unit_of_work import UnitOfWork
-from sportsbook.events.model import Event
 from sportsbook.ledger.service import Ledger, StatementLine
 from sportsbook.ledger.verbs import Movements, Result
+from sportsbook.wallet.events import WalletAdjustedV1
 from sportsbook.wallet.store import WalletStore
 
 
@@ -107,22 +107,6 @@ class Wallets:
         )
         balance = (await self.ledger.wallet_in(uow, player_id, currency)).cash
         await uow.outbox.add(
-            [
-                Event.new(
-                    "wallet.adjusted",
-                    1,
-                    str(player_id),
-                    {
-                        "adjustment_id": str(adjustment_id),
-                        "player_id": str(player_id),
-                        "amount": amount,
-                        "currency": currency,
-                        "reason": reason,
-                        "staff_id": str(staff_id),
-                        "transfer_id": str(transfer_id),
-                    },
-                    now,
-                )
-            ],
+            [WalletAdjustedV1(adjustment_id, player_id, amount, currency, reason, staff_id, transfer_id, now)]
         )
         return Adjustment(adjustment_id, player_id, amount, currency, balance)

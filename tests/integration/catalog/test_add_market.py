@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 
+from sportsbook.catalog.events import MARKET_CHANGED
 from sportsbook.catalog.model import MarketDraft, SelectionDraft
-from sportsbook.catalog.service import MARKET_CHANGED, Catalog
+from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import ManualClock
 from sportsbook.core.errors import DomainError
 from sportsbook.db.engine import Database

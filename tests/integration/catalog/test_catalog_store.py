@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from sportsbook.catalog.events import EVENT_CHANGED, MARKET_CHANGED
 from sportsbook.catalog.model import (
     EventDraft,
     EventStatus,
@@ -17,7 +18,7 @@ from sportsbook.catalog.model import (
     SelectionDraft,
     SelectionStatus,
 )
-from sportsbook.catalog.service import EVENT_CHANGED, MARKET_CHANGED, Catalog
+from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import ManualClock
 from sportsbook.core.errors import DomainError
 from sportsbook.core.markets import Score

@@ -1,0 +1,50 @@
+"""The catalogue's domain events, typed: a class per event and version, built from the entity. Pure.
+
+Every node's read model follows them (catalog/service.py); their payloads are the model's
+(`model.event_payload`, `model.market_payload`), so the read model rebuilds the entity from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sportsbook.catalog import model
+from sportsbook.catalog.model import Event, Market
+from sportsbook.events.model import Typed
+
+EVENT_CHANGED = "catalog.event_changed"
+MARKET_CHANGED = "catalog.market_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class EventChangedV1(Typed):
+    """An event was created or changed (status, score, times): the event without its markets."""
+
+    TYPE: ClassVar[str] = EVENT_CHANGED
+
+    event: Event
+    occurred_at: datetime
+
+    def key(self) -> str:
+        return str(self.event.id)
+
+    def payload(self) -> dict[str, Any]:
+        return model.event_payload(self.event)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketChangedV1(Typed):
+    """A market was created or changed (status, prices, limits): the whole market. Keyed by its event, so where
+    the bus partitions by key an event's changes stay in one lane."""
+
+    TYPE: ClassVar[str] = MARKET_CHANGED
+
+    market: Market
+    occurred_at: datetime
+
+    def key(self) -> str:
+        return str(self.market.event_id)
+
+    def payload(self) -> dict[str, Any]:
+        return model.market_payload(self.market)
