@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.stats import latency_figures, machine_cpu, machine_figures
+from bench.stats import latency_figures, machine_cpu, machine_figures, wal_figures, wal_position
 from sportsbook.app import build_platform, start_platform, stop_platform
 from sportsbook.betting.model import BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest
@@ -314,6 +314,7 @@ async def drive(
             else:
                 tally.accepted += 1
 
+    wal = await wal_position(platform.db)
     begun = time.perf_counter()
     cpu = time.process_time()
     machine = machine_cpu()
@@ -324,4 +325,5 @@ async def drive(
     tally.elapsed_s = time.perf_counter() - begun
     tally.cpu_s = time.process_time() - cpu
     tally.machine = machine_figures(machine, machine_cpu())
+    tally.machine.update(wal_figures(wal, await wal_position(platform.db), tally.accepted))
     return tally

@@ -36,9 +36,10 @@ from typing import Any
 import httpx
 
 from bench.placement import LIMITS, PASSWORD, bench_settings
-from bench.stats import latency_figures, machine_cpu, machine_figures, process_cpu_s
+from bench.stats import latency_figures, machine_cpu, machine_figures, process_cpu_s, wal_figures, wal_position
 from sportsbook.app import build_platform
 from sportsbook.config import Settings
+from sportsbook.db.engine import Database
 from sportsbook.db.migrate import upgrade
 from sportsbook.players.service import Registration
 
@@ -49,6 +50,15 @@ WRK_THREADS = 2
 # (legs, weight): singles mostly, some doubles and trebles on different events
 MIX: tuple[tuple[int, int], ...] = ((1, 90), (2, 7), (3, 3))
 _PLACED = re.compile(r'^sportsbook_bets_placed_total\{outcome="([^"]+)"\} ([0-9.e+]+)$', re.M)
+
+
+async def _wal(settings: Settings) -> tuple[int, int] | None:
+    """The database server's WAL position, read on a connection of the bench's own (the server has its pool)."""
+    db = Database(settings.database_url)
+    try:
+        return await wal_position(db)
+    finally:
+        await db.dispose()
 
 
 async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]) -> dict[str, Any]:
@@ -77,6 +87,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
             figures["loadavg_1m_before"] = round(os.getloadavg()[0], 2)  # other work on the machine skews figures
             before = _placed_counts(await _metrics(client))
             cpu_before = process_cpu_s(server.pid)
+            wal = await _wal(settings)
             machine = machine_cpu()
             wrk = _wrk_binary()
             if wrk is not None:
@@ -86,11 +97,13 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
                 load = _httpx_load(base, bearer, picks, seconds, run_id)
             cpu_after = process_cpu_s(server.pid)
             figures.update(machine_figures(machine, machine_cpu()))
+            wal_after = await _wal(settings)
             after = _placed_counts(await _metrics(client))
         outcomes = {k: round(after.get(k, 0) - before.get(k, 0)) for k in after}
         figures.update(load)
         figures["server_outcomes"] = {k: v for k, v in sorted(outcomes.items()) if v}
         answered = sum(outcomes.values())
+        figures.update(wal_figures(wal, wal_after, answered))
         if cpu_before is not None and cpu_after is not None and answered:
             # the server's CPU per bet: its capacity on a core of its own, however busy the machine is
             figures["server_cpu_ms_per_bet"] = round((cpu_after - cpu_before) * 1000 / answered, 3)

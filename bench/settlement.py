@@ -42,7 +42,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from bench.stats import latency_figures, machine_cpu, machine_figures
+from bench.stats import latency_figures, machine_cpu, machine_figures, wal_figures, wal_position
 from sportsbook.app import build_platform, start_platform, stop_platform
 from sportsbook.betting.liability import exposure_deltas
 from sportsbook.betting.model import Bet, BetStatus, BetType, Leg, LegSpec, OddsChange, expand_lines, potential_return
@@ -146,6 +146,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         freeze_heap()  # as `serve` and `worker` do once started
         if probe is not None:
             figures.update(await probe.alone(PLACING_ALONE_S))
+        wal = await wal_position(platform.db)
         began = time.perf_counter()
         machine, cpu = machine_cpu(), time.process_time()
         settling = platform.settlements.settle_market(subject.markets[0].id, [_won(subject, "home")])
@@ -161,6 +162,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
             figures["cpu_us_per_bet"] = round((time.process_time() - cpu) * 1e6 / report.settled_bets, 1)
             database_s = figures.get("database_cpu_s", 0.0)
             figures["database_cpu_us_per_bet"] = round(database_s * 1e6 / report.settled_bets, 1)
+        figures.update(wal_figures(wal, await wal_position(platform.db), report.settled_bets))
         figures["settled_bets"] = report.settled_bets
         figures["seconds"] = round(elapsed, 3)
         figures["bets_per_s"] = round(report.settled_bets / elapsed) if elapsed else 0

@@ -6,6 +6,10 @@ import os
 import statistics
 from pathlib import Path
 
+from sqlalchemy import text
+
+from sportsbook.db.engine import Database
+
 
 def latency_figures(seconds: list[float]) -> dict[str, float]:
     """p50, p99 and max of a list of durations, in milliseconds."""
@@ -78,4 +82,30 @@ def machine_figures(before: tuple[int, ...] | None, after: tuple[int, ...] | Non
         "machine_steal_share": round(delta[7] / total, 2),
         # the local PostgreSQL server's CPU over the phase: what the database costs beside this process
         "database_cpu_s": round(delta[8] / os.sysconf("SC_CLK_TCK"), 2),
+    }
+
+
+async def wal_position(db: Database) -> tuple[int, int] | None:
+    """The PostgreSQL server's WAL so far: (records from `pg_stat_wal`, bytes as the current WAL position); None
+    on SQLite. Both count the whole server, so a figure means something only while nothing else writes to it.
+    The bytes are exact at once; `pg_stat_wal` gets a backend's records when it reports its statistics (at least
+    once a second while it works), so a phase's last second may be counted in the next reading."""
+    if db.is_sqlite:
+        return None
+    async with db.read() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT wal_records, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint FROM pg_stat_wal")
+            )
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+def wal_figures(before: tuple[int, ...] | None, after: tuple[int, ...] | None, count: int) -> dict[str, float]:
+    """WAL records and bytes per item (a placed or a settled bet) between two `wal_position` readings."""
+    if before is None or after is None or count <= 0:
+        return {}
+    return {
+        "wal_records_per_bet": round((after[0] - before[0]) / count, 1),
+        "wal_bytes_per_bet": round((after[1] - before[1]) / count),
     }

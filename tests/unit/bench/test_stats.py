@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import os
 
-from bench.stats import latency_figures, machine_cpu, machine_figures, process_cpu_s, process_cpu_ticks
+import pytest
+from bench.stats import (
+    latency_figures,
+    machine_cpu,
+    machine_figures,
+    process_cpu_s,
+    process_cpu_ticks,
+    wal_figures,
+    wal_position,
+)
+from sqlalchemy import text
+
+from sportsbook.db.engine import Database
 
 
 def test_latency_figures_in_milliseconds() -> None:
@@ -47,3 +59,33 @@ def test_process_cpu_of_this_process_and_of_one_gone() -> None:
     assert ticks >= 0
     assert (process_cpu_s(os.getpid()) or 0.0) >= 0.0
     assert process_cpu_ticks(2**22 + 1) is None  # above Linux's largest pid
+
+
+def test_wal_figures_per_bet() -> None:
+    assert wal_figures((100, 10_000), (2_700, 360_000), 100) == {
+        "wal_records_per_bet": 26.0,
+        "wal_bytes_per_bet": 3_500,
+    }
+    assert wal_figures(None, (1, 1), 10) == {}
+    assert wal_figures((1, 1), (2, 2), 0) == {}
+
+
+@pytest.mark.postgres
+async def test_wal_position_moves_with_writes_on_postgresql_and_is_none_on_sqlite(
+    postgres_url: str, sqlite_url: str
+) -> None:
+    pg, lite = Database(postgres_url), Database(sqlite_url)
+    try:
+        before = await wal_position(pg)
+        async with pg.transaction() as conn:
+            await conn.execute(text("CREATE TABLE wal_probe (n int)"))
+            await conn.execute(text("INSERT INTO wal_probe SELECT generate_series(1, 1000)"))
+        after = await wal_position(pg)
+        assert before is not None
+        assert after is not None
+        assert after[1] > before[1]  # the bytes at once; the records once the writer reports them
+        assert after[0] >= before[0]
+        assert await wal_position(lite) is None
+    finally:
+        await pg.dispose()
+        await lite.dispose()
