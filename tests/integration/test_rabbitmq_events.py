@@ -163,11 +163,12 @@ async def test_broker_restart_mid_stream_loses_no_event_and_the_inbox_absorbs_du
         assert set(effect) == {e.id for e in events}
         assert max(effect.values()) == 1
 
-        # Force duplicates: republish every row (as a relay that lost its marks would) and publish a
-        # batch straight to the bus again. All of it is delivered; none of it applies twice.
+        # Force duplicates: put every event back in the outbox (as a relay that published but lost its
+        # commit would leave them) and publish a batch straight to the bus again. All of it is delivered;
+        # none of it applies twice.
         delivered = sum(deliveries.values())
         async with db.transaction() as conn:
-            await conn.execute(outbox.outbox.update().values(published_at=None))
+            await outbox.add(conn, events)
         relay.wake()
         await bus.publish(events[:25])
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 import orjson
@@ -30,15 +29,6 @@ outbox = sa.Table(
     sa.Column("key", sa.String(200), nullable=False),
     sa.Column("payload", sa.JSON(), nullable=False),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-    # Partial: only the backlog is indexed, so "oldest unpublished first" stays cheap however many
-    # published rows are kept.
-    sa.Index(
-        "ix_outbox_unpublished",
-        "seq",
-        sqlite_where=sa.text("published_at IS NULL"),
-        postgresql_where=sa.text("published_at IS NULL"),
-    ),
 )
 
 
@@ -114,7 +104,7 @@ async def fetch_unpublished(conn: AsyncConnection, limit: int, *, lock: bool = F
     With `lock` on PostgreSQL the rows stay locked until the transaction ends, and rows another relay
     holds are skipped, so concurrent relays share the backlog instead of publishing the same rows.
     (SQLite has one writer at a time, so its write transaction already excludes other relays.)"""
-    query = sa.select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(limit)
+    query = sa.select(outbox).order_by(outbox.c.seq).limit(limit)
     if lock:  # SQLite renders no FOR UPDATE: its writer holds the whole file
         query = query.with_for_update(skip_locked=True)
     result = await conn.execute(query)
@@ -135,29 +125,17 @@ async def fetch_unpublished(conn: AsyncConnection, limit: int, *, lock: bool = F
     ]
 
 
-async def mark_published(conn: AsyncConnection, seqs: Sequence[int], at: datetime) -> int:
-    """Mark rows as published (the bus confirmed them). Returns how many were still unpublished."""
+async def delete_published(conn: AsyncConnection, seqs: Sequence[int]) -> int:
+    """Take the rows the bus confirmed out of the outbox, in one statement; returns how many were still there.
+    A row lives only until it is published: deleting it costs the database one small WAL record, where marking
+    it published rewrote the whole row and its index entries (and a purge deleted it later anyway)."""
     if not seqs:
         return 0
-    result = await conn.execute(
-        outbox.update().where(outbox.c.seq.in_(list(seqs)), outbox.c.published_at.is_(None)).values(published_at=at)
-    )
+    result = await conn.execute(outbox.delete().where(outbox.c.seq.in_(list(seqs))))
     return int(result.rowcount)
 
 
 async def backlog(conn: AsyncConnection) -> int:
     """How many events wait to be published (a metric and a readiness signal)."""
-    result = await conn.execute(sa.select(sa.func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+    result = await conn.execute(sa.select(sa.func.count()).select_from(outbox))
     return int(result.scalar_one())
-
-
-async def purge_published(conn: AsyncConnection, before: datetime, limit: int = 10_000) -> int:
-    """Delete up to `limit` rows published before `before`; returns how many. Keeps the table small."""
-    oldest = (
-        sa.select(outbox.c.seq)
-        .where(outbox.c.published_at.is_not(None), outbox.c.published_at < before)
-        .order_by(outbox.c.seq)
-        .limit(limit)
-    )
-    result = await conn.execute(outbox.delete().where(outbox.c.seq.in_(oldest)))
-    return int(result.rowcount)

@@ -85,7 +85,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             await self.bus.publish([r.event for r in rows])
-            await outbox.mark_published(conn, [r.seq for r in rows], self.clock.now())
+            await outbox.delete_published(conn, [r.seq for r in rows])
         return len(rows)
 
     async def _relay_sqlite(self) -> int:
@@ -97,7 +97,7 @@ class OutboxRelay:
             return 0
         await self.bus.publish([r.event for r in rows])
         async with self.db.transaction() as conn:
-            await outbox.mark_published(conn, [r.seq for r in rows], self.clock.now())
+            await outbox.delete_published(conn, [r.seq for r in rows])
         return len(rows)
 
     async def _run(self) -> None:
