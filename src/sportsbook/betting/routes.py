@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sportsbook.betting import refusals
 from sportsbook.betting.model import SETTLED, UNSETTLED, Bet, BetStatus, BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest
+from sportsbook.betting.settlement_rules import InvalidSettlement
 from sportsbook.betting.settlements import (
     EventAlreadyResulted,
-    InvalidSettlement,
     MarketAlreadySettled,
     Outcome,
     SettlementNotFound,

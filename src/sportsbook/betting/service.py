@@ -289,10 +289,11 @@ class Betting:
             book.add(drafts[i].bet_id, exposures)
             accepted.append(i)
         stakes = Movements()
+        stake_ids = {i: derived_id("stake", drafts[i].bet_id) for i in accepted}
         for i in accepted:
             draft = drafts[i]
             stakes.reserve_stake(
-                derived_id("stake", draft.bet_id),
+                stake_ids[i],
                 draft.player_id,
                 draft.currency,
                 draft.quote.total_stake,
@@ -312,7 +313,7 @@ class Betting:
                     else DomainError(f"the ledger refused the stake: {result.value}", code="stake_refused")
                 )
                 continue
-            bet = _struck(draft, derived_id("stake", draft.bet_id))
+            bet = _struck(draft, stake_ids[i])
             rows.append(bet)
             outcomes[i] = bet
         return refused_for_room if freed else []

@@ -60,7 +60,8 @@ MAX_DEDUCTION = Fraction(90, 100)
 
 
 class InvalidSettlement(InvalidRequest):
-    """The settlement is not valid: an unknown result, or a factor outside (0, 1]."""
+    """The settlement does not fit the market: an unknown or repeated selection, an unknown result, a factor
+    outside (0, 1], `placed` without each-way terms, an empty bet-cancel window."""
 
     code = "invalid_settlement"
 

@@ -29,6 +29,7 @@ from sportsbook.betting.refusals import BetNotFound, BetNotOpen, CashoutPriceCha
 from sportsbook.betting.settlement_rules import (
     ZERO,
     BetSettlement,
+    InvalidSettlement,
     LegResult,
     Part,
     SelectionResult,
@@ -44,7 +45,7 @@ from sportsbook.betting.store import BetStore, bet_store
 from sportsbook.catalog.model import EventStatus, Market, MarketStatus, SelectionStatus, is_open_for_bets
 from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import Clock
-from sportsbook.core.errors import Conflict, DomainError, InvalidRequest, NotFound
+from sportsbook.core.errors import Conflict, DomainError, NotFound
 from sportsbook.core.ids import derived_id, new_id
 from sportsbook.core.markets import SCORE_BASED, Score
 from sportsbook.db.engine import Database
@@ -74,12 +75,6 @@ class SettlementNotFound(NotFound):
     """The market has no settlement to roll back."""
 
     code = "settlement_not_found"
-
-
-class InvalidSettlement(InvalidRequest):
-    """The settlement does not fit the market."""
-
-    code = "invalid_settlement"
 
 
 @dataclass(frozen=True, slots=True)

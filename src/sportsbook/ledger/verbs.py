@@ -80,8 +80,8 @@ def _amount_refused(amount: int) -> Result | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ReserveStake:
-    """Hold a stake: pending player cash -> (player reserved) -> house revenue."""
+class _CashAndRevenue:
+    """A verb between a player's cash and house revenue in one currency, under one transfer id."""
 
     transfer_id: UUID
     player_id: UUID
@@ -95,6 +95,11 @@ class ReserveStake:
 
     def accounts(self) -> tuple[AccountKey, ...]:
         return cash_of(self.player_id, self.currency), revenue_in(self.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveStake(_CashAndRevenue):
+    """Hold a stake: pending player cash -> (player reserved) -> house revenue."""
 
     def transfers(self, ids: Ids) -> tuple[TransferRequest, ...] | Result:
         cash, revenue = ids
@@ -158,21 +163,8 @@ class PostStake:
 
 
 @dataclass(frozen=True, slots=True)
-class PayReturn:
+class PayReturn(_CashAndRevenue):
     """Pay a return: house revenue -> player cash."""
-
-    transfer_id: UUID
-    player_id: UUID
-    currency: str
-    amount: int
-    reference: str
-
-    @property
-    def ids(self) -> tuple[UUID, ...]:
-        return (self.transfer_id,)
-
-    def accounts(self) -> tuple[AccountKey, ...]:
-        return cash_of(self.player_id, self.currency), revenue_in(self.currency)
 
     def transfers(self, ids: Ids) -> tuple[TransferRequest, ...] | Result:
         cash, revenue = ids
