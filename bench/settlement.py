@@ -44,17 +44,18 @@ from sqlalchemy import select, text
 
 from bench.stats import latency_figures, machine_cpu, machine_figures, wal_figures, wal_position
 from sportsbook.app import build_platform, start_platform, stop_platform
+from sportsbook.betting.jobs import SettlementJob
 from sportsbook.betting.liability import exposure_deltas
 from sportsbook.betting.model import Bet, BetStatus, BetType, Leg, LegSpec, OddsChange, expand_lines, potential_return
 from sportsbook.betting.placement import BetRequest, LegRequest
-from sportsbook.betting.settlements import Outcome, SettlementReport
+from sportsbook.betting.settlements import Outcome
 from sportsbook.betting.store import bet_store, bets
 from sportsbook.catalog.model import Event, EventDraft, MarketDraft, SelectionDraft
 from sportsbook.config import Settings
 from sportsbook.core.ids import derived_id
 from sportsbook.db.engine import Database
 from sportsbook.db.migrate import upgrade
-from sportsbook.db.unit_of_work import UnitOfWork
+from sportsbook.db.unit_of_work import UnitOfWork, unit_of_work
 from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest, player_owner
 from sportsbook.ledger.store import AccountKey
 from sportsbook.ops.runtime import freeze_heap
@@ -132,7 +133,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         figures["place_per_s"] = round(n_bets / placed_s)
         other_started = time.perf_counter()
         for event in others:
-            await platform.settlements.settle_market(event.markets[0].id, [_won(event, "home")])
+            await settle(platform, event.markets[0].id, [_won(event, "home")])
         figures["other_markets_settle_s"] = round(time.perf_counter() - other_started, 2)
         figures["analyzed"] = await analyze(platform.db)
         figures["setup_s"] = round(time.perf_counter() - started, 1)
@@ -149,24 +150,24 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         wal = await wal_position(platform.db)
         began = time.perf_counter()
         machine, cpu = machine_cpu(), time.process_time()
-        settling = platform.settlements.settle_market(subject.markets[0].id, [_won(subject, "home")])
+        settling = settle(platform, subject.markets[0].id, [_won(subject, "home")])
         if probe is not None:
-            report, placing = await probe.during(settling)
+            job, placing = await probe.during(settling)
             figures.update(placing)
             echo(f"placing while settling: p50 {placing['placing_p50_ms']} ms, p99 {placing['placing_p99_ms']} ms")
         else:
-            report = await settling
+            job = await settling
         elapsed = time.perf_counter() - began
         figures.update(machine_figures(machine, machine_cpu()))
-        if report.settled_bets:  # this process's CPU per bet: what the rate would be with a core to itself
-            figures["cpu_us_per_bet"] = round((time.process_time() - cpu) * 1e6 / report.settled_bets, 1)
+        if job.tally.settled:  # this process's CPU per bet: what the rate would be with a core to itself
+            figures["cpu_us_per_bet"] = round((time.process_time() - cpu) * 1e6 / job.tally.settled, 1)
             database_s = figures.get("database_cpu_s", 0.0)
-            figures["database_cpu_us_per_bet"] = round(database_s * 1e6 / report.settled_bets, 1)
-        figures.update(wal_figures(wal, await wal_position(platform.db), report.settled_bets))
-        figures["settled_bets"] = report.settled_bets
+            figures["database_cpu_us_per_bet"] = round(database_s * 1e6 / job.tally.settled, 1)
+        figures.update(wal_figures(wal, await wal_position(platform.db), job.tally.settled))
+        figures["settled_bets"] = job.tally.settled
         figures["seconds"] = round(elapsed, 3)
-        figures["bets_per_s"] = round(report.settled_bets / elapsed) if elapsed else 0
-        echo(f"settled {report.settled_bets} bets in {elapsed:.2f}s: {figures['bets_per_s']} bets/s")
+        figures["bets_per_s"] = round(job.tally.settled / elapsed) if elapsed else 0
+        echo(f"settled {job.tally.settled} bets in {elapsed:.2f}s: {figures['bets_per_s']} bets/s")
 
         began = time.perf_counter()
         reconciled = await platform.ledger.reconcile()
@@ -183,6 +184,16 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
     finally:
         await stop_platform(platform)
     return figures
+
+
+async def settle(platform: Platform, market_id: uuid.UUID, outcomes: list[Outcome]) -> SettlementJob:
+    """Queue the market's settlement job as the route does, then run it here as a worker would."""
+    async with unit_of_work(platform.db) as uow:
+        queued = await platform.jobs.settle_market(uow, market_id, outcomes)
+    ran = await platform.jobs.run_next()
+    if ran is None or ran.id != queued.id:
+        raise RuntimeError(f"expected to run job {queued.id}, ran {ran}")
+    return ran
 
 
 class Probe:
@@ -205,7 +216,7 @@ class Probe:
         latencies = await self._place_until(asyncio.create_task(asyncio.sleep(seconds)))
         return {f"placing_alone_{k}": v for k, v in latency_figures(latencies).items()}
 
-    async def during(self, settling: Awaitable[SettlementReport]) -> tuple[SettlementReport, dict[str, Any]]:
+    async def during(self, settling: Awaitable[SettlementJob]) -> tuple[SettlementJob, dict[str, Any]]:
         task = asyncio.ensure_future(settling)
         latencies = await self._place_until(task)
         return task.result(), {

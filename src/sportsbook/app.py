@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +12,7 @@ from fastapi import FastAPI
 from sportsbook import __version__
 from sportsbook.betting import routes as betting_routes
 from sportsbook.betting.service import Betting
+from sportsbook.betting.settlement_jobs import SettlementJobs
 from sportsbook.betting.settlements import Settlements
 from sportsbook.catalog import routes as catalog_routes
 from sportsbook.catalog.service import Catalog
@@ -42,6 +45,10 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
     players = Players(db, clock, ledger, settings)
     catalog = Catalog(db, clock, bus)
     betting = Betting(db, clock, ledger, catalog, batch_max=settings.ledger_batch_max)
+    settlements = Settlements(db, clock, ledger, catalog, chunk=settings.settlement_chunk)
+    jobs = SettlementJobs(
+        db, clock, settlements, bus, lease_s=settings.settlement_lease_s, poll_s=settings.settlement_poll_s
+    )
     return Platform(
         settings=settings,
         clock=clock,
@@ -54,7 +61,8 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
         idempotency=Idempotency(db, clock),
         catalog=catalog,
         betting=betting,
-        settlements=Settlements(db, clock, ledger, catalog, bus),
+        settlements=settlements,
+        jobs=jobs,
     )
 
 
@@ -77,6 +85,55 @@ async def stop_platform(platform: Platform) -> None:
     await platform.db.dispose()
 
 
+async def run_worker(settings: Settings, stopping: asyncio.Event, *, relay: bool = True, freeze: bool = False) -> None:
+    """The worker role until `stopping` is set: settlement jobs (and the outbox relay, unless another role of
+    this process publishes it)."""
+    platform = build_platform(settings)
+    await start_platform(platform, relay=relay)
+    await platform.jobs.start()
+    if freeze:
+        freeze_heap()
+    try:
+        await stopping.wait()
+    finally:
+        await platform.jobs.stop()
+        await stop_platform(platform)
+
+
+class WorkerThread:
+    """The worker role on a thread of its own, with its own event loop and platform: how the demo runs every
+    role in one process while settlement stays out of the API's event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="settlement-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started.wait(timeout=30)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        self._thread.join(timeout_s)
+
+    def _main(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stopping = asyncio.Event()
+            self._started.set()
+            # the API's relay publishes what the jobs commit: one relay per in-process bus
+            await run_worker(self.settings, self._stopping, relay=False)
+
+        try:
+            asyncio.run(main())
+        finally:
+            self._started.set()
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The API application. Its lifespan starts and stops the platform's background work."""
     settings = settings or Settings()
@@ -86,11 +143,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await start_platform(platform)
+        worker = WorkerThread(settings) if settings.embedded_worker else None
+        if worker is not None:
+            await asyncio.to_thread(worker.start)
         if settings.gc_freeze:
             freeze_heap()
         try:
             yield
         finally:
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
             await stop_platform(platform)
 
     # FastAPI's own docs pages load Swagger UI and ReDoc from a CDN: docs.install serves /docs from here

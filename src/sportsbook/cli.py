@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -100,7 +101,7 @@ def demo(port: Annotated[int, typer.Option(help="Port to listen on")] = 8000) ->
     """The whole platform on the embedded default (SQLite, in-process bus), seeded with demo users."""
     from sportsbook.db.migrate import upgrade
 
-    settings = Settings()
+    settings = Settings(embedded_worker=True)  # every role in one process: the worker on a thread of its own
     upgrade(settings.database_url)
     asyncio.run(_seed_demo(settings))
     typer.echo(f"Sportsbook demo on http://127.0.0.1:{port}  (API docs: http://127.0.0.1:{port}/docs)")
@@ -111,21 +112,15 @@ def demo(port: Annotated[int, typer.Option(help="Port to listen on")] = 8000) ->
 
 @app.command()
 def worker() -> None:
-    """Run the event consumers and the outbox relay without serving HTTP."""
-    from sportsbook.app import build_platform, start_platform, stop_platform
-    from sportsbook.ops.runtime import freeze_heap
+    """Run the worker role without serving HTTP: settlement jobs, event consumers and the outbox relay."""
+    from sportsbook.app import run_worker
 
     async def main() -> None:
         settings = Settings()
-        platform = build_platform(settings)
-        await start_platform(platform)
-        if settings.gc_freeze:
-            freeze_heap()
+        stopping = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)  # stop between chunks
         typer.echo("worker running; Ctrl-C to stop")
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await stop_platform(platform)
+        await run_worker(settings, stopping, freeze=settings.gc_freeze)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

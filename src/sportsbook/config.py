@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     ledger_batch_max: int = Field(default=500, ge=1, le=10000)
     pending_expiry_sweep_s: float = Field(default=5.0, gt=0)
     outbox_poll_s: float = Field(default=0.5, gt=0)
+    # settlement jobs: how often an idle worker looks for one, and how long a worker's claim lasts without a
+    # chunk committing (then another worker takes the job over and resumes it)
+    settlement_chunk: int = Field(default=2_000, ge=1, le=50_000)  # bets per settlement transaction
+    settlement_poll_s: float = Field(default=0.25, gt=0)
+    settlement_lease_s: float = Field(default=60.0, ge=1)
+    # run the worker role in the API process, on a thread of its own (`sportsbook demo`)
+    embedded_worker: bool = False
 
     @cached_property
     def async_database_url(self) -> str:

@@ -13,6 +13,7 @@ from sportsbook.db.engine import Database
 
 if TYPE_CHECKING:
     from sportsbook.betting.service import Betting
+    from sportsbook.betting.settlement_jobs import SettlementJobs
     from sportsbook.betting.settlements import Settlements
     from sportsbook.catalog.service import Catalog
     from sportsbook.events.bus import EventBus
@@ -39,6 +40,7 @@ class Platform:
     catalog: Catalog
     betting: Betting
     settlements: Settlements
+    jobs: SettlementJobs
     started: bool = field(default=False)
 
 

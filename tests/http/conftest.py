@@ -7,7 +7,7 @@ register and log in players (`new_player`) and to create and log in staff of a r
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,8 +19,10 @@ import pytest
 from fastapi import FastAPI
 
 from sportsbook.app import create_app
+from sportsbook.betting.jobs import SettlementJob
 from sportsbook.config import Settings
 from sportsbook.core.clock import ManualClock
+from sportsbook.db.unit_of_work import UnitOfWork, unit_of_work
 from sportsbook.events.model import Event
 from sportsbook.platform import Platform
 
@@ -69,6 +71,50 @@ class Account:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+async def run_jobs(platform: Platform, queue: Callable[[UnitOfWork], Awaitable[Any]]) -> list[SettlementJob]:
+    """Queue settlement jobs as a request would (`queue` takes the unit of work: e.g. `lambda uow:
+    platform.jobs.settle_market(uow, market_id, outcomes)`), then run every queued job as a worker would; the
+    jobs `queue` queued, as they ended."""
+    async with unit_of_work(platform.db) as uow:
+        queued = await queue(uow)
+    ids = {job.id for job in (queued if isinstance(queued, list) else [queued])}
+    return [job for job in await platform.jobs.run_pending() if job.id in ids]
+
+
+@dataclass(frozen=True)
+class JobsAnswer:
+    """A staff write's answer (202 with its jobs, or a refusal) and those jobs once the worker ran them."""
+
+    response: httpx.Response
+    jobs: list[dict[str, Any]]
+
+    @property
+    def status_code(self) -> int:
+        return self.response.status_code
+
+    @property
+    def text(self) -> str:
+        return self.response.text
+
+    def json(self) -> Any:
+        return self.response.json()
+
+    @property
+    def reports(self) -> list[dict[str, Any]]:
+        """Each job's report (each job must have succeeded)."""
+        assert all(j["status"] == "succeeded" for j in self.jobs), self.jobs
+        return [j["report"] for j in self.jobs]
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The one job's report."""
+        (report,) = self.reports
+        return report
+
+
+_keys = itertools.count(1)
 
 
 class Api:
@@ -134,6 +180,22 @@ class Api:
         if drain is not None:
             await drain()
         return list(self.events)
+
+    async def staff(self, account: Account, method: str, path: str, body: Any = None) -> JobsAnswer:
+        """A staff write that queues settlement jobs (settle, result, roll back, cancel bets), sent with a fresh
+        Idempotency-Key; then the worker's part: every queued job runs to its end. The answer, and the jobs it
+        queued as they ended (read back over HTTP)."""
+        headers = {**account.headers, "Idempotency-Key": f"test-{next(_keys)}"}
+        response = await self.client.request(method, path, json=body, headers=headers)
+        await self.platform.jobs.run_pending()
+        jobs: list[dict[str, Any]] = []
+        if response.status_code == 202:
+            answered = response.json()
+            for queued in answered.get("items", [answered]):
+                job = await self.client.get(f"/api/v1/admin/settlement-jobs/{queued['id']}", headers=account.headers)
+                assert job.status_code == 200, job.text
+                jobs.append(job.json())
+        return JobsAnswer(response, jobs)
 
     async def _logged_in(self, account_id: UUID, email: str, role: str) -> Account:
         session = await self.login(email)

@@ -115,9 +115,7 @@ async def test_pending_bet_whose_leg_a_bet_cancel_voided_is_refused_after_its_de
     assert placed.json()["status"] == "pending"
     start = api.clock.now() - timedelta(seconds=1)
     cancel: dict[str, Any] = {"start": start.isoformat(), "end": (start + timedelta(seconds=2)).isoformat()}
-    cancelled = await api.client.post(
-        f"/api/v1/admin/markets/{market['id']}/bet-cancellations", json=cancel, headers=trader.headers
-    )
+    cancelled = await api.staff(trader, "POST", f"/api/v1/admin/markets/{market['id']}/bet-cancellations", cancel)
     assert cancelled.status_code < 300, cancelled.text
     api.clock.advance(6)
     assert await api.platform.betting.accept_due() == 1

@@ -28,9 +28,9 @@ OUTCOMES: dict[str, tuple[dict[str, Any], str, int]] = {
 
 async def _roll_back(api: Api, market_id: str) -> Any:
     trader = await _trader(api)
-    answer = await api.client.delete(f"/api/v1/admin/markets/{market_id}/settlement", headers=trader.headers)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+    answer = await api.staff(trader, "DELETE", f"/api/v1/admin/markets/{market_id}/settlement")
+    assert answer.status_code == 202, answer.text
+    return answer.report
 
 
 async def _reserved_stakes(api: Api, player: Account) -> int:

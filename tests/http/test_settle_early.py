@@ -32,8 +32,8 @@ async def _won(api: Api, event: dict[str, Any], outcome: str) -> Any:
     answer = await _settle(
         api, _one_x_two(event), [{"selection_id": _selection(event, "1x2", outcome)["id"], "result": "won"}]
     )
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+    assert answer.status_code == 202, answer.text
+    return answer.report
 
 
 async def _home_slip(api: Api, player: Account, events: list[dict[str, Any]], **body: Any) -> str:
@@ -129,7 +129,7 @@ async def test_an_each_way_double_with_a_placed_leg_waits_and_one_with_a_lost_le
             {"selection_id": first["selections"][0]["id"], "result": "placed"},
         ],
     )
-    assert settled.json()["settled_bets"] == 1
+    assert settled.report["settled_bets"] == 1
     assert await _bet_status(api, player, placed_bet) == ("open", None)
     assert await _bet_status(api, player, lost_bet) == ("lost", 0)
     assert (await _wallet(api, player))["reserved"] == 1_000  # the placed bet's two lines of 500
@@ -201,15 +201,15 @@ async def test_rolling_back_a_market_a_settled_bet_no_longer_depends_on_leaves_i
     assert (before["cash"], before["reserved"]) == (8_000, 0)
     trader = await _trader(api)
     for market in (_one_x_two(second), _one_x_two(third)):  # each bet stays lost by its other leg
-        rolled = await api.client.delete(f"/api/v1/admin/markets/{market}/settlement", headers=trader.headers)
-        assert (rolled.status_code, rolled.json()["reopened_bets"]) == (200, 0), rolled.text
+        rolled = await api.staff(trader, "DELETE", f"/api/v1/admin/markets/{market}/settlement")
+        assert (rolled.status_code, rolled.report["reopened_bets"]) == (202, 0), rolled.text
     assert await _bet_status(api, player, early) == ("lost", 0)
     assert await _bet_status(api, player, late) == ("lost", 0)
     assert await _wallet(api, player) == before
     assert await _exposure(api, second) == await _exposure(api, third) == {"home": 0, "draw": 0, "away": 0}
     # Rolling back the market that decides a bet reopens it: `late` now waits for both its legs.
-    rolled = await api.client.delete(f"/api/v1/admin/markets/{_one_x_two(fourth)}/settlement", headers=trader.headers)
-    assert rolled.json()["reopened_bets"] == 1
+    rolled = await api.staff(trader, "DELETE", f"/api/v1/admin/markets/{_one_x_two(fourth)}/settlement")
+    assert rolled.report["reopened_bets"] == 1
     assert await _bet_status(api, player, late) == ("open", None)
     assert (await _exposure(api, fourth))["home"] == 5_250
     await _won(api, third, "home")

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 
 from sportsbook.betting import service as betting_service
-from sportsbook.betting import settlements
+from sportsbook.betting.jobs import SettlementJob
 from sportsbook.betting.model import BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest, Quote, quote, request_of
 from sportsbook.betting.refusals import OddsChanged
@@ -27,7 +27,8 @@ from sportsbook.betting.service import _Draft
 from sportsbook.betting.settlements import Outcome
 from sportsbook.catalog.model import SelectionClosed
 from sportsbook.core.ids import derived_id
-from tests.http.conftest import Api, open_api
+from sportsbook.db.unit_of_work import unit_of_work
+from tests.http.conftest import Api, open_api, run_jobs
 from tests.http.test_bets_api import BETS, _bet, _event, _funded_player, _live_over, _selection, _single, _wallet
 from tests.http.test_settlement_api import _bet_status
 
@@ -73,7 +74,10 @@ async def _late_batch_is_refused(api: Api) -> None:
     )
     now = api.clock.now()
     terms = quote(request, platform.catalog.view.selection, now)  # priced while the market is open
-    await platform.settlements.settle_market(_market_of(event, "1x2"), [Outcome(UUID(home["id"]), "won")])
+    market_id = _market_of(event, "1x2")
+    await run_jobs(
+        platform, lambda uow: platform.jobs.settle_market(uow, market_id, [Outcome(UUID(home["id"]), "won")])
+    )
 
     draft = _Draft(derived_id("bet", player.id, "late"), player.id, "EUR", request, terms, "late", now)
     outcome = await platform.betting._writer.submit(draft)  # the batch that was still waiting for the lock
@@ -99,8 +103,9 @@ async def test_a_bet_priced_inside_a_bet_cancel_window_is_refused_by_the_late_ba
         terms = quote(request, platform.catalog.view.selection, priced_at)  # priced inside the window to come
         api.clock.advance(10)
         after = api.clock.now()
-        report = await platform.settlements.cancel_bets(_market_of(event, "1x2"), start, start + timedelta(seconds=5))
-        assert report.settled_bets == 0  # nothing was written in the window yet
+        market_id, end = _market_of(event, "1x2"), start + timedelta(seconds=5)
+        (job,) = await run_jobs(platform, lambda uow: platform.jobs.cancel_bets(uow, market_id, start, end))
+        assert (job.status.value, job.bets_total, job.tally.settled) == ("succeeded", 0, 0)  # none in the window yet
 
         late = _Draft(derived_id("bet", player.id, "late"), player.id, "EUR", request, terms, "late", priced_at)
         outcome = await platform.betting._writer.submit(late)  # the batch that was still waiting for the lock
@@ -127,7 +132,8 @@ async def test_an_in_play_bet_priced_before_its_market_settled_is_refused_at_acc
     platform = api.platform
     bet = await platform.betting.bet(player.id, UUID(placed.json()["id"]))
     terms = quote(request_of(bet), platform.catalog.view.selection, api.clock.now())  # the acceptor's pricing
-    await platform.settlements.settle_market(UUID(market["id"]), [Outcome(UUID(over["id"]), "won")])
+    outcomes = [Outcome(UUID(over["id"]), "won")]
+    await run_jobs(platform, lambda uow: platform.jobs.settle_market(uow, UUID(market["id"]), outcomes))
 
     def priced_before(request: BetRequest, lookup: Any, now: Any) -> Quote:
         return terms  # the acceptor priced the bet from memory before the settlement reached it
@@ -147,40 +153,40 @@ async def test_an_in_play_bet_priced_before_its_market_settled_is_refused_at_acc
 async def test_a_rollback_while_the_market_still_settles_reopens_every_bet_settled(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A trader undoes a wrong result while its bets are still being settled, chunk after chunk. The rollback
-    # must list the settled bets under the ledger lock: a chunk written while it waited would otherwise stay
-    # settled (and paid) on a market that is open again.
-    monkeypatch.setattr(settlements, "CHUNK", 1)
-    async with open_api(postgres_url) as api:
+    # A trader undoes a wrong result while its job is still settling the bets, chunk after chunk. The chunks
+    # written after the rollback was accepted find the results gone; the rollback's job runs after the settle
+    # job (a market's jobs run in order) and lists the settled bets under the ledger lock: every bet a chunk
+    # settled is reopened, none is left settled (and paid) on a market that is open again.
+    async with open_api(postgres_url, settlement_chunk=1) as api:
         event = await _event(api)
         home = _selection(event, "1x2", "home")  # 2.50
         players = [await _funded_player(api, 10_000) for _ in range(3)]  # a chunk each
         bet_ids = [(await _bet(api, p, _single(home, 1_000))).json()["id"] for p in players]
-        settler = api.platform.settlements
+        platform = api.platform
+        settler = platform.settlements
         market_id = _market_of(event, "1x2")
         mark_settled = settler._mark_settled
         chunks = 0
-        rollback: asyncio.Task[Any] | None = None
+        rollback: SettlementJob | None = None
 
         async def roll_back_while_the_second_chunk_is_written(*args: Any, **kwargs: Any) -> None:
             nonlocal chunks, rollback
             chunks += 1
             await mark_settled(*args, **kwargs)
-            if chunks == 2:  # this chunk holds the ledger lock until it commits
-                rollback = asyncio.create_task(settler.rollback(market_id))
-                await _until_a_backend_waits_for_a_lock(postgres_url)  # the rollback, queued for the ledger lock
+            if chunks == 2:  # this chunk holds the ledger lock until it commits; accepting needs none
+                async with unit_of_work(platform.db) as uow:
+                    rollback = await platform.jobs.rollback(uow, market_id)
 
         monkeypatch.setattr(settler, "_mark_settled", roll_back_while_the_second_chunk_is_written)
-        report = await settler.settle_market(market_id, [Outcome(UUID(home["id"]), "won")])
+        async with unit_of_work(platform.db) as uow:
+            await platform.jobs.settle_market(uow, market_id, [Outcome(UUID(home["id"]), "won")])
+        settled, undone = await platform.jobs.run_pending()
         assert rollback is not None
-        undone = await rollback
-        # The rollback waited for the second chunk and reopened what it settled. The third chunk then either
-        # found the results gone (written after the rollback), or took the ledger lock first when the second
-        # committed (PostgreSQL does not promise the waiting row lock to the first waiter) and was rolled back
-        # with the rest: every bet settled is reopened either way.
-        assert (report.settled_bets, undone.reopened_bets) in ((2, 2), (3, 3))
-        # every bet is open again with its stake reserved: the two settled ones with their stake held again and
-        # their winnings taken back, the one never settled with its stake still held
+        assert undone.id == rollback.id
+        assert (settled.kind.value, settled.status.value, settled.bets_done) == ("settle", "succeeded", 3)
+        assert (undone.kind.value, undone.status.value) == ("rollback", "succeeded")
+        # the second chunk committed its bet after the rollback was accepted, the third found the results gone
+        assert (settled.tally.settled, undone.tally.reopened) == (2, 2)
         for player, bet_id in zip(players, bet_ids, strict=True):
             assert await _bet_status(api, player, bet_id) == ("open", None)
             wallet = await _wallet(api, player)

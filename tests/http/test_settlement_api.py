@@ -9,6 +9,7 @@ from uuid import UUID
 
 import pytest
 
+from sportsbook.db.unit_of_work import unit_of_work
 from tests.http.conftest import Account, Api, open_api
 from tests.http.test_bets_api import _bet, _event, _funded_player, _live_over, _selection, _single, _wallet
 from tests.http.test_catalog_api import football_body
@@ -20,9 +21,7 @@ async def _trader(api: Api) -> Account:
 
 async def _settle(api: Api, market_id: str, outcomes: list[dict[str, Any]]) -> Any:
     trader = await _trader(api)
-    return await api.client.post(
-        f"/api/v1/admin/markets/{market_id}/settlement", json={"outcomes": outcomes}, headers=trader.headers
-    )
+    return await api.staff(trader, "POST", f"/api/v1/admin/markets/{market_id}/settlement", {"outcomes": outcomes})
 
 
 async def _bet_status(api: Api, player: Account, bet_id: str) -> tuple[str, int | None]:
@@ -59,11 +58,12 @@ async def test_result_from_score_pays_winners_and_keeps_losing_stakes(api: Api) 
     away = await _bet(api, other, _single(_selection(event, "1x2", "away"), 1_000))  # 1.50
     over = await _bet(api, other, _single(_selection(event, "total", "over"), 500))  # 1.90, total 2.5
     trader = await _trader(api)
-    response = await api.client.post(
-        f"/api/v1/admin/events/{event['id']}/result", json={"score": {"home": 2, "away": 1}}, headers=trader.headers
+    response = await api.staff(
+        trader, "POST", f"/api/v1/admin/events/{event['id']}/result", {"score": {"home": 2, "away": 1}}
     )
-    assert response.status_code == 200, response.text
-    assert sorted(r["settled_bets"] for r in response.json()) == [1, 2]
+    assert response.status_code == 202, response.text
+    assert response.response.headers.get("Location") is None  # one job per market: the items say where
+    assert sorted(r["settled_bets"] for r in response.reports) == [1, 2]
     assert await _bet_status(api, punter, home.json()["id"]) == ("won", 2_500)
     legs = (await api.client.get(f"/api/v1/bets/{home.json()['id']}", headers=punter.headers)).json()["legs"]
     assert [leg["result"] for leg in legs] == ["won"]
@@ -77,8 +77,8 @@ async def test_result_from_score_pays_winners_and_keeps_losing_stakes(api: Api) 
         "reserved": 0,
         "withdrawable": 10_000 - 1_500 + 950,
     }
-    again = await api.client.post(
-        f"/api/v1/admin/markets/{event['markets'][0]['id']}/settlement", json={"outcomes": []}, headers=trader.headers
+    again = await api.staff(
+        trader, "POST", f"/api/v1/admin/markets/{event['markets'][0]['id']}/settlement", {"outcomes": []}
     )
     assert again.json()["error"]["code"] == "market_already_settled"
     await _reconciled(api)
@@ -94,11 +94,11 @@ async def test_a_different_score_for_a_resulted_event_is_refused_until_its_settl
     path = f"/api/v1/admin/events/{event['id']}/result"
 
     async def result(home: int, away: int) -> Any:
-        return await api.client.post(path, json={"score": {"home": home, "away": away}}, headers=trader.headers)
+        return await api.staff(trader, "POST", path, {"score": {"home": home, "away": away}})
 
-    assert (await result(2, 1)).status_code == 200
+    assert (await result(2, 1)).status_code == 202
     again = await result(2, 1)  # the same score again: nothing left to settle, harmless
-    assert (again.status_code, again.json()) == (200, [])
+    assert (again.status_code, again.json()["items"]) == (202, [])
     other = await result(0, 1)
     assert (other.status_code, other.json()["error"]["code"]) == (409, "event_already_resulted")
     assert "roll" in other.json()["error"]["message"]
@@ -108,18 +108,18 @@ async def test_a_different_score_for_a_resulted_event_is_refused_until_its_settl
     assert shown["score"] == {"home": 2, "away": 1}
 
     markets = {m["type"]: m["id"] for m in event["markets"]}
-    await api.client.delete(f"/api/v1/admin/markets/{markets['1x2']}/settlement", headers=trader.headers)
+    await api.staff(trader, "DELETE", f"/api/v1/admin/markets/{markets['1x2']}/settlement")
     still = await result(0, 1)  # the total market still stands on 2-1
     assert (still.status_code, still.json()["error"]["code"]) == (409, "event_already_resulted")
     resettled = await result(2, 1)  # the same score settles the market rolled back
-    assert [r["market_id"] for r in resettled.json()] == [markets["1x2"]]
+    assert [r["market_id"] for r in resettled.jobs] == [markets["1x2"]]
     assert await _bet_status(api, player, bet) == ("won", 2_500)
 
     for market_id in markets.values():
-        await api.client.delete(f"/api/v1/admin/markets/{market_id}/settlement", headers=trader.headers)
+        await api.staff(trader, "DELETE", f"/api/v1/admin/markets/{market_id}/settlement")
     corrected = await result(0, 1)
-    assert corrected.status_code == 200, corrected.text
-    assert sorted(r["market_id"] for r in corrected.json()) == sorted(markets.values())
+    assert corrected.status_code == 202, corrected.text
+    assert sorted(r["market_id"] for r in corrected.jobs) == sorted(markets.values())
     assert await _bet_status(api, player, bet) == ("lost", 0)
     assert (await _wallet(api, player))["cash"] == 9_000
     shown = (await api.client.get(f"/api/v1/events/{event['id']}")).json()
@@ -141,9 +141,7 @@ async def test_asian_handicap_quarter_line_half_won_returns_146_50(api: Api) -> 
     player = await _funded_player(api, 20_000)
     bet = await _bet(api, player, _single(_selection(event, "asian_handicap", "home"), 10_000))
     trader = await _trader(api)
-    await api.client.post(
-        f"/api/v1/admin/events/{event['id']}/result", json={"score": {"home": 0, "away": 0}}, headers=trader.headers
-    )
+    await api.staff(trader, "POST", f"/api/v1/admin/events/{event['id']}/result", {"score": {"home": 0, "away": 0}})
     assert await _bet_status(api, player, bet.json()["id"]) == ("half_won", 14_650)
     assert (await _wallet(api, player))["cash"] == 20_000 - 10_000 + 14_650
     await _reconciled(api)
@@ -163,7 +161,7 @@ async def test_dead_heat_two_way_tie_returns_55(api: Api) -> None:
             {"selection_id": market["selections"][1]["id"], "result": "won", "dead_heat_factor": "0.5"},
         ],
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 202, response.text
     assert await _bet_status(api, player, bet.json()["id"]) == ("won", 5_500)
     await _reconciled(api)
 
@@ -187,7 +185,7 @@ async def test_rule4_deduction_from_a_non_runner_applies_to_bets_struck_before(a
     nr_bet = await _bet(api, after, _single(market["selections"][1], 1_000))
     assert nr_bet.json()["error"]["code"] == "selection_closed"
     settled = await _settle(api, market["id"], [{"selection_id": market["selections"][0]["id"], "result": "won"}])
-    assert settled.status_code == 200, settled.text
+    assert settled.status_code == 202, settled.text
     # winnings 1.25 x 1000 = 1250, less 80p in the pound -> 250; return 1250
     assert await _bet_status(api, before, early.json()["id"]) == ("won", 1_250)
     assert await _bet_status(api, after, late.json()["id"]) == ("won", 2_250)
@@ -243,8 +241,8 @@ async def test_rollback_reopens_bets_takes_winnings_back_and_resettles(api: Api)
     await _settle(api, market["id"], [{"selection_id": home["id"], "result": "won"}])
     assert (await _wallet(api, player))["cash"] == 11_500
     trader = await _trader(api)
-    undone = await api.client.delete(f"/api/v1/admin/markets/{market['id']}/settlement", headers=trader.headers)
-    assert (undone.status_code, undone.json()["reopened_bets"]) == (200, 1)
+    undone = await api.staff(trader, "DELETE", f"/api/v1/admin/markets/{market['id']}/settlement")
+    assert (undone.status_code, undone.report["reopened_bets"]) == (202, 1)
     assert await _bet_status(api, player, bet.json()["id"]) == ("open", None)
     wallet = await _wallet(api, player)
     assert (wallet["cash"], wallet["reserved"]) == (9_000, 1_000)  # the stake reserved again, the return reversed
@@ -252,13 +250,13 @@ async def test_rollback_reopens_bets_takes_winnings_back_and_resettles(api: Api)
     await _settle(api, market["id"], [{"selection_id": away["id"], "result": "won"}])
     assert await _bet_status(api, player, bet.json()["id"]) == ("lost", 0)
     assert (await _wallet(api, player))["cash"] == 9_000
-    undone = await api.client.delete(f"/api/v1/admin/markets/{market['id']}/settlement", headers=trader.headers)
+    undone = await api.staff(trader, "DELETE", f"/api/v1/admin/markets/{market['id']}/settlement")
     await _settle(api, market["id"], [{"selection_id": home["id"], "result": "void"}])
     assert await _bet_status(api, player, bet.json()["id"]) == ("void", 1_000)
     assert (await _wallet(api, player))["cash"] == 10_000
-    none_left = await api.client.delete(f"/api/v1/admin/markets/{market['id']}/settlement", headers=trader.headers)
-    assert none_left.status_code == 200
-    missing = await api.client.delete(f"/api/v1/admin/markets/{market['id']}/settlement", headers=trader.headers)
+    none_left = await api.staff(trader, "DELETE", f"/api/v1/admin/markets/{market['id']}/settlement")
+    assert (none_left.status_code, none_left.report["reopened_bets"]) == (202, 1)  # the void bet reopens
+    missing = await api.staff(trader, "DELETE", f"/api/v1/admin/markets/{market['id']}/settlement")
     assert missing.json()["error"]["code"] == "settlement_not_found"
     await _reconciled(api)
 
@@ -278,7 +276,7 @@ async def test_rollback_after_the_winnings_were_spent_books_a_receivable(api: Ap
     )
     assert spent.status_code == 201
     trader = await _trader(api)
-    await api.client.delete(f"/api/v1/admin/markets/{market['id']}/settlement", headers=trader.headers)
+    await api.staff(trader, "DELETE", f"/api/v1/admin/markets/{market['id']}/settlement")
     wallet = await _wallet(api, player)
     assert (wallet["cash"], wallet["reserved"]) == (0, 1_000)  # the stake reserved again; 500 taken back, 2,000 owed
     await _reconciled(api)
@@ -421,13 +419,16 @@ async def test_a_chunk_changed_while_it_was_worked_out_is_decided_again_under_th
         if not raced:
             raced = True
             assert len(chunk.done) == 2  # both worked out as winners
-            report = await settler.cancel_bets(UUID(market["id"]), window_start, window_start + timedelta(seconds=5))
-            assert report.settled_bets == 1
+            market_id, window_end = UUID(market["id"]), window_start + timedelta(seconds=5)
+            async with unit_of_work(api.platform.db) as uow:
+                await settler.accept_bet_cancel(uow, market_id, window_start, window_end)
+            in_window = await settler.bets_in_window(market_id, window_start, window_end)
+            assert await settler.cancel_chunk(market_id, in_window) == 1
         return chunk
 
     monkeypatch.setattr(settler, "_read_chunk", bet_cancel_meanwhile)
     answer = await _settle(api, market["id"], [{"selection_id": home["id"], "result": "won"}])
-    assert answer.status_code == 200, answer.text
+    assert answer.report["settled_bets"] == 1, answer.jobs  # the other one the bet cancel settled
     assert raced
     assert await _bet_status(api, early, cancelled) == ("void", 1_000)
     assert await _bet_status(api, late, kept) == ("won", 2_500)
@@ -477,9 +478,7 @@ async def test_settlement_on_postgresql(postgres_url: str) -> None:
         player = await _funded_player(api, 10_000)
         bets = [await _bet(api, player, _single(_selection(event, "1x2", o), 1_000)) for o in ("home", "draw", "away")]
         trader = await _trader(api)
-        await api.client.post(
-            f"/api/v1/admin/events/{event['id']}/result", json={"score": {"home": 0, "away": 0}}, headers=trader.headers
-        )
+        await api.staff(trader, "POST", f"/api/v1/admin/events/{event['id']}/result", {"score": {"home": 0, "away": 0}})
         assert [await _bet_status(api, player, b.json()["id"]) for b in bets] == [
             ("lost", 0),
             ("won", 3_400),
@@ -498,7 +497,21 @@ async def test_cancelled_market_voids_its_bets_and_releases_the_stakes(api: Api)
         f"/api/v1/admin/markets/{market['id']}", json={"status": "cancelled"}, headers=trader.headers
     )
     assert cancelled.status_code == 200, cancelled.text
-    await api.published_events()  # the catalogue's event reaches the betting consumer
+    await api.published_events()  # the catalogue's event reaches the betting consumer, which queues a job
+    (job,) = await api.platform.jobs.run_pending()
+    assert (job.kind.value, job.status.value, job.report) == (
+        "settle",
+        "succeeded",
+        {
+            "settled_bets": 1,
+            "reopened_bets": 0,
+            "stake": 1_000,
+            "return": 1_000,
+            "outcomes": {"void": {"bets": 1, "stake": 1_000, "return": 1_000}},
+        },
+    )
+    await api.published_events()  # the same event again (at-least-once): nothing more is queued
+    assert await api.platform.jobs.run_pending() == []
     assert await _bet_status(api, player, bet.json()["id"]) == ("void", 1_000)
     assert await _wallet(api, player) == {
         "currency": "EUR",
@@ -520,18 +533,20 @@ async def test_a_market_cancelled_in_error_is_rolled_back_and_settled_for_real(a
     path = f"/api/v1/admin/markets/{market['id']}"
     assert (await api.client.patch(path, json={"status": "cancelled"}, headers=trader.headers)).status_code == 200
     await api.published_events()
+    await api.platform.jobs.run_pending()
     assert await _bet_status(api, player, bet) == ("void", 1_000)
-    undone = await api.client.delete(f"{path}/settlement", headers=trader.headers)
-    assert undone.status_code == 200, undone.text
+    undone = await api.staff(trader, "DELETE", f"{path}/settlement")
+    assert undone.status_code == 202, undone.text
     assert await _bet_status(api, player, bet) == ("open", None)
     wallet = await _wallet(api, player)
     assert (wallet["cash"], wallet["reserved"]) == (9_000, 1_000)  # the stake is reserved again
     market_now = (await api.client.get(f"/api/v1/admin/events/{event['id']}", headers=trader.headers)).json()
     assert next(m for m in market_now["markets"] if m["id"] == market["id"])["status"] == "suspended"
-    assert (await api.platform.settlements.void_market(UUID(market["id"]))).settled_bets == 0  # a late cancel event
+    async with unit_of_work(api.platform.db) as uow:  # a late cancel event voids nothing
+        assert await api.platform.settlements.accept_void(uow, UUID(market["id"])) is False
     assert await _bet_status(api, player, bet) == ("open", None)
     settled = await _settle(api, market["id"], [{"selection_id": home["id"], "result": "won"}])
-    assert settled.status_code == 200, settled.text
+    assert settled.status_code == 202, settled.text
     assert await _bet_status(api, player, bet) == ("won", 2_500)
     assert (await _wallet(api, player))["cash"] == 10_000 - 1_000 + 2_500
     await _reconciled(api)
@@ -552,20 +567,16 @@ async def test_bet_cancel_voids_legs_placed_in_the_window_and_resettles(api: Api
     trader = await _trader(api)
     start = (window_start - timedelta(seconds=1)).isoformat()
     end = (window_start + timedelta(seconds=30)).isoformat()
-    response = await api.client.post(
-        f"/api/v1/admin/markets/{market['id']}/bet-cancellations",
-        json={"start": start, "end": end},
-        headers=trader.headers,
+    response = await api.staff(
+        trader, "POST", f"/api/v1/admin/markets/{market['id']}/bet-cancellations", {"start": start, "end": end}
     )
-    assert response.status_code == 200, response.text
-    assert (response.json()["reopened_bets"], response.json()["settled_bets"]) == (1, 1)
+    assert response.status_code == 202, response.text
+    assert (response.report["reopened_bets"], response.report["settled_bets"]) == (1, 1)
     assert await _bet_status(api, player, inside.json()["id"]) == ("void", 1_000)
     assert await _bet_status(api, player, before.json()["id"]) == ("won", 2_500)
     assert (await _wallet(api, player))["cash"] == 10_000 - 2_000 + 2_500 + 1_000
-    backwards = await api.client.post(
-        f"/api/v1/admin/markets/{market['id']}/bet-cancellations",
-        json={"start": end, "end": start},
-        headers=trader.headers,
+    backwards = await api.staff(
+        trader, "POST", f"/api/v1/admin/markets/{market['id']}/bet-cancellations", {"start": end, "end": start}
     )
     assert backwards.json()["error"]["code"] == "invalid_settlement"
     await _reconciled(api)

@@ -13,16 +13,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from sportsbook.betting import refusals
+from sportsbook.betting.jobs import InvalidJobFilter, JobStatus, SettlementJob, SettlementJobNotFound
 from sportsbook.betting.model import SETTLED, UNSETTLED, Bet, BetStatus, BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest
 from sportsbook.betting.settlement_rules import InvalidSettlement
-from sportsbook.betting.settlements import (
-    EventAlreadyResulted,
-    MarketAlreadySettled,
-    Outcome,
-    SettlementNotFound,
-    SettlementReport,
-)
+from sportsbook.betting.settlements import EventAlreadyResulted, MarketAlreadySettled, Outcome, SettlementNotFound
 from sportsbook.catalog.model import EventNotFound, MarketNotFound
 from sportsbook.core.errors import InvalidRequest
 from sportsbook.core.markets import Score
@@ -330,10 +325,30 @@ class ResultIn(BaseModel):
     score: ScoreIn
 
 
-class SettlementOut(BaseModel):
+class JobErrorOut(BaseModel):
+    code: str
+    message: str
+
+
+class SettlementJobOut(BaseModel):
+    """A settlement job: `report` (counts and money by outcome) once it has succeeded, `error` if it failed."""
+
+    id: UUID
+    kind: Literal["settle", "rollback", "bet_cancel"]
     market_id: UUID
-    settled_bets: int
-    reopened_bets: int
+    status: Literal["queued", "running", "succeeded", "failed"]
+    bets_total: int
+    bets_done: int
+    report: dict[str, Any] | None
+    error: JobErrorOut | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class SettlementJobsOut(BaseModel):
+    items: list[SettlementJobOut]
+    next_cursor: str | None
 
 
 class NonRunnerIn(BaseModel):
@@ -363,57 +378,139 @@ class CashedOutOut(BaseModel):
     return_: int = Field(serialization_alias="return")
 
 
-def _report(report: SettlementReport) -> SettlementOut:
-    return SettlementOut(
-        market_id=report.market_id, settled_bets=report.settled_bets, reopened_bets=report.reopened_bets
+def _job_out(job: SettlementJob) -> SettlementJobOut:
+    return SettlementJobOut(
+        id=job.id,
+        kind=job.kind.value,
+        market_id=job.market_id,
+        status=job.status.value,
+        bets_total=job.bets_total,
+        bets_done=job.bets_done,
+        report=job.report,
+        error=JobErrorOut(**job.error) if job.error is not None else None,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
     )
+
+
+def _accepted(job: SettlementJob) -> tuple[int, dict[str, Any]]:
+    return 202, _job_out(job).model_dump(mode="json")
+
+
+def _accepted_all(jobs: list[SettlementJob]) -> tuple[int, dict[str, Any]]:
+    return 202, {"items": [_job_out(job).model_dump(mode="json") for job in jobs], "next_cursor": None}
+
+
+def _job_answer(status: int, payload: dict[str, Any]) -> JSONResponse:
+    """A job's 202 with its Location, or the refusal the key answered first."""
+    headers = {"Location": f"/api/v1/admin/settlement-jobs/{payload['id']}"} if status == 202 else None
+    return JSONResponse(payload, status_code=status, headers=headers)
 
 
 _traders = require_role(Role.TRADER)
 
 
 _SETTLING = (MarketNotFound, InvalidSettlement, MarketAlreadySettled)
+_JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": SettlementJobOut, "description": "The job, queued; `Location` is where to follow it"}
+}
 
 
 @router.post(
     "/api/v1/admin/markets/{market_id}/settlement",
-    response_model=SettlementOut,
-    responses=error_responses(*_SETTLING),
+    status_code=202,
+    response_model=SettlementJobOut,
+    responses={**_JOB_RESPONSES, **error_responses(*_SETTLING)},
 )
 async def post_settlement(
     market_id: UUID,
     body: SettlementIn,
-    _staff: Principal = Depends(_traders),
+    request: Request,
+    key: str = Depends(idempotency_key),
+    staff: Principal = Depends(_traders),
     platform: Platform = Depends(get_platform),
-) -> SettlementOut:
-    """Result a market (unnamed running selections lose) and settle its bets through the ledger."""
+) -> JSONResponse:
+    """Result a market (unnamed running selections lose): the market closes to bets at once and a job settles
+    its bets through the ledger. A repeat of the key answers the same job."""
     outcomes = [Outcome(o.selection_id, o.result, o.void_factor, o.dead_heat_factor) for o in body.outcomes]
-    return _report(await platform.settlements.settle_market(market_id, outcomes))
+    once = Once.of(f"user:{staff.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
+    use_case = partial(platform.jobs.settle_market, market_id=market_id, outcomes=outcomes)
+    return _job_answer(*await platform.idempotency.run(once, use_case, _accepted))
 
 
 @router.delete(
     "/api/v1/admin/markets/{market_id}/settlement",
-    response_model=SettlementOut,
-    responses=error_responses(MarketNotFound, SettlementNotFound),
+    status_code=202,
+    response_model=SettlementJobOut,
+    responses={**_JOB_RESPONSES, **error_responses(MarketNotFound, SettlementNotFound)},
 )
 async def delete_settlement(
-    market_id: UUID, _staff: Principal = Depends(_traders), platform: Platform = Depends(get_platform)
-) -> SettlementOut:
-    """Roll a market's settlement back: its bets reopen and their returns are taken back."""
-    return _report(await platform.settlements.rollback(market_id))
+    market_id: UUID,
+    request: Request,
+    key: str = Depends(idempotency_key),
+    staff: Principal = Depends(_traders),
+    platform: Platform = Depends(get_platform),
+) -> JSONResponse:
+    """Roll a market's settlement back: the market is suspended again at once, and a job reopens its bets and
+    takes their returns back. A repeat of the key answers the same job."""
+    once = Once.of(f"user:{staff.id}", key, "DELETE", request.url.path, None)
+    use_case = partial(platform.jobs.rollback, market_id=market_id)
+    return _job_answer(*await platform.idempotency.run(once, use_case, _accepted))
 
 
 @router.post(
     "/api/v1/admin/events/{event_id}/result",
-    response_model=list[SettlementOut],
+    status_code=202,
+    response_model=SettlementJobsOut,
     responses=error_responses(EventNotFound, InvalidSettlement, EventAlreadyResulted),
 )
 async def post_result(
-    event_id: UUID, body: ResultIn, _staff: Principal = Depends(_traders), platform: Platform = Depends(get_platform)
-) -> list[SettlementOut]:
-    """End the event with its final score and settle every open score-based market."""
-    reports = await platform.settlements.result_event(event_id, Score(body.score.home, body.score.away))
-    return [_report(r) for r in reports]
+    event_id: UUID,
+    body: ResultIn,
+    request: Request,
+    key: str = Depends(idempotency_key),
+    staff: Principal = Depends(_traders),
+    platform: Platform = Depends(get_platform),
+) -> JSONResponse:
+    """End the event with its final score: every open score-based market is resulted and closes to bets at
+    once, with a settlement job each. A repeat of the key answers the same jobs."""
+    once = Once.of(f"user:{staff.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
+    use_case = partial(platform.jobs.result_event, event_id=event_id, score=Score(body.score.home, body.score.away))
+    status, payload = await platform.idempotency.run(once, use_case, _accepted_all)
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get(
+    "/api/v1/admin/settlement-jobs/{job_id}",
+    response_model=SettlementJobOut,
+    responses=error_responses(SettlementJobNotFound),
+)
+async def get_settlement_job(
+    job_id: UUID,
+    _staff: Principal = Depends(require_role(Role.TRADER, Role.RISK)),
+    platform: Platform = Depends(get_platform),
+) -> SettlementJobOut:
+    """A settlement job and its progress."""
+    return _job_out(await platform.jobs.job(job_id))
+
+
+@router.get(
+    "/api/v1/admin/settlement-jobs",
+    response_model=SettlementJobsOut,
+    responses=error_responses(InvalidJobFilter),
+)
+async def get_settlement_jobs(
+    status: Annotated[Literal["queued", "running", "succeeded", "failed"] | None, Query()] = None,
+    market_id: Annotated[UUID | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    _staff: Principal = Depends(require_role(Role.TRADER, Role.RISK)),
+    platform: Platform = Depends(get_platform),
+) -> SettlementJobsOut:
+    """Settlement jobs, newest first."""
+    jobs, next_cursor = await platform.jobs.jobs(JobStatus(status) if status else None, market_id, limit, cursor)
+    return SettlementJobsOut(items=[_job_out(j) for j in jobs], next_cursor=next_cursor)
 
 
 @router.post(
@@ -514,16 +611,22 @@ class BetCancellationIn(BaseModel):
 
 @router.post(
     "/api/v1/admin/markets/{market_id}/bet-cancellations",
-    response_model=SettlementOut,
-    responses=error_responses(MarketNotFound, InvalidSettlement),
+    status_code=202,
+    response_model=SettlementJobOut,
+    responses={**_JOB_RESPONSES, **error_responses(MarketNotFound, InvalidSettlement)},
 )
 async def post_bet_cancellation(
     market_id: UUID,
     body: BetCancellationIn,
-    _staff: Principal = Depends(_traders),
+    request: Request,
+    key: str = Depends(idempotency_key),
+    staff: Principal = Depends(_traders),
     platform: Platform = Depends(get_platform),
-) -> SettlementOut:
-    """A feed's bet cancel: legs on this market of bets placed in [start, end) are void; settled ones resettle."""
+) -> JSONResponse:
+    """A feed's bet cancel: legs on this market of bets placed in [start, end) are void, settled ones resettle,
+    through a job; from now on a bet priced in the window is refused. A repeat of the key answers the same job."""
     if body.start.tzinfo is None or body.end.tzinfo is None:
         raise InvalidRequest("times need a zone (UTC), e.g. 2026-01-01T15:00:00Z")
-    return _report(await platform.settlements.cancel_bets(market_id, body.start, body.end))
+    once = Once.of(f"user:{staff.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
+    use_case = partial(platform.jobs.cancel_bets, market_id=market_id, start=body.start, end=body.end)
+    return _job_answer(*await platform.idempotency.run(once, use_case, _accepted))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -50,13 +50,9 @@ from sportsbook.core.ids import derived_id, new_id
 from sportsbook.core.markets import SCORE_BASED, Score
 from sportsbook.db.engine import Database
 from sportsbook.db.unit_of_work import UnitOfWork, reading, unit_of_work
-from sportsbook.events.bus import EventBus
-from sportsbook.events.model import Event
 from sportsbook.ledger.model import Transfer
 from sportsbook.ledger.service import Ledger
 from sportsbook.ledger.verbs import Movements, Result
-
-CHUNK = 2_000  # bets per settlement transaction
 
 
 class MarketAlreadySettled(Conflict):
@@ -87,13 +83,6 @@ class Outcome:
     dead_heat_factor: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SettlementReport:
-    market_id: UUID
-    settled_bets: int
-    reopened_bets: int = 0
-
-
 _STATUS_OF = {
     LegResult.WON: SelectionStatus.WON,
     LegResult.HALF_WON: SelectionStatus.WON,
@@ -104,11 +93,32 @@ _STATUS_OF = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class ChunkDone:
+    """What one committed chunk of a job did: the bets it walked (up to `last_id`, in id order), the bets it
+    closed and the bets it reopened, each as (status, total stake, return; for a reopened bet, the status and
+    return it had)."""
+
+    last_id: UUID
+    walked: int
+    settled: Sequence[tuple[str, int, int]] = ()
+    reopened: Sequence[tuple[str, int, int]] = ()
+
+
+# Called in each chunk's unit of work before it commits: a job records its progress with the chunk.
+OnChunk = Callable[[UnitOfWork, ChunkDone], Awaitable[None]]
+
+
+async def _no_progress(_uow: UnitOfWork, _done: ChunkDone) -> None:
+    return None
+
+
 class Settlements:
-    """The settlement use cases: result a market and settle its bets through the ledger chunk by chunk, roll a
-    settlement back, void a cancelled market or a feed's bet-cancel window, withdraw a runner, cash a bet out.
-    Its collaborators are its own: the database (each use case's unit of work, where the bet store lives), the
-    ledger's verbs and the catalogue's service."""
+    """The settlement use cases. Results, rollbacks and bet cancels are accepted in the caller's unit of work
+    (the request's, which queues the job with them: the market closes to new bets at once), then their bets are
+    walked chunk by chunk in id order, each chunk in its own transaction under the ledger lock (a job's work,
+    in a worker). Also: withdraw a runner, cash a bet out. Its collaborators are its own: the database (each
+    use case's unit of work, where the bet store lives), the ledger's verbs and the catalogue's service."""
 
     def __init__(
         self,
@@ -116,30 +126,30 @@ class Settlements:
         clock: Clock,
         ledger: Ledger,
         catalog: Catalog,
-        bus: EventBus | None = None,
         *,
+        chunk: int = 2_000,
         cashout_margin: Decimal = Decimal("0.05"),
     ) -> None:
         self.db = db
+        self.chunk = chunk  # bets per settlement transaction
         self.clock = clock
         self.ledger = ledger
         self.catalog = catalog
         self.cashout_margin = cashout_margin
-        if bus is not None:  # a cancelled market voids its bets, whichever node cancelled it
-            bus.subscribe("betting-market-voids", ["catalog.market_changed"], self._on_market_changed)
 
-    # ---- resulting ----
+    # ---- accepting: in the caller's unit of work ----
 
-    async def settle_market(self, market_id: UUID, outcomes: Sequence[Outcome]) -> SettlementReport:
-        """Result a market from explicit outcomes (unnamed running selections lose) and settle its bets."""
+    async def accept_settlement(self, uow: UnitOfWork, market_id: UUID, outcomes: Sequence[Outcome]) -> None:
+        """Result a market from explicit outcomes (unnamed running selections lose): the results are recorded
+        and the market settled in the catalogue, closed to bets; its bets are left for `settle_chunks`."""
         market = self.catalog.market(market_id)
-        results = self._explicit_results(market, outcomes)
-        return await self._settle(market, results)
+        await self._record(uow, market, self._explicit_results(market, outcomes))
 
-    async def result_event(self, event_id: UUID, score: Score) -> list[SettlementReport]:
-        """Result every open score-based market of an event from its final score. The same score again settles
-        only what was rolled back since; another score than the ended event's is refused (`event_already_resulted`)
-        while any of its score-based markets is still settled, however it was settled."""
+    async def accept_result(self, uow: UnitOfWork, event_id: UUID, score: Score) -> list[UUID]:
+        """End an event with its final score and result every open score-based market of it; the ids of the
+        markets resulted. The same score again results only what was rolled back since; another score than
+        the ended event's is refused (`event_already_resulted`) while any of its score-based markets is still
+        settled, however it was settled."""
         event = self.catalog.event(event_id)
         if event.competitors is None:
             raise InvalidSettlement("only two-sided events are resulted from a score")
@@ -150,12 +160,13 @@ class Settlements:
                 " markets are settled: roll their settlements back first to result it with another score"
             )
         if event.status is EventStatus.UPCOMING:  # resulted without going live first (e.g. a late feed)
-            await self.catalog.update_event(event_id, status=EventStatus.LIVE)
+            await self.catalog.update_event_in(uow, event_id, status=EventStatus.LIVE)
         if event.status is not EventStatus.ENDED or event.score != score:
-            await self.catalog.update_event(event_id, status=EventStatus.ENDED, score=score)
-        event = self.catalog.event(event_id)
-        reports = []
-        for market in event.markets:
+            await self.catalog.update_event_in(uow, event_id, status=EventStatus.ENDED, score=score)
+        stored = await self.catalog.stored_event(uow, event_id)
+        assert stored is not None  # it was locked and changed above, or is in memory and never deleted
+        resulted = []
+        for market in stored.markets:
             if market.type not in SCORE_BASED or market.status not in (MarketStatus.ACTIVE, MarketStatus.SUSPENDED):
                 continue
             results = {
@@ -166,8 +177,43 @@ class Settlements:
                 )
                 for s in market.selections
             }
-            reports.append(await self._settle(market, results))
-        return reports
+            await self._record(uow, market, results)
+            resulted.append(market.id)
+        return resulted
+
+    async def accept_void(self, uow: UnitOfWork, market_id: UUID) -> bool:
+        """Record a cancelled market's results as all void, once per cancellation and only while it is still
+        cancelled (a late or repeated event must not void it again after the cancellation was rolled back);
+        False when there is nothing to void."""
+        market = self.catalog.market(market_id)
+        bets = uow.store(bet_store)
+        stored = await self.catalog.stored_event(uow, market.event_id)
+        if stored is None or stored.market(market_id).status is not MarketStatus.CANCELLED:
+            return False
+        if await bets.has_settlement(market_id):
+            return False
+        await bets.insert_settlement(new_id(), market_id, {s.id: _VOID for s in market.selections}, self.clock.now())
+        return True
+
+    async def accept_rollback(self, uow: UnitOfWork, market_id: UUID) -> None:
+        """Undo a market's settlement: its results are stamped rolled back and the market is suspended again
+        (a cancelled market's void settlement rolls back the same way: the cancellation is undone); the bets
+        it closed are left for `reopen_chunk`. Safe while the settlement is still being walked: chunks written
+        after this commits find the results gone."""
+        self.catalog.market(market_id)  # market_not_found before anything is written
+        if not await uow.store(bet_store).roll_back_settlement(market_id, self.clock.now()):
+            raise SettlementNotFound()
+        await self.catalog.unsettle_market(uow, market_id)
+
+    async def accept_bet_cancel(self, uow: UnitOfWork, market_id: UUID, start: datetime, end: datetime) -> None:
+        """A feed's bet cancel: the window [start, end) is recorded under the ledger lock, so a bet priced in it
+        but not yet written is refused by its placement batch (see `Betting`); the bets placed in it are left for
+        `cancel_chunk`."""
+        self.catalog.market(market_id)
+        if not start < end:
+            raise InvalidSettlement("the window must end after it starts")
+        await self.ledger.lock(uow)
+        await uow.store(bet_store).insert_bet_cancellation(new_id(), market_id, start, end, self.clock.now())
 
     def _explicit_results(self, market: Market, outcomes: Sequence[Outcome]) -> dict[UUID, SelectionResult]:
         ids = {s.id for s in market.selections}
@@ -192,38 +238,56 @@ class Settlements:
                 results[selection.id] = named.get(selection.id, _LOST)
         return results
 
-    async def _settle(self, market: Market, results: Mapping[UUID, SelectionResult]) -> SettlementReport:
+    async def _record(self, uow: UnitOfWork, market: Market, results: Mapping[UUID, SelectionResult]) -> None:
         if market.status in (MarketStatus.SETTLED, MarketStatus.CANCELLED):
             raise MarketAlreadySettled()
-        now = self.clock.now()
-        async with unit_of_work(self.db) as uow:
-            await uow.store(bet_store).insert_settlement(new_id(), market.id, results, now)
-            withdrawn = {s.id for s in market.selections if s.status is SelectionStatus.NON_RUNNER}
-            statuses = {sid: _STATUS_OF[r.label] for sid, r in results.items() if sid not in withdrawn}
-            await self.catalog.settle_market_selections(uow, market.id, statuses)
-        return SettlementReport(market.id, await self._settle_chunks(await self._open_bet_chunks(market.id), now))
+        await uow.store(bet_store).insert_settlement(new_id(), market.id, results, self.clock.now())
+        withdrawn = {s.id for s in market.selections if s.status is SelectionStatus.NON_RUNNER}
+        statuses = {sid: _STATUS_OF[r.label] for sid, r in results.items() if sid not in withdrawn}
+        await self.catalog.settle_market_selections(uow, market.id, statuses)
 
-    async def _open_bet_chunks(self, market_id: UUID) -> list[list[UUID]]:
-        """The market's open bets, listed under the ledger lock: a placement batch or an in-play acceptance
-        that priced a bet before the market closed either committed it before this list, or finds the market
-        closed in the database under the same lock and refuses it."""
+    # ---- listing a job's bets: under the ledger lock ----
+
+    async def open_bets_on(self, market_id: UUID, after: UUID | None = None) -> list[UUID]:
+        """The market's open bets after `after`, in id order, listed under the ledger lock: a placement batch or
+        an in-play acceptance that priced a bet before the market closed either committed it before this list,
+        or finds the market closed in the database under the same lock and refuses it."""
         async with unit_of_work(self.db) as uow:
             await self.ledger.lock(uow)
-            ids = await uow.store(bet_store).open_bet_ids_on(market_id)
-        return _chunks(ids)
+            return await uow.store(bet_store).open_bet_ids_on(market_id, after)
 
-    async def _settle_chunks(self, chunks: Sequence[Sequence[UUID]], now: datetime) -> int:
-        """Settle chunk after chunk, each in its own transaction under the ledger lock. The next chunk is read
-        and worked out outside the lock while the current one is written, so Python and the database overlap;
-        a chunk is written as worked out only if what decided it still holds under the lock, else it is
-        decided again there (a cash-out, a rollback or a withdrawal came in between)."""
+    async def settled_bets_on(self, market_id: UUID, after: UUID | None = None) -> list[UUID]:
+        """The bets with a leg on the market that a settlement closed, after `after`, in id order, listed under
+        the ledger lock: a settlement chunk still being written commits before the list."""
+        async with unit_of_work(self.db) as uow:
+            await self.ledger.lock(uow)
+            return await uow.store(bet_store).settled_bet_ids_on(market_id, after)
+
+    async def bets_in_window(
+        self, market_id: UUID, start: datetime, end: datetime, after: UUID | None = None
+    ) -> list[UUID]:
+        """The bets on the market placed in [start, end) after `after`, in id order, under the ledger lock."""
+        async with unit_of_work(self.db) as uow:
+            await self.ledger.lock(uow)
+            return await uow.store(bet_store).bet_ids_placed_on(market_id, start, end, after)
+
+    # ---- walking a job's bets: a transaction per chunk ----
+
+    async def settle_chunks(
+        self, chunks: Sequence[Sequence[UUID]], on_chunk: OnChunk = _no_progress, now: datetime | None = None
+    ) -> int:
+        """Settle chunk after chunk, each in its own transaction under the ledger lock, and the number settled.
+        The next chunk is read and worked out outside the lock while the current one is written, so Python and
+        the database overlap; a chunk is written as worked out only if what decided it still holds under the
+        lock, else it is decided again there (a cash-out, a rollback or a withdrawal came in between)."""
+        now = now or self.clock.now()
         settled = 0
         upcoming: asyncio.Task[_Chunk] | None = None
         try:
             for i, chunk in enumerate(chunks):
                 current = await upcoming if upcoming is not None else await self._read_chunk(chunk)
                 upcoming = asyncio.create_task(self._read_chunk(chunks[i + 1])) if i + 1 < len(chunks) else None
-                settled += await self._write_chunk(current, now)
+                settled += await self._write_chunk(current, now, on_chunk)
         finally:
             if upcoming is not None and not upcoming.done():
                 upcoming.cancel()
@@ -235,7 +299,7 @@ class Settlements:
         async with reading(self.db) as uow:
             return await self._work_out(uow, bet_ids)
 
-    async def _write_chunk(self, chunk: _Chunk, now: datetime) -> int:
+    async def _write_chunk(self, chunk: _Chunk, now: datetime, on_chunk: OnChunk) -> int:
         async with unit_of_work(self.db) as uow:
             await self.ledger.lock(uow)
             if not await self._still_holds(uow.store(bet_store), chunk):
@@ -244,6 +308,7 @@ class Settlements:
             # name moves on in its own transaction: the bets open at the counts checked above have none stored.
             await self._apply(uow, chunk.movements, chunk.pending, new_ids=True)
             await self._mark_settled(uow, chunk.done, now, chunk.exposure)
+            await on_chunk(uow, ChunkDone(chunk.bet_ids[-1], len(chunk.bet_ids), _closed(chunk.done)))
         return len(chunk.done)
 
     async def _work_out(self, uow: UnitOfWork, bet_ids: Sequence[UUID]) -> _Chunk:
@@ -275,33 +340,44 @@ class Settlements:
             and await bets.voided_legs(list(chunk.open)) == plans.voids
         )
 
-    # ---- rollback ----
+    # ---- rollback and bet cancels ----
 
-    async def rollback(self, market_id: UUID) -> SettlementReport:
-        """Undo a market's settlement: the market is suspended again, its settled bets reopen, their money
-        returns. A cancelled market's void settlement rolls back the same way: the cancellation is undone.
-        Safe while the settlement is still running: chunks written after it find the results gone.
+    async def reopen_chunk(self, market_id: UUID, bet_ids: Sequence[UUID], on_chunk: OnChunk = _no_progress) -> int:
+        """Reopen the bets among `bet_ids` that a rolled-back settlement of the market closed, in one transaction
+        under the ledger lock, and the number reopened: their money returns (see `_reopen`).
 
         A settled bet that the results still standing decide without this market (a multiple lost on another
         market) is not reopened: what it paid does not depend on this market's result (see `plan_bet`), so
         reopening it would only leave it open on a loss no one will settle again."""
-        self.catalog.market(market_id)  # market_not_found before anything is written
-        now = self.clock.now()
         async with unit_of_work(self.db) as uow:
             bets = uow.store(bet_store)
-            # The ledger lock first, as a settlement chunk takes it: a chunk still being written when the
-            # rollback came in commits before the settled bets are listed, and a later one sees the rollback.
             await self.ledger.lock(uow)
-            if not await bets.roll_back_settlement(market_id, now):
-                raise SettlementNotFound()
-            await self.catalog.unsettle_market(uow, market_id)
-            settled = await bets.settled_bets_on(market_id)
+            settled = await bets.settled_bets(bet_ids)
             standing = await _read_plans(
                 bets, {leg.market_id for b in settled for leg in b.legs}, [b.id for b in settled]
             )
             reopened = [bet for bet in settled if not standing.decides(bet)]
+            await self._reopen(uow, reopened, self.clock.now())
+            await on_chunk(uow, ChunkDone(bet_ids[-1], len(bet_ids), reopened=_opened(reopened)))
+        return len(reopened)
+
+    async def cancel_chunk(self, market_id: UUID, bet_ids: Sequence[UUID], on_chunk: OnChunk = _no_progress) -> int:
+        """A bet cancel's chunk, in one transaction under the ledger lock: the legs on the market of these bets
+        (placed in the window) become void, those already settled reopen, and those the void leg decides settle
+        again (a single comes back void); the number settled."""
+        now = self.clock.now()
+        async with unit_of_work(self.db) as uow:
+            bets = uow.store(bet_store)
+            await self.ledger.lock(uow)
+            await bets.void_legs(bet_ids, market_id, now)
+            reopened = await bets.settled_bets(bet_ids)
             await self._reopen(uow, reopened, now)
-        return SettlementReport(market_id, 0, reopened_bets=len(reopened))
+            chunk = await self._work_out(uow, bet_ids)
+            await self._apply(uow, chunk.movements, chunk.pending, new_ids=True)
+            await self._mark_settled(uow, chunk.done, now, chunk.exposure)
+            done = ChunkDone(bet_ids[-1], len(bet_ids), _closed(chunk.done), _opened(reopened))
+            await on_chunk(uow, done)
+        return len(chunk.done)
 
     async def _reopen(self, uow: UnitOfWork, settled: Sequence[Bet], now: datetime) -> None:
         """Open these settled bets again with their stakes reserved, and take back what they paid (in the caller's
@@ -336,47 +412,6 @@ class Settlements:
         await bets.reopen(holds)
         await bets.add_exposure(exposure_deltas(settled, +1))
         await uow.outbox.add([bet.reopen(now)[1] for bet in settled])
-
-    # ---- voiding ----
-
-    async def void_market(self, market_id: UUID) -> SettlementReport:
-        """Void every bet on a cancelled market: its selections all count as void (once per cancellation, and
-        only while the market is still cancelled: a late or repeated event must not void it again after the
-        cancellation was rolled back)."""
-        market = self.catalog.market(market_id)
-        now = self.clock.now()
-        async with unit_of_work(self.db) as uow:
-            bets = uow.store(bet_store)
-            stored = await self.catalog.stored_event(uow, market.event_id)
-            if stored is None or stored.market(market_id).status is not MarketStatus.CANCELLED:
-                return SettlementReport(market_id, 0)
-            if await bets.has_settlement(market_id):
-                return SettlementReport(market_id, 0)
-            await bets.insert_settlement(new_id(), market_id, {s.id: _VOID for s in market.selections}, now)
-        return SettlementReport(market_id, await self._settle_chunks(await self._open_bet_chunks(market_id), now))
-
-    async def cancel_bets(self, market_id: UUID, start: datetime, end: datetime) -> SettlementReport:
-        """A feed's bet cancel: the legs on this market of bets placed in [start, end) become void; settled
-        bets among them are resettled. The window is recorded and the bets listed under the ledger lock, so a
-        bet priced in the window but not yet written is refused by its placement batch (see `Betting`)."""
-        self.catalog.market(market_id)
-        if not start < end:
-            raise InvalidSettlement("the window must end after it starts")
-        now = self.clock.now()
-        async with unit_of_work(self.db) as uow:
-            bets = uow.store(bet_store)
-            await self.ledger.lock(uow)
-            await bets.insert_bet_cancellation(new_id(), market_id, start, end, now)
-            ids = await bets.bet_ids_placed_on(market_id, start, end)
-            await bets.void_legs(ids, market_id, now)
-            reopened = await bets.settled_bets(ids)
-            await self._reopen(uow, reopened, now)
-        settled = await self._settle_chunks(_chunks(ids), now)
-        return SettlementReport(market_id, settled, reopened_bets=len(reopened))
-
-    async def _on_market_changed(self, event: Event) -> None:
-        if event.payload.get("status") == "cancelled":
-            await self.void_market(UUID(str(event.payload["market_id"])))
 
     # ---- non-runners ----
 
@@ -524,8 +559,17 @@ async def _read_plans(bets: BetStore, markets: set[UUID], bet_ids: Sequence[UUID
     )
 
 
-def _chunks(ids: Sequence[UUID]) -> list[list[UUID]]:
-    return [list(ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)]
+def chunks(ids: Sequence[UUID], size: int) -> list[list[UUID]]:
+    """`ids` in chunks of `size`, in order: a chunk is one settlement transaction."""
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+
+
+def _closed(done: Sequence[tuple[Bet, BetStatus, int]]) -> list[tuple[str, int, int]]:
+    return [(status.value, bet.total_stake, amount) for bet, status, amount in done]
+
+
+def _opened(reopened: Sequence[Bet]) -> list[tuple[str, int, int]]:
+    return [(bet.status.value, bet.total_stake, bet.return_amount or 0) for bet in reopened]
 
 
 @dataclass(slots=True)

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sportsbook.betting.jobs import JobKind, JobStatus, SettlementJob, Tally
 from sportsbook.betting.model import RESULTED, Bet, BetStatus, Leg, StakeState
 from sportsbook.betting.settlement_rules import LegResult, Part, SelectionResult
 from sportsbook.core.clock import utc
@@ -169,6 +170,29 @@ bet_first_terms = Table(
     Column("bet_id", Uuid, primary_key=True),
     Column("odds", JSON, nullable=False),  # each leg's odds in order, as decimal strings
     Column("potential_return", BigInteger, nullable=False),
+)
+
+# Settlement jobs (betting/jobs.py): one row a job, its progress written with each chunk it commits.
+settlement_jobs = Table(
+    "settlement_jobs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("market_id", Uuid, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("bets_total", BigInteger, nullable=False),
+    Column("bets_done", BigInteger, nullable=False),
+    Column("cursor", Uuid, nullable=True),
+    Column("tally", JSON, nullable=False),
+    Column("error", JSON, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Index("ix_settlement_jobs_status", "status", "created_at"),
+    Index("ix_settlement_jobs_market", "market_id", "created_at"),
 )
 
 _LEGS_OF = (
@@ -493,14 +517,6 @@ class BetStore:
         )
         return {r.id: int(r.settle_count) for r in await conn.execute(query)}
 
-    async def settled_bets_on(self, market_id: UUID) -> list[Bet]:
-        """Bets with a leg on this market that a settlement closed (cash-outs are final and stay closed)."""
-        conn = self.conn
-        on_market = select(bet_legs.c.bet_id).where(bet_legs.c.market_id == market_id)
-        settled = [s.value for s in RESULTED]  # a cash-out is final: a rollback leaves it closed
-        query = select(bets).where(bets.c.id.in_(on_market), bets.c.status.in_(settled))
-        return await self._with_legs(await conn.execute(query))
-
     async def mark_settled(self, outcomes: Sequence[tuple[UUID, str, int]], now: datetime) -> None:
         """Close bets with their status and return; their stake is no longer held."""
         conn = self.conn
@@ -592,14 +608,24 @@ class BetStore:
         )
         return True
 
-    async def open_bet_ids_on(self, market_id: UUID) -> list[UUID]:
-        """Ids of the open bets with a leg on this market."""
-        conn = self.conn
+    async def open_bet_ids_on(self, market_id: UUID, after: UUID | None = None) -> list[UUID]:
+        """Ids of the open bets with a leg on this market, in id order, after `after` (a job's cursor)."""
         on_market = select(bet_legs.c.bet_id).where(bet_legs.c.market_id == market_id)
-        rows = await conn.execute(
-            select(bets.c.id).where(bets.c.id.in_(on_market), bets.c.status == BetStatus.OPEN.value)
+        query = select(bets.c.id).where(bets.c.id.in_(on_market), bets.c.status == BetStatus.OPEN.value)
+        return await self._ids_after(query, after)
+
+    async def settled_bet_ids_on(self, market_id: UUID, after: UUID | None = None) -> list[UUID]:
+        """Ids of the bets with a leg on this market that a settlement closed, in id order, after `after`."""
+        on_market = select(bet_legs.c.bet_id).where(bet_legs.c.market_id == market_id)
+        settled = [s.value for s in RESULTED]  # a cash-out is final: a rollback leaves it closed
+        return await self._ids_after(
+            select(bets.c.id).where(bets.c.id.in_(on_market), bets.c.status.in_(settled)), after
         )
-        return [r.id for r in rows]
+
+    async def _ids_after(self, query: Any, after: UUID | None) -> list[UUID]:
+        if after is not None:
+            query = query.where(bets.c.id > after)
+        return [r.id for r in await self.conn.execute(query.order_by(bets.c.id))]
 
     async def insert_non_runner(
         self, selection_id: UUID, market_id: UUID, odds_at_withdrawal: Decimal, now: datetime
@@ -611,9 +637,11 @@ class BetStore:
             )
         )
 
-    async def bet_ids_placed_on(self, market_id: UUID, start: datetime, end: datetime) -> list[UUID]:
-        """Bets with a leg on this market placed in [start, end), that a cancellation can still touch."""
-        conn = self.conn
+    async def bet_ids_placed_on(
+        self, market_id: UUID, start: datetime, end: datetime, after: UUID | None = None
+    ) -> list[UUID]:
+        """Bets with a leg on this market placed in [start, end), that a cancellation can still touch, in id
+        order, after `after` (a job's cursor)."""
         on_market = select(bet_legs.c.bet_id).where(bet_legs.c.market_id == market_id)
         query = select(bets.c.id).where(
             bets.c.id.in_(on_market),
@@ -621,7 +649,7 @@ class BetStore:
             bets.c.placed_at < end,
             bets.c.status.not_in((BetStatus.REJECTED.value, BetStatus.CASHED_OUT.value)),
         )
-        return [r.id for r in await conn.execute(query)]
+        return await self._ids_after(query, after)
 
     async def insert_bet_cancellation(
         self, cancellation_id: UUID, market_id: UUID, start: datetime, end: datetime, now: datetime
@@ -835,6 +863,133 @@ class PostgresBetStore(BetStore):
         sels, markets, amounts = (list(column) for column in zip(*changes, strict=True))
         await pg.execute(_ADD_EXPOSURE, sels, markets, amounts)
         return
+
+
+class JobStore:
+    """The settlement jobs table in one transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def insert(self, job: SettlementJob) -> bool:
+        """Queue a job; False if a job with its id exists already (a duplicate delivery of what queued it)."""
+        if await self.get(job.id) is not None:
+            return False
+        await self.conn.execute(settlement_jobs.insert().values(**_job_values(job)))
+        return True
+
+    async def latest_created_at(self, market_id: UUID) -> datetime | None:
+        """When the market's newest job was queued (a market's jobs run in the order they were queued)."""
+        c = settlement_jobs.c
+        query = select(c.created_at).where(c.market_id == market_id).order_by(c.created_at.desc()).limit(1)
+        found = (await self.conn.execute(query)).scalar()
+        return utc(found) if found is not None else None
+
+    async def get(self, job_id: UUID, *, lock: bool = False) -> SettlementJob | None:
+        query = select(settlement_jobs).where(settlement_jobs.c.id == job_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return _job(row._mapping) if row is not None else None
+
+    async def save(self, job: SettlementJob) -> None:
+        values = _job_values(job)
+        del values["id"]
+        await self.conn.execute(update(settlement_jobs).where(settlement_jobs.c.id == job.id).values(**values))
+
+    async def page(
+        self,
+        statuses: Collection[JobStatus],
+        market_id: UUID | None,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+    ) -> list[SettlementJob]:
+        """Jobs, newest first; `after` is the (created_at, id) of the last job of the previous page."""
+        c = settlement_jobs.c
+        query = select(settlement_jobs)
+        if statuses:
+            query = query.where(c.status.in_([s.value for s in statuses]))
+        if market_id is not None:
+            query = query.where(c.market_id == market_id)
+        if after is not None:
+            created_at, job_id = after
+            query = query.where(or_(c.created_at < created_at, and_(c.created_at == created_at, c.id > job_id)))
+        query = query.order_by(c.created_at.desc(), c.id).limit(limit)
+        return [_job(r._mapping) for r in await self.conn.execute(query)]
+
+    async def next_claimable(self, now: datetime) -> SettlementJob | None:
+        """The oldest job a worker may take now, locked (skipping rows another worker holds): queued, or running
+        with its lease lapsed, and with no older unfinished job on its market (a market's jobs run in order: a
+        rollback must find what the settlement before it closed)."""
+        c = settlement_jobs.c
+        earlier = settlement_jobs.alias("earlier")
+        blocked = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.market_id == c.market_id,
+                earlier.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+                or_(
+                    earlier.c.created_at < c.created_at, and_(earlier.c.created_at == c.created_at, earlier.c.id < c.id)
+                ),
+            )
+            .exists()
+        )
+        claimable = or_(
+            c.status == JobStatus.QUEUED.value,
+            and_(c.status == JobStatus.RUNNING.value, or_(c.lease_until.is_(None), c.lease_until <= now)),
+        )
+        query = (
+            select(settlement_jobs)
+            .where(claimable, ~blocked)
+            .order_by(c.created_at, c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=settlement_jobs)
+        )
+        row = (await self.conn.execute(query)).first()
+        return _job(row._mapping) if row is not None else None
+
+
+def _job_values(job: SettlementJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind.value,
+        "market_id": job.market_id,
+        "status": job.status.value,
+        "params": dict(job.params),
+        "bets_total": job.bets_total,
+        "bets_done": job.bets_done,
+        "cursor": job.cursor,
+        "tally": job.tally.to_json(),
+        "error": dict(job.error) if job.error is not None else None,
+        "attempts": job.attempts,
+        "lease_until": job.lease_until,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def _job(m: Any) -> SettlementJob:
+    def when(value: datetime | None) -> datetime | None:
+        return utc(value) if value is not None else None
+
+    return SettlementJob(
+        id=m["id"],
+        kind=JobKind(m["kind"]),
+        market_id=m["market_id"],
+        status=JobStatus(m["status"]),
+        params=dict(m["params"]),
+        created_at=utc(m["created_at"]),
+        bets_total=int(m["bets_total"]),
+        bets_done=int(m["bets_done"]),
+        cursor=m["cursor"],
+        tally=Tally.from_json(m["tally"]),
+        error=dict(m["error"]) if m["error"] is not None else None,
+        attempts=int(m["attempts"]),
+        lease_until=when(m["lease_until"]),
+        started_at=when(m["started_at"]),
+        finished_at=when(m["finished_at"]),
+    )
 
 
 def bet_store(conn: AsyncConnection) -> BetStore:

@@ -187,12 +187,15 @@ class Catalog:
     ) -> Event:
         """Change an event's status and/or score (cancelling or ending it also changes its markets)."""
         async with unit_of_work(self.db) as uow:
-            return await self._change(
-                uow,
-                self._by_event(event_id),
-                lambda e: model.change_event(e, status=status, score=score),
-                EventNotFound,
-            )
+            return await self.update_event_in(uow, event_id, status=status, score=score)
+
+    async def update_event_in(
+        self, uow: UnitOfWork, event_id: UUID, *, status: EventStatus | None = None, score: Score | None = None
+    ) -> Event:
+        """`update_event` in the caller's unit of work (settlement ends an event with the jobs that result it)."""
+        return await self._change(
+            uow, self._by_event(event_id), lambda e: model.change_event(e, status=status, score=score), EventNotFound
+        )
 
     async def update_market(
         self,

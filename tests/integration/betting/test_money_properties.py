@@ -135,6 +135,14 @@ class MoneyMachine(RuleBasedStateMachine):
         assert response.status_code in (404, 409), (response.status_code, response.text)
         assert response.json()["error"]["code"] in allowed, response.text
 
+    def _keyed(self, headers: dict[str, str]) -> dict[str, str]:
+        return {**headers, "Idempotency-Key": f"staff-{uuid.uuid4()}"}
+
+    def _run_jobs(self) -> None:
+        """The worker's part: every settlement job queued so far runs to its end, and succeeds."""
+        for job in self._call(self.platform.jobs.run_pending):
+            assert job.status.value == "succeeded", job
+
     def _staff(self, role: str) -> dict[str, str]:
         email = f"{role}@example.com"
         self._call(self.platform.players.create_staff, email, STRONG_PASSWORD, role)
@@ -244,17 +252,20 @@ class MoneyMachine(RuleBasedStateMachine):
             for s, (result, dh) in zip(state.selections, outcomes, strict=False)
         ]
         path = f"/api/v1/admin/markets/{state.id}/settlement"
-        self._ok(self.client.post(path, json={"outcomes": body}, headers=self.trader))
+        self._ok(self.client.post(path, json={"outcomes": body}, headers=self._keyed(self.trader)), 202)
         state.settled = True
-        again = self.client.post(path, json={"outcomes": body}, headers=self.trader)
+        again = self.client.post(path, json={"outcomes": body}, headers=self._keyed(self.trader))
         assert (again.status_code, again.json()["error"]["code"]) == (409, "market_already_settled")
+        self._run_jobs()
         event("settled")
 
     @precondition(lambda self: any(m.settled for m in self.markets))
     @rule(which=st.integers(0, 5))
     def roll_back(self, which: int) -> None:
         state = self._pick([m for m in self.markets if m.settled], which)
-        self._ok(self.client.delete(f"/api/v1/admin/markets/{state.id}/settlement", headers=self.trader))
+        path = f"/api/v1/admin/markets/{state.id}/settlement"
+        self._ok(self.client.delete(path, headers=self._keyed(self.trader)), 202)
+        self._run_jobs()
         state.settled, state.trading = False, False  # a rolled-back market is suspended until a trader reopens it
         event("rolled_back")
 
