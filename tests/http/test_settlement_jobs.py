@@ -126,7 +126,7 @@ async def test_a_refusal_is_answered_at_once_and_replayed_the_same_way(api: Api)
     assert (await api.client.get(JOBS, headers=trader.headers)).json()["items"] == []  # nothing was queued
 
 
-async def test_progress_moves_chunk_by_chunk(sqlite_url: str) -> None:
+async def test_progress_moves_chunk_by_chunk(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     async with open_api(sqlite_url, settlement_chunk=2) as api:
         event, bets = await _home_bets(api, 5)
         trader = await api.new_staff("trader")
@@ -147,7 +147,7 @@ async def test_progress_moves_chunk_by_chunk(sqlite_url: str) -> None:
             seen.append(await _progress(api, trader))
             return await write_chunk(*args)
 
-        settlements._write_chunk = watched  # type: ignore[method-assign]
+        monkeypatch.setattr(settlements, "_write_chunk", watched)
         answer = await api.staff(trader, "POST", f"/api/v1/admin/markets/{_one_x_two(event)}/settlement", _won(home))
         assert seen == [(5, 0, "running"), (5, 2, "running"), (5, 4, "running")]
         assert answer.report["settled_bets"] == 5
@@ -160,7 +160,9 @@ async def _progress(api: Api, trader: Account) -> tuple[int, int, str]:
     return job["bets_total"], job["bets_done"], job["status"]
 
 
-async def test_a_job_that_died_mid_way_resumes_after_its_last_chunk_and_pays_each_bet_once(database_url: str) -> None:
+async def test_a_job_that_died_mid_way_resumes_after_its_last_chunk_and_pays_each_bet_once(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with open_api(database_url, settlement_chunk=2, settlement_lease_s=30) as api:
         event, bets = await _home_bets(api, 5)
         trader = await api.new_staff("trader")
@@ -176,12 +178,12 @@ async def test_a_job_that_died_mid_way_resumes_after_its_last_chunk_and_pays_eac
                 raise ConnectionResetError("the worker's connection dropped")
             return await write_chunk(*args)
 
-        settlements._write_chunk = dies_on_the_third_chunk  # type: ignore[method-assign]
+        monkeypatch.setattr(settlements, "_write_chunk", dies_on_the_third_chunk)
         answer = await api.staff(trader, "POST", f"/api/v1/admin/markets/{_one_x_two(event)}/settlement", _won(home))
         (job,) = answer.jobs
         assert (job["status"], job["bets_done"], job["bets_total"]) == ("running", 4, 5)  # two chunks committed
         assert await api.platform.jobs.run_pending() == []  # its lease holds: no worker takes it yet
-        settlements._write_chunk = write_chunk  # type: ignore[method-assign]
+        monkeypatch.undo()
 
         api.clock.advance(31)  # the lease lapses: the next worker takes the job over and resumes it
         (resumed,) = await api.platform.jobs.run_pending()
