@@ -4,26 +4,34 @@ Phases, each for `seconds`:
 - batched: 8 clients each submit 100 transfers per call, group-committed together;
 - single: 16 clients each submit one transfer per call (group commit merges what is waiting);
 - hot: as batched, but every transfer credits the same house account;
-- baseline (PostgreSQL only): pgbench running a plain PL/pgSQL transfer, 16 clients, 1 and 100 per call.
+- baseline (bench/baseline.py, as placement and settlement run it): on PostgreSQL pgbench calling a PL/pgSQL
+  function that makes 100 transfers, 4 clients; on SQLite the same transfers with sqlite3's executemany. The
+  batched rate is also printed as a ratio to it (`throughput_ratio`);
+- on PostgreSQL, pgbench's older rows: a plain PL/pgSQL transfer, 16 clients, 1 and 100 per call.
 Durable commit throughout: synchronous_commit stays on (PostgreSQL), synchronous=FULL (SQLite)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-import re
-import shutil
-import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import text
 
+from bench.baseline import (
+    CLIENTS,
+    PER_CALL,
+    baseline_figures,
+    batch_phase,
+    describe_ratio,
+    ratio_figures,
+    run_pgbench_phases,
+    single_phase,
+    transfer_baseline,
+)
 from bench.stats import latency_figures, machine_cpu, machine_figures
 from sportsbook.config import Settings
 from sportsbook.core.clock import SystemClock
@@ -65,8 +73,11 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
     finally:
         await ledger.stop()
         await db.dispose()
-    if figures["backend"] == "postgresql":
-        figures.update(_pgbench_baseline(settings.database_url, seconds, echo))
+    figures.update(_baselines(settings.database_url, seconds, echo))
+    figures.update(
+        ratio_figures({"throughput_ratio": (figures.get("throughput_per_s"), figures.get("baseline_transfers_per_s"))})
+    )
+    echo(describe_ratio("batched throughput", figures.get("throughput_ratio")))
     return figures
 
 
@@ -132,101 +143,31 @@ def _prefixed(prefix: str, figures: dict[str, float]) -> dict[str, float]:
     return {f"{prefix}{k}": v for k, v in figures.items()}
 
 
-# ---- the PostgreSQL baseline: what plain SQL does on this machine, measured in the same run ----
-
-_BASELINE_SQL = """
-DROP SCHEMA IF EXISTS bench_baseline CASCADE;
-CREATE SCHEMA bench_baseline;
-CREATE TABLE bench_baseline.accounts (id int PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0));
-CREATE TABLE bench_baseline.transfers (
-  id bigserial PRIMARY KEY, debit int NOT NULL, credit int NOT NULL, amount bigint NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now());
-INSERT INTO bench_baseline.accounts SELECT g, 1000000000000 FROM generate_series(1, 1000) g;
-CREATE FUNCTION bench_baseline.transfer(d int, c int, amt bigint) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  UPDATE bench_baseline.accounts SET balance = balance - amt WHERE id = d;
-  UPDATE bench_baseline.accounts SET balance = balance + amt WHERE id = c;
-  INSERT INTO bench_baseline.transfers (debit, credit, amount) VALUES (d, c, amt);
-END $$;
--- n random transfers in one call: rows inserted set-based, balances updated in id order (no deadlocks)
-CREATE FUNCTION bench_baseline.transfer_many(n int) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE r record;
-BEGIN
-  CREATE TEMP TABLE IF NOT EXISTS batch (debit int, credit int, amount bigint) ON COMMIT DELETE ROWS;
-  INSERT INTO batch SELECT d, c, a FROM (
-    SELECT 1 + floor(random() * 1000)::int AS d, 1 + floor(random() * 1000)::int AS c,
-           1 + floor(random() * 10000)::bigint AS a FROM generate_series(1, n)) g WHERE d <> c;
-  INSERT INTO bench_baseline.transfers (debit, credit, amount) SELECT debit, credit, amount FROM batch;
-  FOR r IN SELECT id, sum(delta) AS delta FROM (
-      SELECT debit AS id, -amount AS delta FROM batch UNION ALL SELECT credit, amount FROM batch) m
-      GROUP BY id ORDER BY id LOOP
-    UPDATE bench_baseline.accounts SET balance = balance + r.delta WHERE id = r.id;
-  END LOOP;
-END $$;
-"""
+# ---- the baselines: what plain SQL does on this machine, measured in the same run ----
 
 
-def _pgbench_baseline(url: str, seconds: float, echo: Callable[[str], None]) -> dict[str, Any]:
-    pgbench = shutil.which("pgbench") or _debian_pgbench()
-    if pgbench is None:
+def _baselines(url: str, seconds: float, echo: Callable[[str], None]) -> dict[str, Any]:
+    """The shared baseline (bench/baseline.py: 100 transfers per call, 4 clients, as placement and settlement run
+    it), and on PostgreSQL the ledger's older pgbench rows: 16 clients, 1 and 100 transfers per call."""
+    if url.startswith("sqlite"):
+        return transfer_baseline(url, seconds=seconds, echo=echo)
+    shared = batch_phase(CLIENTS, PER_CALL, name="baseline")
+    results = run_pgbench_phases(url, [single_phase(16), batch_phase(16), shared], seconds=seconds)
+    if results is None:
         echo("pgbench not found: baseline skipped")
-        return {"pgbench_baseline": "unavailable"}
-    parts = urlsplit(url)
-    conn_args = [
-        "-h",
-        parts.hostname or "127.0.0.1",
-        "-p",
-        str(parts.port or 5432),
-        "-U",
-        parts.username or "postgres",
-    ]
-    dbname = (parts.path or "/postgres").lstrip("/")
-    psql = shutil.which("psql") or "psql"
-    subprocess.run(
-        [psql, *conn_args, "-d", dbname, "-q", "-v", "ON_ERROR_STOP=1", "-c", _BASELINE_SQL],
-        check=True,
-        capture_output=True,
-    )
+        return {"pgbench_baseline": "unavailable", "baseline": "unavailable: pgbench not found"}
     out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        single = Path(tmp) / "single.sql"
-        single.write_text(
-            "\\set d random(1, 1000)\n\\set c random(1, 1000)\n\\set a random(1, 10000)\n"
-            "SELECT bench_baseline.transfer(:d, :c, :a) WHERE :d <> :c;\n"
+    for name, per_tx in (("single", 1), ("batch100", 100)):
+        result = results[name]
+        out[f"pgbench_{name}_transfers_per_s"] = round(result.tps * per_tx) if result else 0
+        if result is not None and result.latency_avg_ms is not None:
+            out[f"pgbench_{name}_latency_avg_ms"] = result.latency_avg_ms
+        echo(f"pgbench {name}, 16 clients: {out[f'pgbench_{name}_transfers_per_s']} transfers/s")
+    out.update(
+        baseline_figures(
+            results["baseline"], PER_CALL, f"pgbench, PL/pgSQL transfer_many({PER_CALL}), {CLIENTS} clients"
         )
-        batch = Path(tmp) / "batch.sql"
-        batch.write_text("SELECT bench_baseline.transfer_many(100);\n")
-        for name, script, per_tx in (("single", single, 1), ("batch100", batch, 100)):
-            cmd = [
-                pgbench,
-                *conn_args,
-                "-n",
-                "-c",
-                "16",
-                "-j",
-                "2",
-                "-T",
-                str(max(1, int(seconds))),
-                "-f",
-                str(script),
-                dbname,
-            ]
-            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            match = re.search(r"tps = ([0-9.]+)", result.stdout)
-            tps = float(match.group(1)) if match else 0.0
-            out[f"pgbench_{name}_transfers_per_s"] = round(tps * per_tx)
-            lat = re.search(r"latency average = ([0-9.]+) ms", result.stdout)
-            if lat:
-                out[f"pgbench_{name}_latency_avg_ms"] = float(lat.group(1))
-            echo(f"pgbench baseline {name}: {out[f'pgbench_{name}_transfers_per_s']} transfers/s")
-    subprocess.run(
-        [psql, *conn_args, "-d", dbname, "-q", "-c", "DROP SCHEMA IF EXISTS bench_baseline CASCADE"],
-        check=False,
-        capture_output=True,
     )
+    if "baseline_transfers_per_s" in out:
+        echo(f"baseline ({out['baseline']}): {out['baseline_transfers_per_s']} transfers/s")
     return out
-
-
-def _debian_pgbench() -> str | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))
-    return str(found[-1]) if found else None

@@ -9,7 +9,12 @@ Load: `wrk` (installed with apt-get when missing and we are root) with 64 connec
 script that picks a player's token and a slip (90% singles, 7% doubles, 3% trebles) and sends a unique
 Idempotency-Key with every request, for `seconds`. Without wrk, an asyncio httpx generator in a separate
 process with the same connections and mix. Bets/s counts 2xx answers; refusals by code come from the server's
-`sportsbook_bets_placed` counter. The server is stopped with SIGINT (a clean shutdown) at the end."""
+`sportsbook_bets_placed` counter. The server is stopped with SIGINT (a clean shutdown) at the end.
+
+Baseline, in the same run once the server has stopped: bench/trivial_http.py (a FastAPI endpoint that parses the
+same bet body and the two headers and answers 201 at once), served the same way (uvicorn, uvloop, httptools, one
+process, 127.0.0.1), under the same load generator, threads, connections, duration and script. Its requests/s and
+latencies are the `baseline_*` figures, and `throughput_ratio` is the platform's bets/s over its requests/s."""
 
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from bench.baseline import describe_ratio, ratio_figures
 from bench.placement import LIMITS, PASSWORD, bench_settings
 from bench.stats import latency_figures, machine_cpu, machine_figures, process_cpu_s, wal_figures, wal_position
 from sportsbook.app import build_platform
@@ -47,6 +53,7 @@ EVENTS = 50
 PLAYERS = 500
 CONNECTIONS = 64
 WRK_THREADS = 2
+WARM_UP = 100  # bets sent to the baseline's endpoint before its load
 # (legs, weight): singles mostly, some doubles and trebles on different events
 MIX: tuple[tuple[int, int], ...] = ((1, 90), (2, 7), (3, 3))
 _PLACED = re.compile(r'^sportsbook_bets_placed_total\{outcome="([^"]+)"\} ([0-9.e+]+)$', re.M)
@@ -72,6 +79,8 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
     base = f"http://127.0.0.1:{port}"
     server = _start_server(settings, port)
     figures: dict[str, Any] = {"scenario": "placement_http", "backend": _backend(settings)}
+    bearer: list[str] = []
+    picks: list[tuple[str, str, str]] = []
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
             await _wait_ready(client, server)
@@ -90,11 +99,9 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
             wal = await _wal(settings)
             machine = machine_cpu()
             wrk = _wrk_binary()
-            if wrk is not None:
-                load = _wrk_load(wrk, base, bearer, picks, seconds, run_id)
-            else:
+            if wrk is None:
                 echo("wrk unavailable: using the httpx load generator")
-                load = _httpx_load(base, bearer, picks, seconds, run_id)
+            load = _load(wrk, base, bearer, picks, seconds, run_id)
             cpu_after = process_cpu_s(server.pid)
             figures.update(machine_figures(machine, machine_cpu()))
             wal_after = await _wal(settings)
@@ -118,7 +125,76 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         )
     finally:
         figures["server_exit"] = _stop_server(server)
+    figures.update(await baseline_and_ratios(figures, bearer, picks, seconds=seconds, run_id=run_id, echo=echo))
     return figures
+
+
+# ---- the baseline: a trivial FastAPI endpoint under the same load, in the same run ----
+
+
+async def baseline_and_ratios(
+    figures: dict[str, Any],
+    tokens: Sequence[str],
+    picks: Sequence[tuple[str, str, str]],
+    *,
+    seconds: float,
+    run_id: str,
+    echo: Callable[[str], None],
+) -> dict[str, Any]:
+    """Once the platform's server has stopped: bench/trivial_http.py served the same way on another free port, the
+    same load against it (generator, threads, connections, duration, script, tokens and selections), its
+    requests/s and latencies as `baseline_*`, and the platform's bets/s as a ratio to its requests/s."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _start_trivial_server(port)
+    out: dict[str, Any] = {"baseline": "trivial FastAPI endpoint (bench/trivial_http.py), uvicorn, uvloop, httptools"}
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
+            await _wait_ready(client, server)
+            await _warm_up(client, tokens, picks)
+        cpu_before = process_cpu_s(server.pid)
+        load = _load(_wrk_binary(), base, tokens, picks, seconds, f"{run_id}-baseline")
+        cpu_after = process_cpu_s(server.pid)
+    finally:
+        out["baseline_server_exit"] = _stop_server(server)
+    out.update(baseline_load_figures(load))
+    if cpu_before is not None and cpu_after is not None and load["requests"]:
+        out["baseline_server_cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / load["requests"], 3)
+    out.update(ratio_figures({"throughput_ratio": (figures.get("throughput_per_s"), out["baseline_requests_per_s"])}))
+    echo(
+        f"baseline, trivial endpoint: {out['baseline_requests_per_s']} requests/s (2xx), p50 {out['baseline_p50_ms']} "
+        f"ms, p99 {out['baseline_p99_ms']} ms, non-2xx {out['baseline_non_2xx']}"
+    )
+    echo(describe_ratio("bets/s", out.get("throughput_ratio")))
+    return out
+
+
+async def _warm_up(client: httpx.AsyncClient, tokens: Sequence[str], picks: Sequence[tuple[str, str, str]]) -> None:
+    """A few bets first, as the platform's server had its set-up requests before its load: first calls are slow."""
+    for i, (selection_id, odds, _event) in enumerate(picks[:WARM_UP]):
+        body = {"type": "single", "legs": [{"selection_id": selection_id, "odds": odds}], "stake": 100}
+        headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}", "Idempotency-Key": f"warm-up-{i}"}
+        response = await client.post("/api/v1/bets", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+
+
+def baseline_load_figures(load: dict[str, Any]) -> dict[str, Any]:
+    """The load generator's report on the trivial endpoint, as `baseline_*` figures."""
+    return {
+        "baseline_requests_per_s": load["throughput_per_s"],
+        "baseline_p50_ms": load["p50_ms"],
+        "baseline_p99_ms": load["p99_ms"],
+        "baseline_max_ms": load["max_ms"],
+        "baseline_requests": load["requests"],
+        "baseline_non_2xx": load["non_2xx"],
+        "baseline_socket_errors": load["socket_errors"],
+    }
+
+
+def _start_trivial_server(port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    command = [sys.executable, "-m", "bench.trivial_http", "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def _backend(settings: Settings) -> str:
@@ -282,6 +358,20 @@ def _placed_counts(metrics: str) -> dict[str, float]:
 
 
 # ---- load: wrk ----
+
+
+def _load(
+    wrk: str | None,
+    base: str,
+    tokens: Sequence[str],
+    picks: Sequence[tuple[str, str, str]],
+    seconds: float,
+    run_id: str,
+) -> dict[str, Any]:
+    """wrk when there is one, else the httpx generator: the platform and its baseline get the same."""
+    if wrk is not None:
+        return _wrk_load(wrk, base, tokens, picks, seconds, run_id)
+    return _httpx_load(base, tokens, picks, seconds, run_id)
 
 
 def _wrk_binary() -> str | None:

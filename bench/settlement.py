@@ -18,6 +18,10 @@ Timed: `settlements.settle_market(subject, [home won])`, then, separately, `ledg
 With SPORTSBOOK_BENCH_PLACING=N (N > 0), N clients also place singles on another open market, one at a time,
 first for two seconds alone and then while the subject settles: how long a bet waits while a big market
 settles (both take the ledger lock). Its own players, so the checks below still add up.
+Then, the platform stopped, the transfer baseline of bench/baseline.py for `seconds` (PostgreSQL: pgbench, a
+PL/pgSQL function making 100 transfers per call, 4 clients; SQLite: sqlite3 executemany): bets settled per second
+as a ratio to its transfers per second (`throughput_ratio`), and with placing clients, their p99 while settling
+as a ratio to their p99 alone (`placing_p99_ratio_to_alone`).
 The tables are ANALYZEd at the end of set-up (SPORTSBOOK_BENCH_ANALYZE=0 to skip), so that the planner sees
 200,000 open bets the way autovacuum would have shown them.
 Checked afterwards: every bet settled with the status and return worked out here independently (exact decimal
@@ -42,6 +46,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from bench.baseline import describe_ratio, ratio_figures, transfer_baseline
 from bench.stats import latency_figures, machine_cpu, machine_figures, wal_figures, wal_position
 from sportsbook.app import build_platform, start_platform, stop_platform
 from sportsbook.betting.jobs import SettlementJob
@@ -183,6 +188,7 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         echo(f"checks: {figures['checks']}")
     finally:
         await stop_platform(platform)
+    figures.update(await baseline_and_ratios(settings.database_url, figures, seconds=seconds, echo=echo))
     return figures
 
 
@@ -194,6 +200,22 @@ async def settle(platform: Platform, market_id: uuid.UUID, outcomes: list[Outcom
     if ran is None or ran.id != queued.id:
         raise RuntimeError(f"expected to run job {queued.id}, ran {ran}")
     return ran
+
+
+async def baseline_and_ratios(
+    url: str, figures: dict[str, Any], *, seconds: float, echo: Callable[[str], None]
+) -> dict[str, Any]:
+    """The transfer baseline (bench/baseline.py) for `seconds`, once the platform has stopped; bets settled per
+    second as a ratio to its transfers per second (the issue's target: 1.0x), and, with placing clients, a bet's
+    p99 while the market settles as a ratio to its p99 alone (the target: at most 2x)."""
+    out = await asyncio.to_thread(transfer_baseline, url, seconds=seconds, echo=echo)
+    pairs = {"throughput_ratio": (figures.get("bets_per_s"), out.get("baseline_transfers_per_s"))}
+    pairs["placing_p99_ratio_to_alone"] = (figures.get("placing_p99_ms"), figures.get("placing_alone_p99_ms"))
+    out.update(ratio_figures(pairs))
+    echo(describe_ratio("settlement bets/s", out.get("throughput_ratio")))
+    if "placing_p99_ratio_to_alone" in out:
+        echo(f"a bet's p99 while the market settles: {out['placing_p99_ratio_to_alone']}x its p99 alone")
+    return out
 
 
 class Probe:
