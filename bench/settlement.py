@@ -14,7 +14,9 @@ Set-up (not timed), on `settings.database_url` with a real clock:
 Bet count: BETS (200,000: 75% singles, 20% doubles, 5% trebles) at `--seconds` >= 10; fewer scale it down
 linearly (a quick check), and SPORTSBOOK_BENCH_BETS overrides it.
 
-Timed: `settlements.settle_market(subject, [home won])`, then, separately, `ledger.reconcile()`.
+Timed: the subject's settlement job, from queueing it (as the route does) to its success, then, separately,
+`ledger.reconcile()`. The job runs in `sportsbook worker`, started as a process of its own before the clock starts
+(its CPU is the worker's); SPORTSBOOK_BENCH_WORKER=inline runs it in the bench's own process instead.
 With SPORTSBOOK_BENCH_PLACING=N (N > 0), N clients also place singles on another open market, one at a time,
 first for two seconds alone and then while the subject settles: how long a bet waits while a big market
 settles (both take the ledger lock). Its own players, so the checks below still add up.
@@ -35,6 +37,9 @@ import hashlib
 import math
 import os
 import random
+import resource
+import signal
+import sys
 import time
 import uuid
 from collections import Counter
@@ -49,7 +54,7 @@ from sqlalchemy import select, text
 from bench.baseline import describe_ratio, ratio_figures, transfer_baseline
 from bench.stats import latency_figures, machine_cpu, machine_figures, wal_figures, wal_position
 from sportsbook.app import build_platform, start_platform, stop_platform
-from sportsbook.betting.jobs import SettlementJob
+from sportsbook.betting.jobs import FINISHED, JobStatus, SettlementJob
 from sportsbook.betting.liability import exposure_deltas
 from sportsbook.betting.model import Bet, BetStatus, BetType, Leg, LegSpec, OddsChange, expand_lines, potential_return
 from sportsbook.betting.placement import BetRequest, LegRequest
@@ -67,6 +72,7 @@ from sportsbook.ops.runtime import freeze_heap
 from sportsbook.platform import Platform
 
 BETS = 200_000
+WORKER = os.environ.get("SPORTSBOOK_BENCH_WORKER", "process")  # or "inline"
 FULL_RUN_S = 10.0  # `--seconds` at or above which the full BETS are placed
 MIX = (("single", 75), ("double", 20), ("treble", 5))
 OTHER_EVENTS = 20
@@ -152,10 +158,16 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
         freeze_heap()  # as `serve` and `worker` do once started
         if probe is not None:
             figures.update(await probe.alone(PLACING_ALONE_S))
+        worker = await WorkerProcess.start(settings) if WORKER == "process" else None
+        figures["worker"] = WORKER
         wal = await wal_position(platform.db)
         began = time.perf_counter()
         machine, cpu = machine_cpu(), time.process_time()
-        settling = settle(platform, subject.markets[0].id, [_won(subject, "home")])
+        outcomes = [_won(subject, "home")]
+        if worker is not None:
+            settling = worker.settle(platform, subject.markets[0].id, outcomes)
+        else:
+            settling = settle(platform, subject.markets[0].id, outcomes)
         if probe is not None:
             job, placing = await probe.during(settling)
             figures.update(placing)
@@ -164,8 +176,9 @@ async def run(settings: Settings, *, seconds: float, echo: Callable[[str], None]
             job = await settling
         elapsed = time.perf_counter() - began
         figures.update(machine_figures(machine, machine_cpu()))
-        if job.tally.settled:  # this process's CPU per bet: what the rate would be with a core to itself
-            figures["cpu_us_per_bet"] = round((time.process_time() - cpu) * 1e6 / job.tally.settled, 1)
+        settling_cpu_s = time.process_time() - cpu if worker is None else await worker.stop()
+        if job.tally.settled:  # the settling process's CPU per bet: what the rate would be with a core to itself
+            figures["cpu_us_per_bet"] = round(settling_cpu_s * 1e6 / job.tally.settled, 1)
             database_s = figures.get("database_cpu_s", 0.0)
             figures["database_cpu_us_per_bet"] = round(database_s * 1e6 / job.tally.settled, 1)
         figures.update(wal_figures(wal, await wal_position(platform.db), job.tally.settled))
@@ -200,6 +213,53 @@ async def settle(platform: Platform, market_id: uuid.UUID, outcomes: list[Outcom
     if ran is None or ran.id != queued.id:
         raise RuntimeError(f"expected to run job {queued.id}, ran {ran}")
     return ran
+
+
+class WorkerProcess:
+    """`sportsbook worker` as a process of its own on the bench's database: the timed job runs there, as it does
+    in production, while the placing clients (if any) stay in the bench's process."""
+
+    def __init__(self, process: asyncio.subprocess.Process, cpu_before: float) -> None:
+        self.process = process
+        self.cpu_before = cpu_before
+
+    @classmethod
+    async def start(cls, settings: Settings) -> WorkerProcess:
+        env = {
+            **os.environ,
+            "SPORTSBOOK_DATABASE_URL": settings.database_url,
+            "SPORTSBOOK_LOG_LEVEL": "WARNING",
+            "SPORTSBOOK_SETTLEMENT_POLL_S": "0.01",
+        }
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "sportsbook.cli", "worker", env=env, stdout=asyncio.subprocess.PIPE
+        )
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        while b"worker running" not in (line := await asyncio.wait_for(process.stdout.readline(), 60)):
+            if not line or time.monotonic() > deadline:
+                raise RuntimeError("the worker did not start")
+        return cls(process, children.ru_utime + children.ru_stime)
+
+    async def settle(self, platform: Platform, market_id: uuid.UUID, outcomes: list[Outcome]) -> SettlementJob:
+        """Queue the job as the route does, and wait for the worker to finish it."""
+        async with unit_of_work(platform.db) as uow:
+            queued = await platform.jobs.settle_market(uow, market_id, outcomes)
+        while True:
+            job = await platform.jobs.job(queued.id)
+            if job.status in FINISHED:
+                if job.status is not JobStatus.SUCCEEDED:
+                    raise RuntimeError(f"the settlement job failed: {job.error}")
+                return job
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> float:
+        """Stop the worker; the CPU seconds it used (its start-up included)."""
+        self.process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(self.process.wait(), 60)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return children.ru_utime + children.ru_stime - self.cpu_before
 
 
 async def baseline_and_ratios(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -85,7 +85,14 @@ async def stop_platform(platform: Platform) -> None:
     await platform.db.dispose()
 
 
-async def run_worker(settings: Settings, stopping: asyncio.Event, *, relay: bool = True, freeze: bool = False) -> None:
+async def run_worker(
+    settings: Settings,
+    stopping: asyncio.Event,
+    *,
+    relay: bool = True,
+    freeze: bool = False,
+    ready: Callable[[], None] | None = None,
+) -> None:
     """The worker role until `stopping` is set: settlement jobs (and the outbox relay, unless another role of
     this process publishes it)."""
     platform = build_platform(settings)
@@ -93,6 +100,8 @@ async def run_worker(settings: Settings, stopping: asyncio.Event, *, relay: bool
     await platform.jobs.start()
     if freeze:
         freeze_heap()
+    if ready is not None:
+        ready()
     try:
         await stopping.wait()
     finally:

@@ -114,13 +114,16 @@ def demo(port: Annotated[int, typer.Option(help="Port to listen on")] = 8000) ->
 def worker() -> None:
     """Run the worker role without serving HTTP: settlement jobs, event consumers and the outbox relay."""
     from sportsbook.app import run_worker
+    from sportsbook.ops.logging import configure_logging
 
     async def main() -> None:
         settings = Settings()
+        configure_logging(settings.log_level, json=settings.log_json)
         stopping = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)  # stop between chunks
-        typer.echo("worker running; Ctrl-C to stop")
-        await run_worker(settings, stopping, freeze=settings.gc_freeze)
+        await run_worker(
+            settings, stopping, freeze=settings.gc_freeze, ready=lambda: typer.echo("worker running; Ctrl-C to stop")
+        )
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
