@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sportsbook.cli import DEMO_ADMIN, DEMO_PLAYER, _seed_demo
 from tests.http.conftest import open_api, test_settings
+from tests.http.test_bets_api import _bet, _event, _funded_player, _selection, _single
 
 
 async def test_demo_seed_gives_working_logins_and_a_funded_player(sqlite_url: str) -> None:
@@ -23,4 +26,31 @@ async def test_demo_seed_gives_working_logins_and_a_funded_player(sqlite_url: st
         events = (await api.client.get("/api/v1/events")).json()["items"]
         assert {e["status"] for e in events} == {"upcoming", "live"}
         assert len(events) == 4
+        assert (await api.platform.ledger.reconcile()).sound
+
+
+async def test_the_demos_worker_thread_runs_settlement_jobs_outside_the_api_loop(sqlite_url: str) -> None:
+    # `sportsbook demo` runs every role in one process: the worker role on a thread with its own event loop
+    async with open_api(sqlite_url, embedded_worker=True, settlement_poll_s=0.02) as api:
+        event = await _event(api)
+        player = await _funded_player(api, 10_000)
+        home = _selection(event, "1x2", "home")  # 2.50
+        bet = (await _bet(api, player, _single(home, 1_000))).json()["id"]
+        trader = await api.new_staff("trader")
+        market = next(m["id"] for m in event["markets"] if m["type"] == "1x2")
+        accepted = await api.client.post(
+            f"/api/v1/admin/markets/{market}/settlement",
+            json={"outcomes": [{"selection_id": home["id"], "result": "won"}]},
+            headers={**trader.headers, "Idempotency-Key": "demo-settle"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        location = accepted.headers["Location"]
+        for _ in range(1_500):  # up to 30 s on a busy machine; nothing in this loop runs the job
+            job = (await api.client.get(location, headers=trader.headers)).json()
+            if job["status"] in ("succeeded", "failed"):
+                break
+            await asyncio.sleep(0.02)
+        assert (job["status"], job["report"]["settled_bets"]) == ("succeeded", 1), job
+        got = (await api.client.get(f"/api/v1/bets/{bet}", headers=player.headers)).json()
+        assert (got["status"], got["return"]) == ("won", 2_500)
         assert (await api.platform.ledger.reconcile()).sound
