@@ -230,6 +230,7 @@ class WorkerProcess:
             "SPORTSBOOK_DATABASE_URL": settings.database_url,
             "SPORTSBOOK_LOG_LEVEL": "WARNING",
             "SPORTSBOOK_SETTLEMENT_POLL_S": "0.01",
+            "SPORTSBOOK_OUTBOX_RELAY": "false",  # as the bench's own process: settlement is the subject
         }
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         process = await asyncio.create_subprocess_exec(

@@ -71,7 +71,7 @@ async def start_platform(platform: Platform, *, relay: bool = True) -> None:
     await platform.bus.start()
     await platform.catalog.start()
     await platform.betting.start()
-    if relay:
+    if relay and platform.settings.outbox_relay:
         await platform.relay.start()
     platform.started = True
 

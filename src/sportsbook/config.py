@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     ledger_batch_max: int = Field(default=500, ge=1, le=10000)
     pending_expiry_sweep_s: float = Field(default=5.0, gt=0)
     outbox_poll_s: float = Field(default=0.5, gt=0)
+    # run the outbox relay in this process (every role does by default; off, another process must publish)
+    outbox_relay: bool = True
     # settlement jobs: how often an idle worker looks for one, and how long a worker's claim lasts without a
     # chunk committing (then another worker takes the job over and resumes it)
     settlement_chunk: int = Field(default=2_000, ge=1, le=50_000)  # bets per settlement transaction
