@@ -27,9 +27,21 @@ from sportsbook.ops.openapi import install_openapi
 from sportsbook.ops.runtime import freeze_heap
 from sportsbook.platform import Platform
 from sportsbook.players import routes as players_routes
+from sportsbook.players.revocation.channel import RevocationChannel
+from sportsbook.players.revocation.memory import MemoryRevocations
 from sportsbook.players.service import Players
 from sportsbook.wallet import routes as wallet_routes
 from sportsbook.wallet.service import Wallets
+
+
+def build_revocations(settings: Settings) -> RevocationChannel:
+    """Redis pub/sub when `redis_url` is set (every node shares it), else the in-process channel."""
+    if settings.redis_url:
+        # Imported here so the embedded platform never loads the Redis client.
+        from sportsbook.players.revocation.redis import RedisRevocations
+
+        return RedisRevocations(settings.redis_url)
+    return MemoryRevocations()
 
 
 def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
@@ -39,7 +51,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
     ledger = Ledger(db, clock, batch_max=settings.ledger_batch_max)
     bus = build_bus(settings)
     relay = OutboxRelay(db, bus, poll_s=settings.outbox_poll_s)
-    players = Players(db, clock, ledger, settings)
+    players = Players(db, clock, ledger, settings, revocations=build_revocations(settings))
     catalog = Catalog(db, clock, bus)
     betting = Betting(db, clock, ledger, catalog, batch_max=settings.ledger_batch_max)
     return Platform(
@@ -61,6 +73,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
 async def start_platform(platform: Platform, *, relay: bool = True) -> None:
     await platform.ledger.start(sweep_s=platform.settings.pending_expiry_sweep_s)
     await platform.bus.start()
+    await platform.players.start()
     await platform.catalog.start()
     await platform.betting.start()
     if relay:
@@ -72,6 +85,7 @@ async def stop_platform(platform: Platform) -> None:
     platform.started = False  # readiness fails first, so load balancers drain this node while it stops
     await platform.betting.stop()
     await platform.relay.stop()
+    await platform.players.stop()
     await platform.bus.stop()
     await platform.ledger.stop()
     await platform.db.dispose()
