@@ -34,13 +34,12 @@ async def _until_ready(client: httpx.AsyncClient, proc: asyncio.subprocess.Proce
         if proc.returncode is not None:
             raise RuntimeError(f"the node exited with {proc.returncode}")
         try:
-            ready = await client.get("/health/ready")
-            metrics = await client.get("/metrics")
+            ready = (await client.get("/health/ready")).status_code == 200
+            metrics = (await client.get("/metrics")).text
         except httpx.TransportError:
-            ready = metrics = None
-        if ready is not None and metrics is not None and ready.status_code == 200:
-            if "sportsbook_session_revocations_subscribed 1.0" in metrics.text:
-                return
+            ready, metrics = False, ""
+        if ready and "sportsbook_session_revocations_subscribed 1.0" in metrics:
+            return
         await asyncio.sleep(0.1)
 
 
@@ -65,17 +64,12 @@ async def two_nodes(postgres_url: str, redis_url: str) -> AsyncIterator[tuple[ht
             port = free_port()
             procs.append(
                 await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "sportsbook.cli",
-                    "serve",
-                    "--port",
-                    str(port),
+                    *(sys.executable, "-m", "sportsbook.cli", "serve", "--port", str(port)),
                     cwd=ROOT,
                     env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
-                )  # fmt: skip
+                )
             )
             clients.append(httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10))
         async with asyncio.timeout(60):
