@@ -21,6 +21,7 @@ from sportsbook.events.relay import OutboxRelay
 from sportsbook.idempotency.service import Idempotency
 from sportsbook.ledger.service import Ledger
 from sportsbook.ops import docs, health, metrics
+from sportsbook.ops.fastlane import FastLane
 from sportsbook.ops.http import install_error_handlers
 from sportsbook.ops.logging import configure_logging, install_request_context
 from sportsbook.ops.openapi import install_openapi
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # FastAPI's own docs pages load Swagger UI and ReDoc from a CDN: docs.install serves /docs from here
     app = FastAPI(title="Sportsbook", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.platform = platform
+    # Added before the error handlers' middleware, so it runs inside it (text with NUL never reaches a lane).
+    app.add_middleware(FastLane, lanes={("POST", "/api/v1/bets"): betting_routes.post_bet_fast})
     install_error_handlers(app)
     install_openapi(app)
     install_request_context(app)
