@@ -24,15 +24,28 @@ from sportsbook.events.relay import OutboxRelay
 from sportsbook.idempotency.service import Idempotency
 from sportsbook.ledger.service import Ledger
 from sportsbook.ops import docs, health, metrics
+from sportsbook.ops.fastlane import FastLane
 from sportsbook.ops.http import install_error_handlers
 from sportsbook.ops.logging import configure_logging, install_request_context
 from sportsbook.ops.openapi import install_openapi
 from sportsbook.ops.runtime import freeze_heap
 from sportsbook.platform import Platform
 from sportsbook.players import routes as players_routes
+from sportsbook.players.revocation.channel import RevocationChannel
+from sportsbook.players.revocation.memory import MemoryRevocations
 from sportsbook.players.service import Players
 from sportsbook.wallet import routes as wallet_routes
 from sportsbook.wallet.service import Wallets
+
+
+def build_revocations(settings: Settings) -> RevocationChannel:
+    """Redis pub/sub when `redis_url` is set (every node shares it), else the in-process channel."""
+    if settings.redis_url:
+        # Imported here so the embedded platform never loads the Redis client.
+        from sportsbook.players.revocation.redis import RedisRevocations
+
+        return RedisRevocations(settings.redis_url)
+    return MemoryRevocations()
 
 
 def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
@@ -42,7 +55,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
     ledger = Ledger(db, clock, batch_max=settings.ledger_batch_max)
     bus = build_bus(settings)
     relay = OutboxRelay(db, bus, poll_s=settings.outbox_poll_s)
-    players = Players(db, clock, ledger, settings)
+    players = Players(db, clock, ledger, settings, revocations=build_revocations(settings))
     catalog = Catalog(db, clock, bus)
     betting = Betting(db, clock, ledger, catalog, batch_max=settings.ledger_batch_max)
     settlements = Settlements(db, clock, ledger, catalog, chunk=settings.settlement_chunk)
@@ -69,6 +82,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
 async def start_platform(platform: Platform, *, relay: bool = True) -> None:
     await platform.ledger.start(sweep_s=platform.settings.pending_expiry_sweep_s)
     await platform.bus.start()
+    await platform.players.start()
     await platform.catalog.start()
     await platform.betting.start()
     if relay and platform.settings.outbox_relay:
@@ -80,6 +94,7 @@ async def stop_platform(platform: Platform) -> None:
     platform.started = False  # readiness fails first, so load balancers drain this node while it stops
     await platform.betting.stop()
     await platform.relay.stop()
+    await platform.players.stop()
     await platform.bus.stop()
     await platform.ledger.stop()
     await platform.db.dispose()
@@ -167,6 +182,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # FastAPI's own docs pages load Swagger UI and ReDoc from a CDN: docs.install serves /docs from here
     app = FastAPI(title="Sportsbook", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.platform = platform
+    # Added before the error handlers' middleware, so it runs inside it (text with NUL never reaches a lane).
+    app.add_middleware(FastLane, lanes={("POST", "/api/v1/bets"): betting_routes.post_bet_fast})
     install_error_handlers(app)
     install_openapi(app)
     install_request_context(app)

@@ -21,15 +21,17 @@ class Settings(BaseSettings):
     # their prepared statements), measured in bench/placement_http.py
     database_pool_size: int = Field(default=20, ge=1, le=200)
     broker_url: str | None = None  # amqp://... selects RabbitMQ; none means the in-process bus
-    redis_url: str | None = None
+    redis_url: str | None = None  # redis://... : session revocations reach every node through its pub/sub
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     gc_freeze: bool = True  # freeze the heap once the API has started (see ops/runtime.py); tests turn it off
     log_level: str = "INFO"
     log_json: bool = True
     session_ttl_s: int = Field(default=12 * 3600, ge=60)
-    # how long a node trusts a session it has checked without asking the database again (0: always ask)
-    session_cache_s: float = Field(default=5.0, ge=0, le=300)
+    # The longest a node trusts a session it has checked without asking the database again (0: always ask).
+    # Revocations reach every node's cache at once through the revocation channel; this is the backstop
+    # should a revocation be lost without the channel noticing.
+    session_cache_s: float = Field(default=60.0, ge=0, le=3600)
     # Argon2id cost; the defaults follow RFC 9106's second recommended option.
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)

@@ -37,12 +37,16 @@ async def idempotency_key(
     idempotency_key: str | None = Header(default=None, description="1 to 255 printable ASCII characters"),
 ) -> str:
     """FastAPI dependency: the Idempotency-Key header, 1 to 255 printable ASCII characters (space to tilde)."""
+    if idempotency_key is None or not is_idempotency_key(idempotency_key):
+        raise IdempotencyKeyMissing()
+    return idempotency_key
+
+
+def is_idempotency_key(key: str) -> bool:
+    """Whether a header value is a usable key: 1 to 255 printable ASCII characters (space to tilde)."""
     # ASCII as HTTP header values are: the server reads any other byte as Latin-1, so a key sent as "é" in
     # UTF-8 arrives as "Ã©", which isprintable() alone would take.
-    key = idempotency_key
-    if key is None or not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise IdempotencyKeyMissing()
-    return key
+    return 1 <= len(key) <= 255 and key.isascii() and key.isprintable()
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,10 +45,23 @@ async def current_player(
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer), platform: Platform = Depends(get_platform)
 ) -> Principal:
     """The authenticated player; staff get 403 `forbidden` (they hold no wallet and place no bets)."""
-    user = await platform.players.authenticate(_token(credentials))
+    return await player_of(platform, _token(credentials))
+
+
+async def player_of(platform: Platform, token: str) -> Principal:
+    """The player behind a bearer token: 401 `unauthorized`, or 403 `forbidden` for staff."""
+    user = await platform.players.authenticate(token)
     if user.role is not Role.PLAYER:
         raise Forbidden("this is for players only")
     return user
+
+
+def bearer_token_of(authorization: bytes | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value as HTTPBearer reads it, or None when the
+    value is not plainly one (the dependencies above then answer it)."""
+    if authorization is None or not authorization.startswith(b"Bearer "):
+        return None
+    return authorization[7:].decode("latin-1").strip() or None
 
 
 def require_role(*roles: Role | str) -> Callable[..., Awaitable[Principal]]:

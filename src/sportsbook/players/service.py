@@ -36,6 +36,9 @@ from sportsbook.players.model import (
     Role,
     Status,
 )
+from sportsbook.players.revocation.channel import RevocationChannel
+from sportsbook.players.revocation.memory import MemoryRevocations
+from sportsbook.players.sessions import SessionCache
 from sportsbook.players.store import PlayerStore
 
 if TYPE_CHECKING:
@@ -66,9 +69,6 @@ class Profile:
     created_at: datetime
 
 
-_SESSION_CACHE_MAX = 100_000
-
-
 def token_hash(token: str) -> str:
     """What the sessions table keeps instead of the token: its SHA-256, hex."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -87,6 +87,7 @@ class Players:
         login_limit_per_email: str = "10/minute",
         login_limit_per_ip: str = "30/minute",
         rate_limit_storage: Storage | None = None,
+        revocations: RevocationChannel | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -104,10 +105,17 @@ class Players:
         self._limiter = MovingWindowRateLimiter(rate_limit_storage or MemoryStorage())
         self._per_email: RateLimitItem = parse(login_limit_per_email)
         self._per_ip: RateLimitItem = parse(login_limit_per_ip)
-        # token hash -> (principal, session expiry, cached until): saves a database read on most requests.
-        # A logout on this node drops its entry at once; one on another node takes effect within the TTL.
-        self._sessions: dict[str, tuple[Principal, datetime, datetime]] = {}
-        self._session_cache_ttl = timedelta(seconds=settings.session_cache_s)
+        # Saves a database read on most requests; every node hears of a revocation through the channel.
+        self._sessions = SessionCache(timedelta(seconds=settings.session_cache_s))
+        self._revocations = revocations or MemoryRevocations()
+        self._revocations.listen(self._sessions)
+
+    async def start(self) -> None:
+        """Start hearing revocations from other nodes (sessions are read from the database until then)."""
+        await self._revocations.start()
+
+    async def stop(self) -> None:
+        await self._revocations.stop()
 
     async def register(self, registration: Registration) -> Principal:
         """Open a player account with its wallet accounts; `player.registered` goes out with it."""
@@ -185,37 +193,40 @@ class Players:
         return await self._open_session(user, password)
 
     async def logout(self, token: str) -> None:
-        """End the session of this token; `unauthorized` if it is not a live session."""
+        """End the session of this token; `unauthorized` if it is not a live session. Every node stops
+        trusting it at once (this one before the answer, the others as the revocation reaches them)."""
         now = self._clock.now()
-        self._sessions.pop(token_hash(token), None)
+        hashed = token_hash(token)
+        self._sessions.forget(hashed)
         async with unit_of_work(self._db) as uow:
             users = uow.store(PlayerStore)
-            session = await users.session_by_token_hash(token_hash(token))
+            session = await users.session_by_token_hash(hashed)
             if session is None or not _live(session, now) or not await users.revoke_session(session.id, now):
                 raise Unauthorized("the session is not valid")
+        await self._announce_revoked([hashed])
 
     async def authenticate(self, token: str) -> Principal:
         """The user behind a bearer token, else `unauthorized` (unknown, expired or revoked token)."""
         now = self._clock.now()
         hashed = token_hash(token)
-        cached = self._sessions.get(hashed)
-        if cached is not None and now < cached[1] and now < cached[2]:
-            return cached[0]
+        cached = self._sessions.get(hashed, now)
+        if cached is not None:
+            return cached
+        ticket = self._sessions.ticket()
         async with reading(self._db) as uow:
             users = uow.store(PlayerStore)
             session = await users.session_by_token_hash(hashed)
         if session is None or not _live(session, now) or session.user.status is not Status.ACTIVE:
-            self._sessions.pop(hashed, None)
             raise Unauthorized("the session is not valid; log in again")
         principal = session.user.principal()
-        if self._session_cache_ttl:
-            if len(self._sessions) >= _SESSION_CACHE_MAX:
-                self._sessions.clear()  # crude but bounded: the cache refills from the database
-            # Trusted for between half and all of the TTL: sessions cached in the same second (a node's start,
-            # a burst of logins) would otherwise all be read again in the same instant, every TTL, as a spike.
-            trusted = self._session_cache_ttl * (0.5 + secrets.randbelow(1_000) / 2_000)
-            self._sessions[hashed] = (principal, session.expires_at, now + trusted)
+        self._sessions.put(ticket, hashed, principal, session.expires_at, now)
         return principal
+
+    async def _announce_revoked(self, token_hashes: list[str]) -> None:
+        """Every way a session ends goes through here once committed: this node's cache first, then the others
+        through the channel (token hashes only, never tokens)."""
+        self._sessions.revoked(token_hashes)
+        await self._revocations.publish(token_hashes)
 
     async def profile(self, user_id: UUID) -> Profile:
         """The account of `user_id` as its owner sees it."""

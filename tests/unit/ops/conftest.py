@@ -90,9 +90,11 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def _restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level, access_enabled = list(root.handlers), root.level, ops_logging._access_enabled
+    access_json = ops_logging._access_json
     yield
     structlog.reset_defaults()
     ops_logging._access_enabled = access_enabled
+    ops_logging._access_json = access_json
     root.handlers[:] = handlers
     root.setLevel(level)
     logging.captureWarnings(False)
