@@ -270,14 +270,15 @@ async def drive(
 ) -> Tally:
     """CLIENTS coroutines placing bets one at a time until `seconds` have passed."""
     tally = Tally()
-    writer = platform.betting._writer
-    previous_hook = writer.on_batch
+    writers = platform.betting._writers  # one per ledger shard
+    previous_hooks = [writer.on_batch for writer in writers]
 
     def observe(size: int, seconds: float) -> None:
         tally.batches.append(size)
         tally.batch_seconds.append(seconds)
 
-    writer.on_batch = observe
+    for writer in writers:
+        writer.on_batch = observe
     kinds = [k for k, _ in mix]
     weights = [w for _, w in mix]
     deadline = time.perf_counter() + seconds
@@ -321,7 +322,8 @@ async def drive(
     try:
         await asyncio.gather(*(client(c) for c in range(CLIENTS)))
     finally:
-        writer.on_batch = previous_hook
+        for writer, hook in zip(writers, previous_hooks, strict=True):
+            writer.on_batch = hook
     tally.elapsed_s = time.perf_counter() - begun
     tally.cpu_s = time.process_time() - cpu
     tally.machine = machine_figures(machine, machine_cpu())
