@@ -138,6 +138,16 @@ _Item = tuple[TransferRequest, ...] | _Expire
 _MOVING = (Phase.SINGLE, Phase.PENDING)
 
 
+def _receivable_player(key: AccountKey) -> UUID | None:
+    """The player a house receivable is on (its sub), if the key is one."""
+    if key.owner != HOUSE or key.kind != AccountKind.RECEIVABLE:
+        return None
+    try:
+        return UUID(key.sub)
+    except ValueError:
+        return None
+
+
 def _house_id(ids: Mapping[tuple[AccountKey, int], int], key: AccountKey, shard: int | None) -> int | None:
     return ids.get((key, shard)) if shard is not None else None
 
@@ -584,11 +594,18 @@ class Ledger:
 
     async def account(self, key: AccountKey, shard: int | None = None) -> int:
         """The id of any account by key, created on first use (the engine's raw surface: tests, benchmarks):
-        a house account on `shard` (0 when None), a player's on their shard."""
-        if shard is None:
-            player = player_of(key.owner)
-            shard = self.shard_of(player) if player is not None else 0
+        a house account on `shard`; with no shard, a player's on their shard, a receivable on its player's, any
+        other house account on the lowest shard that has it, else shard 0."""
         async with self.db.transaction() as conn:
+            if shard is None:
+                found = await self.store.find_account(conn, key)
+                if found is not None:
+                    return found
+                player = player_of(key.owner) or _receivable_player(key)
+                shard = 0
+                if player is not None:
+                    owner = player_owner(player)
+                    shard = (await self.store.player_shards(conn, [owner])).get(owner, shard_for(player, self.shards))
             return await self.store.get_or_create_account(conn, key, self.clock.now(), shard)
 
     async def balances(self, account_ids: Sequence[int]) -> dict[int, int]:

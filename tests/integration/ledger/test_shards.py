@@ -19,16 +19,7 @@ from sportsbook.ledger.model import AccountKind, shard_for
 from sportsbook.ledger.service import Ledger
 from sportsbook.ledger.store import accounts, chain, transfers
 from sportsbook.ledger.verbs import Counterpart, Movements, Result
-
-SHARDS = 4
-
-
-def player_on(shard: int, shards: int = SHARDS) -> uuid.UUID:
-    """A new player id whose accounts open on `shard`."""
-    while True:
-        player = uuid.uuid4()
-        if shard_for(player, shards) == shard:
-            return player
+from tests.integration.ledger.shards import SHARDS, player_on
 
 
 async def _open(ledger: Ledger, player: uuid.UUID, funds: int = 10_000) -> None:

@@ -49,7 +49,7 @@ def test_new_players_spread_evenly_over_the_shards() -> None:
 
 
 def test_a_ledger_has_at_least_one_shard() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one shard"):
         shard_for(uuid.uuid4(), 0)
 
 
@@ -121,7 +121,5 @@ def test_a_broken_row_is_named_with_its_shard() -> None:
     outcome = batch.seal_chains({2: (0, GENESIS_HASH)})
     outcome.rows[0].amount += 1
     faults = verify_chain(outcome.rows, 0, GENESIS_HASH, 2)
-    assert [(f.kind, f.subject, f.shard) for f in faults] == [
-        ("hash_mismatch", f"transfer {outcome.rows[0].id}", 2)
-    ]
+    assert [(f.kind, f.subject, f.shard) for f in faults] == [("hash_mismatch", f"transfer {outcome.rows[0].id}", 2)]
     assert "shard 2" in faults[0].detail
