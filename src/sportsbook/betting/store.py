@@ -138,7 +138,8 @@ bet_cancellations = Table(
 )
 
 # What every selection's open bets could cost the house (potential return - stake, summed over the open lines
-# containing it). Read and written only under the ledger lock, so every API node sees and keeps one total.
+# containing it). Read and written only under every shard's ledger lock, or (placement) a shard's ledger lock and
+# the markets' advisory locks (`lock_markets`), so every API node and every shard sees and keeps one total.
 selection_exposure = Table(
     "selection_exposure",
     metadata,
