@@ -2,7 +2,7 @@
 
 Set-up: the platform on `settings.database_url` with a real clock, 50 football events (1x2 and total 2.5,
 liability limits high enough that refusals are rare), 1,000 players registered with a tiny Argon2 cost and
-funded from a house EQUITY account through the ledger.
+funded from a house EQUITY account (its player's shard's) through the ledger.
 
 Phases, each for `seconds`, 64 clients (SPORTSBOOK_BENCH_CLIENTS to change) each placing one bet at a time
 with a fresh Idempotency-Key:
@@ -246,12 +246,14 @@ async def funded_players(platform: Platform, run_id: str) -> list[uuid.UUID]:
 
     players = list(await asyncio.gather(*(register(i) for i in range(PLAYERS))))
     ledger = platform.ledger
-    equity = await ledger.account(AccountKey("house", AccountKind.EQUITY, "EUR", f"bench-placement-{run_id}"))
+    key = AccountKey("house", AccountKind.EQUITY, "EUR", f"bench-placement-{run_id}")
+    equity = {s: await ledger.account(key, shard=s) for s in range(ledger.shards)}  # a transfer stays on its shard
     transfers: list[TransferRequest] = []
     for player_id in players:
         cash = await ledger.player_account(player_id, AccountKind.CASH, "EUR")
         assert cash is not None
-        transfers.append(TransferRequest(uuid.uuid4(), equity, cash, FUNDING, code="bench_funding"))
+        funder = equity[ledger.shard_of(player_id)]
+        transfers.append(TransferRequest(uuid.uuid4(), funder, cash, FUNDING, code="bench_funding"))
     for start in range(0, len(transfers), 500):
         results = await ledger.create_transfers(transfers[start : start + 500])
         assert all(r is Result.OK for r in results), set(results)
@@ -295,14 +297,15 @@ async def drive(
 ) -> Tally:
     """CLIENTS coroutines placing bets one at a time until `seconds` have passed."""
     tally = Tally()
-    writer = platform.betting._writer
-    previous_hook = writer.on_batch
+    writers = platform.betting._writers  # one per ledger shard
+    previous_hooks = [writer.on_batch for writer in writers]
 
     def observe(size: int, seconds: float) -> None:
         tally.batches.append(size)
         tally.batch_seconds.append(seconds)
 
-    writer.on_batch = observe
+    for writer in writers:
+        writer.on_batch = observe
     kinds = [k for k, _ in mix]
     weights = [w for _, w in mix]
     deadline = time.perf_counter() + seconds
@@ -346,7 +349,8 @@ async def drive(
     try:
         await asyncio.gather(*(client(c) for c in range(CLIENTS)))
     finally:
-        writer.on_batch = previous_hook
+        for writer, hook in zip(writers, previous_hooks, strict=True):
+            writer.on_batch = hook
     tally.elapsed_s = time.perf_counter() - begun
     tally.cpu_s = time.process_time() - cpu
     tally.machine = machine_figures(machine, machine_cpu())

@@ -395,11 +395,14 @@ async def funded_players(platform: Platform, run_id: str, count: int = PLAYERS) 
         async with platform.db.transaction() as conn:
             for player_id in players[start : start + 500]:
                 await ledger.open_player_accounts(UnitOfWork(conn), player_id, CURRENCY)
-    equity = await ledger.account(AccountKey("house", AccountKind.EQUITY, CURRENCY, f"bench-settlement-{run_id}"))
+    equity_key = AccountKey("house", AccountKind.EQUITY, CURRENCY, f"bench-settlement-{run_id}")
+    equity = {s: await ledger.account(equity_key, shard=s) for s in range(ledger.shards)}  # one per shard
     funding = []
     for player_id in players:
         cash = await _cash(platform, player_id)
-        funding.append(TransferRequest(uuid.uuid4(), equity, cash, FUNDING, code="bench_funding"))
+        funding.append(
+            TransferRequest(uuid.uuid4(), equity[ledger.shard_of(player_id)], cash, FUNDING, code="bench_funding")
+        )
     for start in range(0, len(funding), 500):
         results = await ledger.create_transfers(funding[start : start + 500])
         assert all(r is Result.OK for r in results), set(results)
@@ -433,8 +436,10 @@ async def place_bets(
     other_picks = [_picks(e) for e in others]
     kinds = [k for k, _ in MIX]
     weights = [w for _, w in MIX]
-    revenue = await platform.ledger.house_account(AccountKind.REVENUE, CURRENCY)
     cash_of = {p: await _cash(platform, p) for p in players}
+    ledger = platform.ledger
+    revenue_on = {s: await ledger.house_account(AccountKind.REVENUE, CURRENCY, shard=s) for s in range(ledger.shards)}
+    revenue = {p: revenue_on[ledger.shard_of(p)] for p in players}  # the player's shard's: a transfer stays on it
     expected: list[Expected] = []
     began = time.perf_counter()
     for start in range(0, n_bets, WRITE_CHUNK):
@@ -450,7 +455,7 @@ async def place_bets(
                 TransferRequest(
                     bet.stake_transfer_id,
                     cash_of[bet.player_id],
-                    revenue,
+                    revenue[bet.player_id],
                     bet.total_stake,
                     phase=Phase.PENDING,
                     code="bet_stake",

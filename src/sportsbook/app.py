@@ -52,7 +52,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
     """Wire every feature to the backends the settings name. Nothing is started yet."""
     clock = clock or SystemClock()
     db = Database.from_settings(settings)
-    ledger = Ledger(db, clock, batch_max=settings.ledger_batch_max)
+    ledger = Ledger(db, clock, batch_max=settings.ledger_batch_max, shards=settings.ledger_shards)
     bus = build_bus(settings)
     relay = OutboxRelay(db, bus, poll_s=settings.outbox_poll_s)
     players = Players(db, clock, ledger, settings, revocations=build_revocations(settings))

@@ -77,8 +77,13 @@ def reconcile() -> None:
         finally:
             await db.dispose()
         typer.echo(f"checked {report.accounts} accounts and {report.transfers} transfers")
+        for chain in report.chains:
+            broken = [f for f in report.faults if f.shard == chain.shard]
+            verdict = "sound" if not broken else f"{len(broken)} faults"
+            typer.echo(f"shard {chain.shard}: {chain.transfers} transfers, head at seq {chain.head_seq}: {verdict}")
         for fault in report.faults:
-            typer.echo(f"FAULT {fault.kind}: {fault.subject}: {fault.detail}")
+            where = f"[shard {fault.shard}] " if fault.shard is not None else ""
+            typer.echo(f"FAULT {where}{fault.kind}: {fault.subject}: {fault.detail}")
         typer.echo("ledger is sound" if report.sound else f"ledger is NOT sound: {len(report.faults)} faults")
         return report.sound
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lock_s: int = Field(default=900, ge=1)
     ledger_batch_max: int = Field(default=500, ge=1, le=10000)
+    # How many chains (each with its own head, lock, house accounts and placement group committer) new players
+    # spread over. One fits one machine: there the database's CPU and commits, not the chain lock, bound the
+    # write path, and more shards split the batches that share them (measured: docs/performance.md). Raise it
+    # when several nodes' batches queue on the chain head. Changing it never moves a player (docs/ledger.md).
+    ledger_shards: int = Field(default=1, ge=1, le=256)
     pending_expiry_sweep_s: float = Field(default=5.0, gt=0)
     outbox_poll_s: float = Field(default=0.5, gt=0)
     # run the outbox relay in this process (every role does by default; off, another process must publish)

@@ -80,7 +80,7 @@ async def _late_batch_is_refused(api: Api) -> None:
     )
 
     draft = _Draft(derived_id("bet", player.id, "late"), player.id, "EUR", request, terms, "late", now)
-    outcome = await platform.betting._writer.submit(draft)  # the batch that was still waiting for the lock
+    outcome = await platform.betting._writer_for(player.id).submit(draft)  # the batch still waiting for the lock
 
     assert isinstance(outcome, SelectionClosed)
     assert (await _wallet(api, player))["cash"] == 100_000
@@ -108,7 +108,7 @@ async def test_a_bet_priced_inside_a_bet_cancel_window_is_refused_by_the_late_ba
         assert (job.status.value, job.bets_total, job.tally.settled) == ("succeeded", 0, 0)  # none in the window yet
 
         late = _Draft(derived_id("bet", player.id, "late"), player.id, "EUR", request, terms, "late", priced_at)
-        outcome = await platform.betting._writer.submit(late)  # the batch that was still waiting for the lock
+        outcome = await platform.betting._writer_for(player.id).submit(late)  # the batch still waiting for the lock
         assert isinstance(outcome, OddsChanged)
         assert (await _wallet(api, player))["cash"] == 100_000
         assert (await api.client.get(BETS, headers=player.headers)).json()["items"] == []
@@ -116,7 +116,7 @@ async def test_a_bet_priced_inside_a_bet_cancel_window_is_refused_by_the_late_ba
         # a bet priced after the window, on the same market, is struck as usual
         fresh_terms = quote(request, platform.catalog.view.selection, after)
         fresh = _Draft(derived_id("bet", other.id, "after"), other.id, "EUR", request, fresh_terms, "after", after)
-        struck = await platform.betting._writer.submit(fresh)
+        struck = await platform.betting._writer_for(other.id).submit(fresh)
         assert getattr(struck, "status", None) == "open"
         assert (await _wallet(api, other))["cash"] == 100_000 - 1_000
         assert (await platform.ledger.reconcile()).sound

@@ -7,8 +7,9 @@ of them win, but it is what the house stands to lose on any one of them. A marke
 its selections' (one selection of a market wins, so the worst case is the worst selection, not the sum).
 
 The book is pure. Exposures live in one shared row per selection; a placement batch (or an in-play re-strike)
-loads the rows of its markets under the ledger lock into a book, adds each bet it accepts so the next one of the
-batch sees it, and writes the change back in the same transaction, so the limits hold across every node.
+loads the rows of its markets under the ledger lock (placement: its shard's, then its markets' locks) into a
+book, adds each bet it accepts so the next one of the batch sees it, and writes the change back in the same
+transaction, so the limits hold across every node.
 Checking a bet is O(its lines * legs); nothing here scans the book.
 """
 

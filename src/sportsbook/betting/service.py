@@ -105,17 +105,21 @@ class Betting:
         self.clock = clock
         self.ledger = ledger
         self.catalog = catalog
-        self._writer: GroupCommitter[_Item, _Outcome] = GroupCommitter(
-            db, self._process, max_batch=batch_max, name="bets"
-        )
+        # a group committer per ledger shard: a bet joins its player's, so batches of different shards commit
+        # in parallel (each locks only its own shard's chain)
+        self._writers: list[GroupCommitter[_Item, _Outcome]] = [
+            GroupCommitter(db, self._process, max_batch=batch_max, name=f"bets:{shard}")
+            for shard in range(ledger.shards)
+        ]
         self._acceptor: asyncio.Task[None] | None = None
         self._stop_accepting = asyncio.Event()
 
     # ---- lifecycle ----
 
     async def start(self, *, accept_poll_s: float = 0.05) -> None:
-        """Start the writer and the in-play acceptor."""
-        await self._writer.start()
+        """Start the writers and the in-play acceptor."""
+        for writer in self._writers:
+            await writer.start()
         if self._acceptor is None:
             self._stop_accepting.clear()
             self._acceptor = asyncio.create_task(self._accept_forever(accept_poll_s), name="bets-acceptor")
@@ -125,7 +129,8 @@ class Betting:
         if acceptor is not None:
             self._stop_accepting.set()
             await acceptor
-        await self._writer.stop()
+        for writer in self._writers:
+            await writer.stop()
 
     # ---- placement ----
 
@@ -143,7 +148,7 @@ class Betting:
             )
         except DomainError as exc:
             item = _Refused(bet_id, player_id, fingerprint, exc)
-        outcome = await self._writer.submit(item)
+        outcome = await self._writer_for(player_id).submit(item)
         PLACEMENT_SECONDS.observe(asyncio.get_running_loop().time() - started)
         if isinstance(outcome, _Replay):
             outcome = await self._first_answer(bet_id)
@@ -152,6 +157,10 @@ class Betting:
             raise outcome
         PLACED.labels(outcome.status).inc()
         return outcome
+
+    def _writer_for(self, player_id: UUID) -> GroupCommitter[_Item, _Outcome]:
+        """The group committer of the player's ledger shard (from memory)."""
+        return self._writers[self.ledger.shard_of(player_id) % len(self._writers)]
 
     async def quote_slip(self, request: BetRequest) -> SlipQuote:
         """Price a slip without striking it: its terms, the stakes the limits and the liability room take, and
@@ -186,10 +195,13 @@ class Betting:
     async def _process(self, uow: UnitOfWork, items: Sequence[_Item]) -> list[_Outcome]:
         bets = uow.store(bet_store)
         outcomes: list[_Outcome | None] = [None] * len(items)
-        # The ledger lock first: it queues every node's placement batches, so the exposures read below stay
-        # true until this transaction commits, and the liability limits hold across nodes. Replays are looked
-        # up under it too, so a bet found new here has no stake transfer stored (both are written together).
-        await self.ledger.lock(uow)
+        # The ledger lock of the batch's players' shards first (one shard: the batch came through its group
+        # committer): it queues every node's placement batches of that shard, and settlement's listing and
+        # bet-cancel windows (which take every shard) wait for it. Replays are looked up under it, so a bet
+        # found new here has no stake transfer stored (both are written together). Batches of other shards run
+        # at the same time: the markets' locks below keep the exposures read true until this commits, so the
+        # liability limits hold across shards and nodes.
+        await self.ledger.lock(uow, players={item.player_id for item in items})
         stored = await bets.existing({d.bet_id for d in items})
         seen: dict[UUID, str] = {}
         candidates: list[int] = []
@@ -210,7 +222,9 @@ class Betting:
         for i, refusal in refused_now.items():
             outcomes[i] = refusal
         candidates = [i for i in candidates if i not in refused_now]
-        book = await _shared_book(bets, {leg.market_id for i in candidates for leg in drafts[i].quote.legs})
+        markets = {leg.market_id for i in candidates for leg in drafts[i].quote.legs}
+        await bets.lock_markets(markets)  # after the shard locks, as every placement batch: no deadlock
+        book = await _shared_book(bets, markets)
         rows: list[Bet] = []
         # A bet the ledger refuses for funds frees the liability room it took; the bets it crowded out
         # get a second round (rare: only when a refusal for funds and one for liability meet in a batch).

@@ -139,7 +139,8 @@ bet_cancellations = Table(
 )
 
 # What every selection's open bets could cost the house (potential return - stake, summed over the open lines
-# containing it). Read and written only under the ledger lock, so every API node sees and keeps one total.
+# containing it). Read and written only under every shard's ledger lock, or (placement) a shard's ledger lock and
+# the markets' advisory locks (`lock_markets`), so every API node and every shard sees and keeps one total.
 selection_exposure = Table(
     "selection_exposure",
     metadata,
@@ -333,6 +334,15 @@ _CANCEL_WINDOWS = (
 
 
 _EXPOSURES_ON = "SELECT selection_id, market_id, exposure FROM selection_exposure WHERE market_id = ANY($1::uuid[])"
+_LOCK_MARKETS = "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY k) AS keys"
+
+
+def _market_lock_key(market_id: UUID) -> int:
+    """A market's advisory lock key: the first 64 bits of its id, signed (a collision only queues two markets
+    together)."""
+    return int.from_bytes(market_id.bytes[:8], "big", signed=True)
+
+
 _ADD_EXPOSURE = """
 INSERT INTO selection_exposure (selection_id, market_id, exposure)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[])
@@ -730,6 +740,12 @@ class BetStore:
         )
         return await self._with_legs(await conn.execute(query))
 
+    async def lock_markets(self, market_ids: Collection[UUID]) -> None:
+        """Queue this transaction behind every other one that checks or books exposure on these markets, until
+        it commits: placement batches of different ledger shards run at the same time, and the liability limits
+        must hold across them. On SQLite the write transaction already holds the whole database."""
+        return
+
     async def exposures_on_markets(self, market_ids: Collection[UUID]) -> list[tuple[UUID, UUID, int]]:
         """(selection, market, exposure) of every selection with exposure on these markets."""
         conn = self.conn
@@ -845,6 +861,14 @@ class PostgresBetStore(BetStore):
             return set()
         pg = await driver_connection(conn)
         return {(r[0], r[1]) for r in await pg.fetch(_VOIDED_LEGS, list(bet_ids))}
+
+    async def lock_markets(self, market_ids: Collection[UUID]) -> None:
+        # transaction-scoped advisory locks: no row, no WAL, released at commit; taken in one order (ascending
+        # key) by every placement batch, after its ledger shard locks, so they cannot deadlock
+        if not market_ids:
+            return
+        keys = sorted({_market_lock_key(m) for m in market_ids})
+        await (await driver_connection(self.conn)).execute(_LOCK_MARKETS, keys)
 
     async def exposures_on_markets(self, market_ids: Collection[UUID]) -> list[tuple[UUID, UUID, int]]:
         conn = self.conn

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -63,6 +63,26 @@ def player_owner(player_id: UUID) -> str:
     return f"player:{player_id}"
 
 
+def player_of(owner: str) -> UUID | None:
+    """The player an owner name stands for, if it is a player's."""
+    if not owner.startswith("player:"):
+        return None
+    try:
+        return UUID(owner.removeprefix("player:"))
+    except ValueError:
+        return None
+
+
+def shard_for(player_id: UUID, shards: int) -> int:
+    """The shard a new player's accounts open on: a stable hash of the player id, modulo the number of shards.
+    Stable across processes and versions (not Python's salted `hash`), so every node routes a player alike; the
+    shard is then recorded on the account rows, so changing the number of shards never moves a player."""
+    if shards < 1:
+        raise ValueError("a ledger has at least one shard")
+    digest = hashlib.blake2b(player_id.bytes, digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
 class Phase(enum.StrEnum):
     """Which step of a transfer's life a request is."""
 
@@ -98,6 +118,7 @@ class Result(enum.StrEnum):
     ACCOUNT_NOT_FOUND = "account_not_found"
     ACCOUNTS_MUST_HAVE_THE_SAME_CURRENCY = "accounts_must_have_the_same_currency"
     INSUFFICIENT_FUNDS = "insufficient_funds"
+    ACCOUNTS_MUST_BE_ON_THE_SAME_SHARD = "accounts_must_be_on_the_same_shard"
     INVALID_CODE = "invalid_code"
     REFERENCE_TOO_LONG = "reference_too_long"
     TIMEOUT_RESERVED_FOR_PENDING_TRANSFER = "timeout_reserved_for_pending_transfer"
@@ -144,6 +165,7 @@ class Account:
     currency: str
     non_negative: bool
     balance: int
+    shard: int = 0  # the chain its transfers are sealed on
 
 
 @dataclass(slots=True)
@@ -168,6 +190,7 @@ class Transfer:
     expires_at: datetime | None = None  # for PENDING rows with a timeout
     seq: int = 0
     hash: bytes = b""
+    shard: int = 0  # the chain the row is sealed on: its accounts' shard (never in the hash: each chain is its own)
 
     @property
     def resolves(self) -> UUID | None:
@@ -227,16 +250,34 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
+ChainHeads = dict[int, tuple[int, bytes]]
+"""shard -> (seq, hash) of that shard's chain head."""
+
+
 @dataclass
 class BatchOutcome:
-    """What a batch decided: new rows (sequenced and hashed), new balances and opened/closed holds."""
+    """What a batch decided: new rows (sequenced and hashed on their shard's chain), new balances, opened and
+    closed holds, and the new head of every chain it sealed rows on."""
 
     rows: list[Transfer]
     balances: dict[int, int]
     opened: list[Transfer]  # PENDING rows now open
     closed: list[UUID]  # pending ids now resolved
-    head_seq: int
-    head_hash: bytes
+    heads: ChainHeads
+
+    @property
+    def head_seq(self) -> int:
+        """The head's seq, for a batch sealed on one chain."""
+        return self._only_head()[0]
+
+    @property
+    def head_hash(self) -> bytes:
+        return self._only_head()[1]
+
+    def _only_head(self) -> tuple[int, bytes]:
+        if len(self.heads) != 1:
+            raise ValueError(f"sealed on {len(self.heads)} chains, not one")
+        return next(iter(self.heads.values()))
 
 
 class LedgerBatch:
@@ -313,6 +354,8 @@ class LedgerBatch:
             return Result.ACCOUNT_NOT_FOUND
         if debit.currency != credit.currency:
             return Result.ACCOUNTS_MUST_HAVE_THE_SAME_CURRENCY
+        if debit.shard != credit.shard:  # a transfer is sealed on one chain: both its accounts live there
+            return Result.ACCOUNTS_MUST_BE_ON_THE_SAME_SHARD
         if not 0 <= req.timeout_s <= MAX_TIMEOUT_S:
             return Result.TIMEOUT_OUT_OF_RANGE
         if AccountKind.RESERVED in (debit.kind, credit.kind):
@@ -327,6 +370,8 @@ class LedgerBatch:
         holding_id = self.state.holding.get((debit.owner, debit.currency))
         if holding_id is None or holding_id not in self.state.accounts:
             return Result.ACCOUNT_NOT_FOUND
+        if self.state.accounts[holding_id].shard != debit.shard:
+            return Result.ACCOUNTS_MUST_BE_ON_THE_SAME_SHARD
         expires = self.now + timedelta(seconds=req.timeout_s) if req.timeout_s else None
         row = self._record(
             req.id,
@@ -423,23 +468,32 @@ class LedgerBatch:
 
     # ---- sealing ----
 
-    def seal(self, prev_seq: int, prev_hash: bytes) -> BatchOutcome:
-        """Number and hash the accepted rows after the chain head `prev_seq`/`prev_hash`."""
-        seq, head = prev_seq, prev_hash
+    def seal(self, prev_seq: int, prev_hash: bytes, shard: int = 0) -> BatchOutcome:
+        """Number and hash the accepted rows after the chain head `prev_seq`/`prev_hash` of their one shard."""
+        return self.seal_chains({shard: (prev_seq, prev_hash)})
+
+    def seal_chains(self, heads: Mapping[int, tuple[int, bytes]]) -> BatchOutcome:
+        """Number and hash the accepted rows, each on its shard's chain after that shard's head in `heads`
+        (every shard the rows are on must be there). The outcome's heads are those of the chains it moved."""
+        moved: ChainHeads = {}
         sha256 = hashlib.sha256
         now, now_micros = self.now, _micros(self.now)
         for row in self._rows:
+            shard = row.shard
+            seq, head = moved[shard] if shard in moved else heads[shard]
             seq += 1
             row.seq = seq
             micros = now_micros if row.created_at is now else None
             head = row.hash = sha256(head + content_bytes(row, micros)).digest()
+            moved[shard] = (seq, head)
+        if not moved:
+            moved = dict(heads)
         return BatchOutcome(
             rows=self._rows,
             balances=dict(self._balances),
             opened=list(self._opened.values()),
             closed=list(self._closed),
-            head_seq=seq,
-            head_hash=head,
+            heads=moved,
         )
 
     # ---- internals ----
@@ -498,6 +552,7 @@ class LedgerBatch:
         self._set_balance(debit_id, debit_after)
         self._set_balance(credit_id, credit_after)
         row = Transfer(
+            shard=self.state.accounts[debit_id].shard,
             id=tid,
             debit_account_id=debit_id,
             credit_account_id=credit_id,
@@ -591,28 +646,36 @@ _RESOLVED_RESULT = {
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """One thing reconcile found wrong, naming the account or transfer."""
+    """One thing reconcile found wrong, naming the account or transfer, and the shard when it is one chain's."""
 
     kind: str
     subject: str
     detail: str
+    shard: int | None = None
 
 
-def verify_chain(rows: Iterable[Transfer], prev_seq: int = 0, prev_hash: bytes = GENESIS_HASH) -> list[Fault]:
-    """Check that rows (in seq order) follow one another with no gap and that every hash recomputes."""
+def verify_chain(
+    rows: Iterable[Transfer], prev_seq: int = 0, prev_hash: bytes = GENESIS_HASH, shard: int | None = None
+) -> list[Fault]:
+    """Check that rows (one shard's, in seq order) follow one another with no gap and that every hash
+    recomputes. Faults name the transfer, and the shard when one is given."""
     faults: list[Fault] = []
     expected_prev = prev_hash
     expected_seq = prev_seq + 1
+    where = f"shard {shard}, " if shard is not None else ""
     for row in rows:
         if row.seq != expected_seq:
-            faults.append(Fault("chain_gap", f"transfer {row.id}", f"seq {row.seq}, expected {expected_seq}"))
+            faults.append(
+                Fault("chain_gap", f"transfer {row.id}", f"{where}seq {row.seq}, expected {expected_seq}", shard)
+            )
         recomputed = chain_hash(expected_prev, row)
         if recomputed != row.hash:
             faults.append(
                 Fault(
                     "hash_mismatch",
                     f"transfer {row.id}",
-                    f"seq {row.seq}: stored hash does not match content",
+                    f"{where}seq {row.seq}: stored hash does not match content",
+                    shard,
                 )
             )
         expected_prev = row.hash

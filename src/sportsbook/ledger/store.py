@@ -1,8 +1,13 @@
 """The only code that reads or writes the ledger's tables (SQLAlchemy Core).
 
-A batch of transfers runs in one transaction: lock the chain head (this serialises ledger writers, so account
-rows need no further locks and no deadlock is possible), read what the batch touches, let the model decide,
-then write set-based: one INSERT of all new transfers, one UPDATE of every touched balance.
+A batch of transfers runs in one transaction: lock the chain heads of the shards it touches, in ascending order
+(this serialises the ledger writers of each shard, so account rows need no further locks and no deadlock is
+possible), read what the batch touches, let the model decide, then write set-based: one INSERT of all new
+transfers, one UPDATE of every touched balance and chain head.
+
+The shard is a column of every ledger table: an account lives on one shard (a player's on the shard recorded
+when it was opened, the house's on every shard, one account per shard), a transfer and a hold on their
+accounts' shard, and each shard has its own chain row (`ledger_chain.shard`).
 
 A statement the backends share is written once, in SQLAlchemy Core, in `LedgerStore`; beside it
 `SqliteLedgerStore` and `PostgresLedgerStore` hold the few each backend writes its own way (the journal's write
@@ -28,6 +33,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     LargeBinary,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -42,7 +48,6 @@ from sqlalchemy import (
     select,
     text,
     union_all,
-    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -61,6 +66,7 @@ from sportsbook.ledger.model import (
     Account,
     AccountKind,
     BatchOutcome,
+    ChainHeads,
     Flag,
     LedgerState,
     PendingState,
@@ -82,14 +88,31 @@ accounts = Table(
     Column("non_negative", Boolean, nullable=False),
     Column("balance", BigInteger, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("owner", "kind", "sub", "currency", name="uq_ledger_accounts_key"),
+    Column("shard", SmallInteger, nullable=False, server_default="0"),
+    # a house account exists once per shard; a player's accounts once, on one shard (the partial index below)
+    UniqueConstraint("owner", "kind", "sub", "currency", "shard", name="uq_ledger_accounts_key"),
     CheckConstraint("NOT non_negative OR balance >= 0", name="balance_non_negative"),
+    Index(
+        "uq_ledger_accounts_player",
+        "owner",
+        "kind",
+        "sub",
+        "currency",
+        unique=True,
+        postgresql_where=text("owner <> 'house'"),
+        sqlite_where=text("owner <> 'house'"),
+    ),
 )
+
+# Rows whose debit, or credit, is not a holding account (a SINGLE or PENDING row's debit; any but a PENDING row's
+# credit): literal SQL, so that a query repeating it lets SQLite and PostgreSQL use the partial index.
+_DEBIT_NOT_HELD = f"flags < {Flag.POST}"
+_CREDIT_NOT_HELD = f"flags <> {Flag.PENDING}"
 
 transfers = Table(
     "ledger_transfers",
     metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False, autoincrement=False),  # numbers its shard's chain
     Column("id", Uuid, nullable=False, unique=True),
     # No foreign keys on the journal: the engine writes only accounts it has just read, accounts are never
     # deleted, and reconcile names any row whose account is unknown. The two FK triggers per row cost a
@@ -110,6 +133,8 @@ transfers = Table(
     Column("target_account_id", BigInteger, nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("hash", LargeBinary(32), nullable=False),
+    Column("shard", SmallInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("shard", "seq", name="pk_ledger_transfers"),
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint("debit_account_id <> credit_account_id", name="accounts_differ"),
     Index(
@@ -119,9 +144,15 @@ transfers = Table(
         postgresql_where=text("resolves IS NOT NULL"),
         sqlite_where=text("resolves IS NOT NULL"),
     ),
-    Index("ix_ledger_transfers_debit", "debit_account_id", "seq"),
-    Index("ix_ledger_transfers_credit", "credit_account_id", "seq"),
-)
+    # The statement's indexes: an account's rows by seq, on the side the account is on. A reserved (holding)
+    # account is only ever the credit of a PENDING row and the debit of the rows that close one, and nothing reads
+    # its rows by account (the statement is the cash's), so those entries are left out: one index entry fewer per
+    # stake placed and per hold closed (docs/performance.md).
+    Index("ix_ledger_transfers_debit", "debit_account_id", "seq", postgresql_where=text(_DEBIT_NOT_HELD),
+          sqlite_where=text(_DEBIT_NOT_HELD)),
+    Index("ix_ledger_transfers_credit", "credit_account_id", "seq", postgresql_where=text(_CREDIT_NOT_HELD),
+          sqlite_where=text(_CREDIT_NOT_HELD)),
+)  # fmt: skip
 
 # The journal's columns are declared once, in `transfers`. Each is filled from the Transfer attribute of its
 # name (`resolves` is derived from the flags) and a Transfer is read back from the columns named after its
@@ -179,6 +210,7 @@ holds = Table(
     Column("holding_account_id", BigInteger, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("shard", SmallInteger, nullable=False, server_default="0"),
     Index(
         "ix_ledger_holds_expires_at",
         "expires_at",
@@ -190,7 +222,7 @@ holds = Table(
 chain = Table(
     "ledger_chain",
     metadata,
-    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("shard", SmallInteger, primary_key=True, autoincrement=False),  # one chain head per shard
     Column("seq", BigInteger, nullable=False),
     Column("head", LargeBinary(32), nullable=False),
 )
@@ -202,6 +234,16 @@ class _Identity:
     kind: str
     currency: str
     non_negative: bool
+    shard: int
+
+
+_Slot = AccountKey | tuple[AccountKey, int]
+"""Where an account is remembered: a player's by its key (it lives on one shard), a house account by its key and
+its shard (it exists on every shard)."""
+
+
+def _slot(key: AccountKey, shard: int) -> _Slot:
+    return (key, shard) if key.owner == HOUSE else key
 
 
 class LedgerStore(ABC):
@@ -213,18 +255,23 @@ class LedgerStore(ABC):
 
     def __init__(self) -> None:
         self._identity: dict[int, _Identity] = {}
-        self._ids: dict[AccountKey, int] = {}
-        # accounts this node created in a transaction still under way: key -> a weak reference to that
+        self._ids: dict[_Slot, int] = {}
+        # owner -> shard of the players whose accounts this node has read: routing and locking from memory
+        self._player_shard: dict[str, int] = {}
+        # chain rows this node has seen: the ones it need not create before locking them
+        self._chains: set[int] = set()
+        # accounts this node created in a transaction still under way: slot -> a weak reference to that
         # transaction. Their ids are cached only once another transaction reads them (a rollback would leave a
         # dangling id, and every later transfer on the account would be refused `account_not_found`). An entry
         # leaves with its transaction object: after that, any transaction that finds the row sees it committed.
-        self._fresh: dict[AccountKey, weakref.ref[object]] = {}
+        self._fresh: dict[_Slot, weakref.ref[object]] = {}
 
     # ---- accounts ----
 
-    async def get_or_create_account(self, conn: AsyncConnection, key: AccountKey, now: datetime) -> int:
-        """The id of the account with this key, created (balance 0) if it does not exist yet."""
-        existing = await self.find_account(conn, key)  # the usual case, and remembered
+    async def get_or_create_account(self, conn: AsyncConnection, key: AccountKey, now: datetime, shard: int = 0) -> int:
+        """The id of the account with this key, created (balance 0) if it does not exist yet: a house account
+        on `shard`; a player's wherever it is, or on `shard` when it is new."""
+        existing = await self.find_account(conn, key, shard)  # the usual case, and remembered
         if existing is not None:
             return existing
         non_negative = key.owner != HOUSE
@@ -236,35 +283,41 @@ class LedgerStore(ABC):
             "non_negative": non_negative,
             "balance": 0,
             "created_at": now,
+            "shard": shard,
         }
         if (await conn.execute(self._insert_if_absent(accounts).values(values))).rowcount:
-            self._mark_fresh(key, conn)  # inserted here: remembered once seen committed
-        found = await self.find_account(conn, key)
+            self._mark_fresh(_slot(key, shard), conn)  # inserted here: remembered once seen committed
+        found = await self.find_account(conn, key, shard)
         assert found is not None
         return found
 
-    async def find_account(self, conn: AsyncConnection, key: AccountKey) -> int | None:
-        cached = self._ids.get(key)
-        if cached is not None:
-            return cached
-        row = (
-            await conn.execute(
-                select(accounts.c.id, accounts.c.non_negative).where(
-                    accounts.c.owner == key.owner,
-                    accounts.c.kind == key.kind,
-                    accounts.c.sub == key.sub,
-                    accounts.c.currency == key.currency,
-                )
-            )
-        ).first()
+    async def find_account(self, conn: AsyncConnection, key: AccountKey, shard: int | None = None) -> int | None:
+        """The id of the account with this key: a player's wherever it lives; a house account on `shard`, or on
+        the lowest shard that has it when `shard` is None (a receivable, whose sub names its player)."""
+        if shard is not None:
+            cached = self._ids.get(_slot(key, shard))
+            if cached is not None:
+                return cached
+        elif key.owner != HOUSE and key in self._ids:
+            return self._ids[key]
+        query = select(accounts.c.id, accounts.c.non_negative, accounts.c.shard).where(
+            accounts.c.owner == key.owner,
+            accounts.c.kind == key.kind,
+            accounts.c.sub == key.sub,
+            accounts.c.currency == key.currency,
+        )
+        if key.owner == HOUSE and shard is not None:
+            query = query.where(accounts.c.shard == shard)
+        row = (await conn.execute(query.order_by(accounts.c.shard).limit(1))).first()
         if row is None:
             return None
-        self._remember(row.id, _Identity(key.owner, key.kind, key.currency, row.non_negative), key, conn)
+        ident = _Identity(key.owner, key.kind, key.currency, row.non_negative, int(row.shard))
+        self._remember(row.id, ident, key, conn)
         return int(row.id)
 
     async def find_accounts(self, conn: AsyncConnection, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
-        """The ids of the accounts that exist among `keys`, those not yet known read in one query: every account
-        of the players among them, and the house accounts of their kinds and subs (not every house account)."""
+        """The ids of the players' accounts that exist among `keys` (player keys: a player's accounts live on
+        one shard), those not yet known read in one query: every account of the players among them."""
         cached = self._ids
         found: dict[AccountKey, int] = {}
         missing: list[AccountKey] = []
@@ -275,26 +328,86 @@ class LedgerStore(ABC):
             else:
                 found[key] = known
         if missing:
-            players = list({k.owner for k in missing if k.owner != HOUSE})
-            house = [k for k in missing if k.owner == HOUSE]
-            where = [self._in(accounts.c.owner, players)] if players else []
-            if house:
-                kinds, subs = list({k.kind for k in house}), list({k.sub for k in house})
-                where.append(
-                    and_(accounts.c.owner == HOUSE, self._in(accounts.c.kind, kinds), self._in(accounts.c.sub, subs))
-                )
-            read = await self._read_accounts(conn, where[0] if len(where) == 1 else or_(*where))
+            players = list({k.owner for k in missing})
+            read = await self._read_accounts(conn, self._in(accounts.c.owner, players))
             found.update((k, read[k]) for k in missing if k in read)
         return found
 
+    async def find_house_accounts(
+        self, conn: AsyncConnection, slots: Iterable[tuple[AccountKey, int]]
+    ) -> dict[tuple[AccountKey, int], int]:
+        """The ids of the house accounts that exist among these (key, shard) pairs, those not yet known read in
+        one query (the house accounts of their kinds and subs on their shards)."""
+        cached = self._ids
+        found: dict[tuple[AccountKey, int], int] = {}
+        missing: list[tuple[AccountKey, int]] = []
+        for slot in set(slots):
+            known = cached.get(slot)
+            if known is None:
+                missing.append(slot)
+            else:
+                found[slot] = known
+        if missing:
+            kinds, subs = list({k.kind for k, _s in missing}), list({k.sub for k, _s in missing})
+            shards = list({s for _k, s in missing})
+            where = and_(
+                accounts.c.owner == HOUSE,
+                self._in(accounts.c.kind, kinds),
+                self._in(accounts.c.sub, subs),
+                self._in(accounts.c.shard, shards),
+            )
+            read = await self._read_accounts(conn, where)
+            found.update((slot, read[slot]) for slot in missing if slot in read)
+        return found
+
+    def account_shard(self, account_id: int) -> int | None:
+        """The shard of an account this node has read (identities never change), else None."""
+        ident = self._identity.get(account_id)
+        return ident.shard if ident is not None else None
+
+    def known_player_shard(self, owner: str) -> int | None:
+        """The shard of a player whose accounts this node has read, else None."""
+        return self._player_shard.get(owner)
+
+    async def player_shards(self, conn: AsyncConnection, owners: Collection[str]) -> dict[str, int]:
+        """The shard of each of these players that has accounts: from memory, the others in one query."""
+        known = self._player_shard
+        found = {o: known[o] for o in owners if o in known}
+        missing = [o for o in owners if o not in known]
+        if missing:
+            await self._read_accounts(conn, self._in(accounts.c.owner, missing))
+            found.update((o, known[o]) for o in missing if o in known)
+        return found
+
+    async def identify(self, conn: AsyncConnection, ids: Iterable[int]) -> None:
+        """Read who the accounts among `ids` not known yet are (their shard among it)."""
+        await self._identify(conn, ids)
+
     async def balances_of(self, conn: AsyncConnection, owner: str, currency: str) -> dict[str, int]:
-        """Balance per account kind of one owner in one currency."""
+        """Balance per account kind of one owner in one currency (a house owner's summed across shards)."""
         rows = await conn.execute(
             select(accounts.c.kind, accounts.c.balance).where(
                 accounts.c.owner == owner, accounts.c.currency == currency
             )
         )
-        return {r.kind: int(r.balance) for r in rows}
+        out: dict[str, int] = {}
+        for r in rows:
+            out[r.kind] = out.get(r.kind, 0) + int(r.balance)
+        return out
+
+    async def house_balance(self, conn: AsyncConnection, key: AccountKey) -> int:
+        """A house account's balance summed across every shard it exists on."""
+        total = (
+            await conn.execute(
+                select(func.coalesce(func.sum(accounts.c.balance), 0)).where(
+                    accounts.c.owner == key.owner,
+                    accounts.c.kind == key.kind,
+                    accounts.c.sub == key.sub,
+                    accounts.c.currency == key.currency,
+                )
+            )
+        ).scalar_one()
+        return int(total)
 
     async def account_balances(self, conn: AsyncConnection, ids: Collection[int]) -> dict[int, int]:
         rows = await conn.execute(select(accounts.c.id, accounts.c.balance).where(self._in(accounts.c.id, ids)))
@@ -304,31 +417,51 @@ class LedgerStore(ABC):
         self, account_id: int, ident: _Identity, key: AccountKey | None = None, conn: AsyncConnection | None = None
     ) -> None:
         self._identity[account_id] = ident
+        if ident.owner != HOUSE:
+            self._player_shard[ident.owner] = ident.shard
         if key is None:
             return
-        fresh = self._fresh.get(key)
+        slot = _slot(key, ident.shard)
+        fresh = self._fresh.get(slot)
         if fresh is not None:
             if conn is None or fresh() is _transaction_of(conn):
                 return  # still only visible to the transaction that created it
-            del self._fresh[key]  # another transaction sees it: committed
-        self._ids[key] = account_id
+            del self._fresh[slot]  # another transaction sees it: committed
+        self._ids[slot] = account_id
 
-    def _mark_fresh(self, key: AccountKey, conn: AsyncConnection) -> None:
+    def _mark_fresh(self, slot: _Slot, conn: AsyncConnection) -> None:
         def forget(ref: weakref.ref[object]) -> None:  # the transaction is gone, committed or rolled back
-            if self._fresh.get(key) is ref:
-                del self._fresh[key]
+            if self._fresh.get(slot) is ref:
+                del self._fresh[slot]
 
-        self._fresh[key] = weakref.ref(_transaction_of(conn), forget)
+        self._fresh[slot] = weakref.ref(_transaction_of(conn), forget)
 
     # ---- the write path ----
 
-    async def lock_chain(self, conn: AsyncConnection) -> tuple[int, bytes]:
-        """Take the chain head for this transaction: ledger writers queue here, one at a time."""
-        row = await self._locked_head(conn)
-        if row is None:  # a database migrated before the chain row existed: start it
-            await conn.execute(chain.insert().values(id=1, seq=0, head=GENESIS_HASH))
-            return 0, GENESIS_HASH
-        return int(row[0]), bytes(row[1])
+    async def lock_chains(
+        self, conn: AsyncConnection, shards: Collection[int] | None, ensure: Collection[int] = ()
+    ) -> ChainHeads:
+        """Take the chain heads of these shards (every shard's when None) for this transaction, in ascending
+        order: the ledger writers of a shard queue on its head, and taking several in one order cannot deadlock.
+        `ensure` names shards whose chain row is created first if this node has not seen it yet."""
+        wanted = set(ensure) | (set(shards) if shards is not None else set())
+        if not wanted <= self._chains:
+            await self._create_chains(conn, wanted)
+        heads = await self._locked_heads(conn, sorted(shards) if shards is not None else None)
+        self._chains.update(heads)
+        absent = wanted - heads.keys()
+        if absent:  # created by a transaction that rolled back after this node saw it: create it again
+            await self._create_chains(conn, absent)
+            heads.update(await self._locked_heads(conn, sorted(absent)))
+        return heads
+
+    async def lock_chain(self, conn: AsyncConnection, shard: int = 0) -> tuple[int, bytes]:
+        """Take one shard's chain head for this transaction."""
+        return (await self.lock_chains(conn, [shard]))[shard]
+
+    async def _create_chains(self, conn: AsyncConnection, shards: Collection[int]) -> None:
+        rows = [{"shard": s, "seq": 0, "head": GENESIS_HASH} for s in sorted(shards)]
+        await conn.execute(self._insert_if_absent(chain), rows)
 
     async def load_state(
         self,
@@ -387,7 +520,9 @@ class LedgerStore(ABC):
             if r.phase is Phase.PENDING and r.debit_account_id in self._identity:
                 ident = self._identity[r.debit_account_id]
                 key = AccountKey(ident.owner, AccountKind.RESERVED, ident.currency)
-                holding = self._ids.get(key) or await self.get_or_create_account(conn, key, now)
+                holding = self._ids.get(_slot(key, ident.shard)) or await self.get_or_create_account(
+                    conn, key, now, ident.shard
+                )
                 state.holding[(ident.owner, ident.currency)] = holding
                 account_ids.add(holding)
         await self._identify(conn, account_ids)
@@ -396,7 +531,7 @@ class LedgerStore(ABC):
         for account_id, balance in balances.items():
             ident = self._identity[account_id]
             state.accounts[account_id] = Account(
-                account_id, ident.owner, ident.kind, ident.currency, ident.non_negative, balance
+                account_id, ident.owner, ident.kind, ident.currency, ident.non_negative, balance, ident.shard
             )
         return state
 
@@ -410,8 +545,8 @@ class LedgerStore(ABC):
         if missing:
             await self._read_accounts(conn, self._in(accounts.c.id, missing))
 
-    async def _read_accounts(self, conn: AsyncConnection, where: ColumnElement[bool]) -> dict[AccountKey, int]:
-        """Read the accounts matching `where` and remember who they are: key -> id."""
+    async def _read_accounts(self, conn: AsyncConnection, where: ColumnElement[bool]) -> dict[_Slot, int]:
+        """Read the accounts matching `where` and remember who they are: slot -> id."""
         rows = await conn.execute(
             select(
                 accounts.c.id,
@@ -420,13 +555,15 @@ class LedgerStore(ABC):
                 accounts.c.sub,
                 accounts.c.currency,
                 accounts.c.non_negative,
+                accounts.c.shard,
             ).where(where)
         )
-        found: dict[AccountKey, int] = {}
+        found: dict[_Slot, int] = {}
         for r in rows:
             key = AccountKey(r.owner, r.kind, r.currency, r.sub)
-            self._remember(int(r.id), _Identity(r.owner, r.kind, r.currency, bool(r.non_negative)), key, conn)
-            found[key] = int(r.id)
+            ident = _Identity(r.owner, r.kind, r.currency, bool(r.non_negative), int(r.shard))
+            self._remember(int(r.id), ident, key, conn)
+            found[_slot(key, ident.shard)] = int(r.id)
         return found
 
     async def write(self, conn: AsyncConnection, outcome: BatchOutcome) -> None:
@@ -439,15 +576,15 @@ class LedgerStore(ABC):
         if outcome.closed:
             await conn.execute(holds.delete().where(self._in(holds.c.pending_id, outcome.closed)))
 
-    async def due_holds(self, conn: AsyncConnection, now: datetime, limit: int) -> list[UUID]:
-        """Pending transfers whose timeout has passed and are still open."""
+    async def due_holds(self, conn: AsyncConnection, now: datetime, limit: int) -> list[tuple[UUID, int]]:
+        """Pending transfers whose timeout has passed and are still open, with their shard."""
         rows = await conn.execute(
-            select(holds.c.pending_id)
+            select(holds.c.pending_id, holds.c.shard)
             .where(holds.c.expires_at.is_not(None), holds.c.expires_at <= now)
             .order_by(holds.c.expires_at)
             .limit(limit)
         )
-        return [r.pending_id for r in rows]
+        return [(r.pending_id, int(r.shard)) for r in rows]
 
     # ---- reading transfers ----
 
@@ -458,17 +595,26 @@ class LedgerStore(ABC):
     async def statement(
         self, conn: AsyncConnection, account_id: int, limit: int, before_seq: int | None
     ) -> list[tuple[Transfer, int, int]]:
-        """The account's transfers, newest first: (transfer, signed amount, balance after)."""
+        """The account's transfers, newest first: (transfer, signed amount, balance after). An account's
+        transfers are all on its shard's chain, so its seq orders them. Not for a reserved (holding) account:
+        the indexes leave its rows out."""
+        await self._identify(conn, [account_id])
+        shard = self._identity[account_id].shard if account_id in self._identity else 0
         bound = [transfers.c.seq < before_seq] if before_seq is not None else []
-        debits = select(transfers.c.seq).where(transfers.c.debit_account_id == account_id, *bound)
-        credits = select(transfers.c.seq).where(transfers.c.credit_account_id == account_id, *bound)
+        # the partial indexes' own conditions: every row of an account that is not a holding account meets them
+        debits = select(transfers.c.seq).where(
+            transfers.c.debit_account_id == account_id, text(_DEBIT_NOT_HELD), *bound
+        )
+        credits = select(transfers.c.seq).where(
+            transfers.c.credit_account_id == account_id, text(_CREDIT_NOT_HELD), *bound
+        )
         # Each side walks its own (account, seq) index backwards; SQLite needs them as subqueries.
         newest_debits = debits.order_by(transfers.c.seq.desc()).limit(limit).subquery()
         newest_credits = credits.order_by(transfers.c.seq.desc()).limit(limit).subquery()
         seqs = union_all(select(newest_debits.c.seq), select(newest_credits.c.seq)).subquery()
         rows = await conn.execute(
             select(*TRANSFER_COLUMNS)
-            .where(transfers.c.seq.in_(select(seqs.c.seq)))
+            .where(transfers.c.shard == shard, transfers.c.seq.in_(select(seqs.c.seq)))
             .order_by(transfers.c.seq.desc())
             .limit(limit)
         )
@@ -497,6 +643,7 @@ class LedgerStore(ABC):
                 accounts.c.kind,
                 accounts.c.currency,
                 accounts.c.balance,
+                accounts.c.shard,
                 total.label("expected"),
             )
             .select_from(accounts.outerjoin(sums, sums.c.aid == accounts.c.id))
@@ -504,24 +651,33 @@ class LedgerStore(ABC):
         )
         return list(await conn.execute(query))
 
-    async def currency_totals(self, conn: AsyncConnection) -> list[Row[Any, Any]]:
-        """Currencies whose account balances do not sum to zero."""
+    async def currency_totals(self, conn: AsyncConnection) -> dict[tuple[int, str], int]:
+        """What the balances of each currency sum to on each shard: (shard, currency) -> total."""
         total = func.sum(accounts.c.balance)
-        query = select(accounts.c.currency, total.label("total")).group_by(accounts.c.currency)
-        return [r for r in await conn.execute(query) if int(r.total) != 0]
+        query = select(accounts.c.shard, accounts.c.currency, total.label("total")).group_by(
+            accounts.c.shard, accounts.c.currency
+        )
+        return {(int(r.shard), r.currency): int(r.total) for r in await conn.execute(query)}
 
     async def negative_player_balances(self, conn: AsyncConnection) -> list[Row[Any, Any]]:
-        query = select(accounts.c.id, accounts.c.owner, accounts.c.kind, accounts.c.balance).where(
+        query = select(accounts.c.id, accounts.c.owner, accounts.c.kind, accounts.c.balance, accounts.c.shard).where(
             accounts.c.non_negative, accounts.c.balance < 0
         )
         return list(await conn.execute(query))
 
     async def unknown_or_foreign_accounts(self, conn: AsyncConnection) -> list[Row[Any, Any]]:
-        """Transfers naming an account that does not exist, or one of another currency than theirs."""
+        """Transfers naming an account that does not exist, or one of another currency or shard than theirs."""
         debit = accounts.alias("d")
         credit = accounts.alias("c")
         query = (
-            select(transfers.c.id, transfers.c.seq, debit.c.id.label("debit"), credit.c.id.label("credit"))
+            select(
+                transfers.c.id,
+                transfers.c.seq,
+                transfers.c.shard,
+                debit.c.id.label("debit"),
+                credit.c.id.label("credit"),
+                and_(debit.c.shard == transfers.c.shard, credit.c.shard == transfers.c.shard).label("same_shard"),
+            )
             .select_from(
                 transfers.outerjoin(debit, debit.c.id == transfers.c.debit_account_id).outerjoin(
                     credit, credit.c.id == transfers.c.credit_account_id
@@ -533,6 +689,8 @@ class LedgerStore(ABC):
                     credit.c.id.is_(None),
                     debit.c.currency != transfers.c.currency,
                     credit.c.currency != transfers.c.currency,
+                    debit.c.shard != transfers.c.shard,
+                    credit.c.shard != transfers.c.shard,
                 )
             )
         )
@@ -547,7 +705,7 @@ class LedgerStore(ABC):
         )
         total = func.coalesce(held.c.total, literal(0))
         query = (
-            select(accounts.c.id, accounts.c.owner, accounts.c.balance, total.label("held"))
+            select(accounts.c.id, accounts.c.owner, accounts.c.balance, accounts.c.shard, total.label("held"))
             .select_from(accounts.outerjoin(held, held.c.aid == accounts.c.id))
             .where(and_(accounts.c.kind == AccountKind.RESERVED.value, accounts.c.balance != total))
         )
@@ -565,13 +723,28 @@ class LedgerStore(ABC):
     async def count_accounts(self, conn: AsyncConnection) -> int:
         return int((await conn.execute(select(func.count()).select_from(accounts))).scalar_one())
 
-    async def chain_head(self, conn: AsyncConnection) -> tuple[int, bytes]:
-        row = (await conn.execute(select(chain.c.seq, chain.c.head).where(chain.c.id == 1))).first()
+    async def chain_head(self, conn: AsyncConnection, shard: int = 0) -> tuple[int, bytes]:
+        row = (await conn.execute(select(chain.c.seq, chain.c.head).where(chain.c.shard == shard))).first()
         return (int(row.seq), bytes(row.head)) if row else (0, GENESIS_HASH)
 
-    async def stream_transfers(self, conn: AsyncConnection, after_seq: int, limit: int) -> list[Transfer]:
+    async def chain_heads(self, conn: AsyncConnection) -> ChainHeads:
+        """Every shard's chain head."""
+        rows = await conn.execute(select(chain.c.shard, chain.c.seq, chain.c.head).order_by(chain.c.shard))
+        return {int(r.shard): (int(r.seq), bytes(r.head)) for r in rows}
+
+    async def journal_shards(self, conn: AsyncConnection) -> list[int]:
+        """The shards that have transfers (a chain row may be missing where someone deleted it)."""
+        return [int(s) for s in (await conn.execute(select(transfers.c.shard).distinct())).scalars()]
+
+    async def stream_transfers(
+        self, conn: AsyncConnection, after_seq: int, limit: int, shard: int = 0
+    ) -> list[Transfer]:
+        """One shard's transfers after `after_seq`, in chain order (the primary key's)."""
         rows = await conn.execute(
-            select(*TRANSFER_COLUMNS).where(transfers.c.seq > after_seq).order_by(transfers.c.seq).limit(limit)
+            select(*TRANSFER_COLUMNS)
+            .where(transfers.c.shard == shard, transfers.c.seq > after_seq)
+            .order_by(transfers.c.seq)
+            .limit(limit)
         )
         return [transfer_of(r) for r in rows]
 
@@ -589,10 +762,13 @@ class LedgerStore(ABC):
     async def _open_holds(self, conn: AsyncConnection, opened: list[Transfer]) -> None:
         await conn.execute(holds.insert(), [_hold_row(t) for t in opened])
 
-    async def _locked_head(self, conn: AsyncConnection) -> Sequence[Any] | None:
-        """The chain head's (seq, head), locked until commit (SQLite's writer already holds the whole file)."""
-        query = select(chain.c.seq, chain.c.head).where(chain.c.id == 1).with_for_update()
-        return (await conn.execute(query)).first()
+    async def _locked_heads(self, conn: AsyncConnection, shards: Sequence[int] | None) -> ChainHeads:
+        """These shards' chain heads (every shard's when None), locked until commit in ascending shard order
+        (SQLite's writer already holds the whole file)."""
+        query = select(chain.c.shard, chain.c.seq, chain.c.head).order_by(chain.c.shard).with_for_update()
+        if shards is not None:
+            query = query.where(self._in(chain.c.shard, shards))
+        return {int(r[0]): (int(r[1]), bytes(r[2])) for r in await conn.execute(query)}
 
     def _in(self, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
         """`column IN values`."""
@@ -644,6 +820,7 @@ def _hold_row(t: Transfer) -> dict[str, Any]:
         "holding_account_id": t.credit_account_id,
         "amount": t.amount,
         "expires_at": t.expires_at,
+        "shard": t.shard,
     }
 
 
@@ -655,6 +832,7 @@ class SqliteLedgerStore(LedgerStore):
         f"INSERT INTO ledger_transfers ({', '.join(JOURNAL_COLUMNS)}) VALUES ({', '.join('?' * len(JOURNAL_COLUMNS))})"
     )
     _UPDATE_BALANCE = "UPDATE ledger_accounts SET balance = ? WHERE id = ?"
+    _UPDATE_HEAD = "UPDATE ledger_chain SET seq = ?, head = ? WHERE shard = ?"
 
     def _insert_if_absent(self, table: Table) -> Insert:
         return sqlite_insert(table).on_conflict_do_nothing()
@@ -662,7 +840,7 @@ class SqliteLedgerStore(LedgerStore):
     async def _write_journal(self, conn: AsyncConnection, outcome: BatchOutcome) -> None:
         await conn.exec_driver_sql(self._INSERT_JOURNAL, _sqlite_rows(outcome.rows))
         await conn.exec_driver_sql(self._UPDATE_BALANCE, [(v, k) for k, v in outcome.balances.items()])
-        await conn.execute(update(chain).where(chain.c.id == 1).values(seq=outcome.head_seq, head=outcome.head_hash))
+        await conn.exec_driver_sql(self._UPDATE_HEAD, [(seq, head, s) for s, (seq, head) in outcome.heads.items()])
 
 
 class PostgresLedgerStore(LedgerStore):
@@ -680,17 +858,24 @@ WITH inserted AS (
     UPDATE ledger_accounts AS a SET balance = v.balance
     FROM unnest(${_N + 1}::bigint[], ${_N + 2}::bigint[]) AS v(id, balance) WHERE a.id = v.id
 )
-UPDATE ledger_chain SET seq = ${_N + 3}, head = ${_N + 4} WHERE id = 1
+UPDATE ledger_chain AS c SET seq = h.seq, head = h.head
+FROM unnest(${_N + 3}::smallint[], ${_N + 4}::bigint[], ${_N + 5}::bytea[]) AS h(shard, seq, head)
+WHERE c.shard = h.shard
 """
     _WRITE_BALANCES = """
 WITH balances AS (
     UPDATE ledger_accounts AS a SET balance = v.balance
     FROM unnest($1::bigint[], $2::bigint[]) AS v(id, balance) WHERE a.id = v.id
 )
-UPDATE ledger_chain SET seq = $3, head = $4 WHERE id = 1
+UPDATE ledger_chain AS c SET seq = h.seq, head = h.head
+FROM unnest($3::smallint[], $4::bigint[], $5::bytea[]) AS h(shard, seq, head)
+WHERE c.shard = h.shard
 """
     _COPY_FROM_ROWS = 64  # measured: below this one INSERT ... unnest wins, above it COPY does
-    _LOCK_CHAIN = "SELECT seq, head FROM ledger_chain WHERE id = 1 FOR UPDATE"
+    _LOCK_CHAINS = (
+        "SELECT shard, seq, head FROM ledger_chain WHERE shard = ANY($1::smallint[]) ORDER BY shard FOR UPDATE"
+    )
+    _LOCK_EVERY_CHAIN = "SELECT shard, seq, head FROM ledger_chain ORDER BY shard FOR UPDATE"
     _SELECT_BALANCES = "SELECT id, balance FROM ledger_accounts WHERE id = ANY($1::bigint[])"
     _SELECT_TRANSFERS = (
         f"SELECT {', '.join(c.name for c in TRANSFER_COLUMNS)} FROM ledger_transfers WHERE id = ANY($1::uuid[])"
@@ -705,22 +890,30 @@ UPDATE ledger_chain SET seq = $3, head = $4 WHERE id = 1
         ids = list(outcome.balances)
         balances = [outcome.balances[i] for i in ids]
         rows = [journal_row(t) for t in outcome.rows]
+        shards = list(outcome.heads)
+        seqs = [outcome.heads[s][0] for s in shards]
+        hashes = [outcome.heads[s][1] for s in shards]
         if len(rows) <= self._COPY_FROM_ROWS:
             columns = list(zip(*rows, strict=True))
-            await pg.execute(self._WRITE_BATCH, *columns, ids, balances, outcome.head_seq, outcome.head_hash)
+            await pg.execute(self._WRITE_BATCH, *columns, ids, balances, shards, seqs, hashes)
         else:
             await pg.copy_records_to_table("ledger_transfers", records=rows, columns=JOURNAL_COLUMNS)
-            await pg.execute(self._WRITE_BALANCES, ids, balances, outcome.head_seq, outcome.head_hash)
+            await pg.execute(self._WRITE_BALANCES, ids, balances, shards, seqs, hashes)
 
     async def _open_holds(self, conn: AsyncConnection, opened: list[Transfer]) -> None:
         records = [tuple(row[c] for c in self._HOLD_COLUMNS) for row in map(_hold_row, opened)]
         pg = await driver_connection(conn)
         await pg.copy_records_to_table("ledger_holds", records=records, columns=self._HOLD_COLUMNS)
 
-    async def _locked_head(self, conn: AsyncConnection) -> Sequence[Any] | None:
-        # through the driver: every ledger writer runs this, often twice
-        found: Sequence[Any] | None = await (await driver_connection(conn)).fetchrow(self._LOCK_CHAIN)
-        return found
+    async def _locked_heads(self, conn: AsyncConnection, shards: Sequence[int] | None) -> ChainHeads:
+        # through the driver: every ledger writer runs this. One statement: its rows are locked in the order
+        # it sorts them (the lock sits above the sort in the plan), ascending by shard
+        pg = await driver_connection(conn)
+        if shards is None:
+            records = await pg.fetch(self._LOCK_EVERY_CHAIN)
+        else:
+            records = await pg.fetch(self._LOCK_CHAINS, list(shards))
+        return {r[0]: (r[1], bytes(r[2])) for r in records}
 
     async def account_balances(self, conn: AsyncConnection, ids: Collection[int]) -> dict[int, int]:
         records = await (await driver_connection(conn)).fetch(self._SELECT_BALANCES, list(ids))

@@ -1,9 +1,11 @@
 """Jepsen's bank workload on the ledger, on SQLite and PostgreSQL.
 
 Sixteen workers across four ledger instances (as if four API nodes) move money at random among a handful of
-accounts (every row hot), some through the group committer and some in transactions of their own, with
-holds that are posted or voided. A fifth of the requests are sent again with the same id, sometimes at the
-same moment, as a client does when a response is lost. Readers check the total at every step."""
+accounts (every row hot), some through the group committers and some in transactions of their own, with
+holds that are posted or voided; with one shard, and with four (each move between two players of one shard,
+each shard's equity funding its players, every chain verified). A fifth of the requests are sent again with
+the same id, sometimes at the same moment, as a client does when a response is lost. Readers check the total
+at every step."""
 
 from __future__ import annotations
 
@@ -20,23 +22,25 @@ from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest
 from sportsbook.ledger.service import Ledger
 from sportsbook.ledger.store import AccountKey, accounts, transfers
+from tests.integration.ledger.shards import SHARDS, player_on
 
 pytestmark = pytest.mark.slow
 
-PLAYERS = 5
+PLAYERS_PER_SHARD = 5
 OPENING = 1_000
 WORKERS = 16
 NODES = 4
 OPS_PER_WORKER = 40
 
 
-async def test_bank_workload_conserves_money_and_applies_each_transfer_once(database_url: str) -> None:
+@pytest.mark.parametrize("shards", [1, SHARDS])
+async def test_bank_workload_conserves_money_and_applies_each_transfer_once(database_url: str, shards: int) -> None:
     dbs = [Database(database_url, pool_size=4) for _ in range(NODES)]
-    ledgers = [Ledger(db, SystemClock(), batch_max=64) for db in dbs]
+    ledgers = [Ledger(db, SystemClock(), batch_max=64, shards=shards) for db in dbs]
     for ledger in ledgers:
         await ledger.start(sweep_s=3600)
     try:
-        await _workload(dbs, ledgers)
+        await _workload(dbs, ledgers, shards)
     finally:
         for ledger in ledgers:
             await ledger.stop()
@@ -44,17 +48,21 @@ async def test_bank_workload_conserves_money_and_applies_each_transfer_once(data
             await db.dispose()
 
 
-async def _workload(dbs: list[Database], ledgers: list[Ledger]) -> None:
+async def _workload(dbs: list[Database], ledgers: list[Ledger], shards: int) -> None:
     setup = ledgers[0]
-    equity = await setup.account(AccountKey("house", AccountKind.EQUITY, "EUR"))
-    owners = [uuid.uuid4() for _ in range(PLAYERS)]
+    players = PLAYERS_PER_SHARD * shards
+    equity = [await setup.account(AccountKey("house", AccountKind.EQUITY, "EUR"), shard=s) for s in range(shards)]
+    owners = [player_on(s, shards) for s in range(shards) for _ in range(PLAYERS_PER_SHARD)]
     async with dbs[0].transaction() as conn:
         for owner in owners:
             await setup.open_player_accounts(UnitOfWork(conn), owner, "EUR")
     cash = [await setup.player_account(o, AccountKind.CASH, "EUR") for o in owners]
     ids = [c for c in cash if c is not None]
-    opening = [TransferRequest(uuid.uuid4(), equity, c, OPENING, code="opening") for c in ids]
-    assert await setup.create_transfers(opening) == [Result.OK] * PLAYERS
+    by_shard = [ids[s * PLAYERS_PER_SHARD : (s + 1) * PLAYERS_PER_SHARD] for s in range(shards)]
+    opening = [
+        TransferRequest(uuid.uuid4(), equity[s], c, OPENING, code="opening") for s in range(shards) for c in by_shard[s]
+    ]
+    assert await setup.create_transfers(opening) == [Result.OK] * players
 
     acknowledged: dict[uuid.UUID, TransferRequest] = {}
     refused: set[uuid.UUID] = set()
@@ -71,7 +79,7 @@ async def _workload(dbs: list[Database], ledgers: list[Ledger]) -> None:
         rng = random.Random(n)
         ledger, db = ledgers[n % NODES], dbs[n % NODES]
         for _ in range(OPS_PER_WORKER):
-            debit, credit = rng.sample(ids, 2)
+            debit, credit = rng.sample(rng.choice(by_shard), 2)  # two players of one shard
             phase = Phase.PENDING if rng.random() < 0.3 else Phase.SINGLE
             request = TransferRequest(uuid.uuid4(), debit, credit, rng.randint(1, 400), phase=phase, code="bank")
             if rng.random() < 0.1:  # the response is lost and the client retries at once, concurrently
@@ -119,7 +127,7 @@ async def _workload(dbs: list[Database], ledgers: list[Ledger]) -> None:
     await reading
 
     # money never appeared or vanished, at any moment a reader looked
-    assert set(totals_seen) == {PLAYERS * OPENING}
+    assert set(totals_seen) == {players * OPENING}
     async with dbs[0].read() as conn:
         rows = (await conn.execute(select(transfers.c.id, transfers.c.pending_id, transfers.c.flags))).all()
         balances = dict((await conn.execute(select(accounts.c.id, accounts.c.balance))).all())
@@ -129,7 +137,9 @@ async def _workload(dbs: list[Database], ledgers: list[Ledger]) -> None:
     assert set(acknowledged) <= set(stored_ids)
     assert not refused & set(stored_ids)
     assert all(balances[c] >= 0 for c in ids)
-    assert sum(v for k, v in balances.items() if k != equity) == -balances[equity]
+    assert sum(v for k, v in balances.items() if k not in equity) == -sum(balances[e] for e in equity)
     report = await ledgers[1].reconcile()
     assert report.sound, report.faults
     assert report.transfers == len(rows)
+    assert [c.shard for c in report.chains] == list(range(shards))
+    assert all(c.transfers > PLAYERS_PER_SHARD for c in report.chains)  # every chain took part

@@ -1,5 +1,6 @@
-"""Durability and tamper evidence: a process killed mid-storm loses no acknowledged transfer, and a change
-made behind the engine's back makes reconcile fail and name what was changed."""
+"""Durability and tamper evidence, on a ledger of four shards: a process killed mid-storm loses no acknowledged
+transfer, and a change made behind the engine's back makes reconcile fail and name what was changed, and on
+which shard's chain."""
 
 from __future__ import annotations
 
@@ -19,27 +20,34 @@ from sportsbook.db.engine import Database
 from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest
 from sportsbook.ledger.service import Ledger
 from sportsbook.ledger.store import AccountKey, holds, transfers
+from tests.integration.ledger.shards import SHARDS, player_on
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-async def _funded_accounts(db: Database, n: int) -> list[int]:
-    ledger = Ledger(db, SystemClock())
-    equity = await ledger.account(AccountKey("house", AccountKind.EQUITY, "EUR"))
-    ids = [await ledger.account(AccountKey(f"player:{uuid.uuid4()}", AccountKind.CASH, "EUR")) for _ in range(n)]
-    results = await ledger.create_transfers([TransferRequest(uuid.uuid4(), equity, a, 100_000) for a in ids])
-    assert results == [Result.OK] * n
-    return ids
+async def _funded_accounts(db: Database, n: int) -> list[list[int]]:
+    """`n` funded cash accounts on each shard, by shard (a transfer is between two accounts of one shard)."""
+    ledger = Ledger(db, SystemClock(), shards=SHARDS)
+    by_shard: list[list[int]] = []
+    for shard in range(SHARDS):
+        equity = await ledger.account(AccountKey("house", AccountKind.EQUITY, "EUR"), shard=shard)
+        owners = [f"player:{player_on(shard)}" for _ in range(n)]
+        ids = [await ledger.account(AccountKey(owner, AccountKind.CASH, "EUR")) for owner in owners]
+        results = await ledger.create_transfers([TransferRequest(uuid.uuid4(), equity, a, 100_000) for a in ids])
+        assert results == [Result.OK] * n
+        by_shard.append(ids)
+    return by_shard
 
 
 @pytest.mark.slow
 async def test_acknowledged_transfers_survive_sigkill_mid_storm(database_url: str) -> None:
     db = Database(database_url)
-    accounts = await _funded_accounts(db, 6)
+    by_shard = await _funded_accounts(db, 3)
     await db.dispose()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    groups = [",".join(map(str, ids)) for ids in by_shard]  # the worker moves money within each shard
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.ledger.crash_worker", database_url, *map(str, accounts),
+        sys.executable, "-m", "tests.integration.ledger.crash_worker", database_url, *groups,
         cwd=ROOT, env=env, stdout=subprocess.PIPE,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -61,17 +69,21 @@ async def test_acknowledged_transfers_survive_sigkill_mid_storm(database_url: st
         assert set(acknowledged) <= stored
         report = await Ledger(db, SystemClock()).reconcile()
         assert report.sound, report.faults
-        # and the ledger takes new work after the restart
-        more = TransferRequest(uuid.uuid4(), accounts[0], accounts[1], 1)
-        assert await Ledger(db, SystemClock()).transfer(more) is Result.OK
+        assert [c.shard for c in report.chains if c.transfers > 3] == list(range(SHARDS))  # the storm hit them all
+        # and the ledger takes new work after the restart, on every shard
+        after = Ledger(db, SystemClock(), shards=SHARDS)
+        for ids in by_shard:
+            assert await after.transfer(TransferRequest(uuid.uuid4(), ids[0], ids[1], 1)) is Result.OK
     finally:
         await db.dispose()
 
 
 async def _ledger_with_history(db: Database) -> tuple[Ledger, list[TransferRequest]]:
-    ledger = Ledger(db, ManualClock())
-    a, b = await _funded_accounts(db, 2)
-    requests = [TransferRequest(uuid.uuid4(), a, b, 100 + i) for i in range(10)]
+    """Ten transfers, the i-th on shard i % SHARDS."""
+    ledger = Ledger(db, ManualClock(), shards=SHARDS)
+    by_shard = await _funded_accounts(db, 2)
+    pairs = [by_shard[i % SHARDS] for i in range(10)]
+    requests = [TransferRequest(uuid.uuid4(), debit, credit, 100 + i) for i, (debit, credit) in enumerate(pairs)]
     assert await ledger.create_transfers(requests) == [Result.OK] * 10
     assert (await ledger.reconcile()).sound
     return ledger, requests
@@ -84,7 +96,7 @@ async def test_changed_amount_makes_reconcile_fail_naming_the_transfer(db: Datab
         await conn.execute(transfers.update().where(transfers.c.id == victim).values(amount=transfers.c.amount + 1))
     report = await ledger.reconcile()
     assert not report.sound
-    assert ("hash_mismatch", f"transfer {victim}") in {(f.kind, f.subject) for f in report.faults}
+    assert ("hash_mismatch", f"transfer {victim}", 4 % SHARDS) in {(f.kind, f.subject, f.shard) for f in report.faults}
     assert {f.kind for f in report.faults} >= {"hash_mismatch", "balance_mismatch"}
 
 
@@ -99,8 +111,8 @@ async def test_transfer_naming_an_unknown_account_is_named(db: Database) -> None
 @pytest.mark.parametrize("where", ["unknown", "cash"])
 async def test_a_hold_on_an_account_that_is_not_a_reserved_account_is_named(db: Database, where: str) -> None:
     # Holds carry no foreign key (for speed, as the journal): reconcile is what refuses a hold moved elsewhere.
-    ledger = Ledger(db, ManualClock())
-    a, b = await _funded_accounts(db, 2)
+    ledger = Ledger(db, ManualClock(), shards=SHARDS)
+    a, b = (await _funded_accounts(db, 2))[SHARDS - 1]
     pending = TransferRequest(uuid.uuid4(), a, b, 500, phase=Phase.PENDING)
     assert await ledger.create_transfers([pending]) == [Result.OK]
     assert (await ledger.reconcile()).sound
@@ -151,4 +163,5 @@ def test_reconcile_command_exits_1_and_names_the_transfer(sqlite_url: str) -> No
     result = subprocess.run([sys.executable, "-m", "sportsbook.cli", "reconcile"], env=env, capture_output=True,
                             text=True, check=False)  # fmt: skip
     assert result.returncode == 1
-    assert f"hash_mismatch: transfer {victim}" in result.stdout
+    assert f"[shard {2 % SHARDS}] hash_mismatch: transfer {victim}" in result.stdout
+    assert f"shard {2 % SHARDS}: 4 transfers, head at seq 4: 1 faults" in result.stdout  # per-shard findings

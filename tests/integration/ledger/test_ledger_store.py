@@ -263,15 +263,16 @@ async def test_every_field_of_a_transfer_reads_back_as_written(db: Database, siz
             expires_at=stamp + timedelta(minutes=i) if i % 2 == 0 else None,
             seq=i + 1,
             hash=bytes([i]) * 32,
+            shard=3,
         )
         for i in range(size)
     ]
-    outcome = BatchOutcome(rows, {account: 0}, [], [], size, rows[-1].hash)
+    outcome = BatchOutcome(rows, {account: 0}, [], [], {3: (size, rows[-1].hash)})
     async with db.transaction() as conn:
         await ledger.store.write(conn, outcome)
     async with db.read() as conn:
         by_id = {t.id: t for t in await ledger.store.transfers_by_id(conn, [t.id for t in rows])}
-        streamed = await ledger.store.stream_transfers(conn, 0, size)
+        streamed = await ledger.store.stream_transfers(conn, 0, size, shard=3)
         resolving = (await conn.execute(select(transfers.c.seq).where(transfers.c.resolves.is_not(None)))).all()
     assert [by_id[t.id] for t in rows] == rows
     assert streamed == rows

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sportsbook.core.clock import ManualClock
 from sportsbook.db.engine import Database
 from sportsbook.db.unit_of_work import UnitOfWork
-from sportsbook.ledger.model import AccountKind
+from sportsbook.ledger.model import AccountKind, ChainHeads
 from sportsbook.ledger.service import Ledger, Wallet
 from sportsbook.ledger.store import accounts
 from sportsbook.ledger.verbs import Counterpart, Movements, Result
@@ -315,15 +315,15 @@ async def test_an_empty_batch_takes_no_lock(db: Database) -> None:
 
 
 def _count_locks(ledger: Ledger) -> Callable[[], int]:
-    """Count the chain locks taken from now on."""
+    """Count the times chain locks are taken from now on (one statement locks every shard a call needs)."""
     calls = [0]
-    original: Callable[[Any], Awaitable[tuple[int, bytes]]] = ledger.store.lock_chain
+    original: Callable[..., Awaitable[ChainHeads]] = ledger.store.lock_chains
 
-    async def counting(conn: Any) -> tuple[int, bytes]:
+    async def counting(conn: Any, shards: Any, ensure: Any = ()) -> ChainHeads:
         calls[0] += 1
-        return await original(conn)
+        return await original(conn, shards, ensure)
 
-    ledger.store.lock_chain = counting  # type: ignore[method-assign]
+    ledger.store.lock_chains = counting  # type: ignore[method-assign]
     return lambda: calls[0]
 
 
