@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sportsbook.core.errors import Conflict, InvalidRequest, NotFound
+from sportsbook.core.errors import Conflict, NotFound
 
 
 class JobKind(enum.StrEnum):
@@ -37,12 +37,6 @@ class SettlementJobNotFound(NotFound):
     """No settlement job has that id."""
 
     code = "settlement_job_not_found"
-
-
-class InvalidJobFilter(InvalidRequest):
-    """A settlement-job list filter or cursor this API does not know."""
-
-    code = "invalid_cursor"
 
 
 class JobNotRunnable(Conflict):

@@ -15,13 +15,13 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from sportsbook.betting import refusals
-from sportsbook.betting.jobs import InvalidJobFilter, JobStatus, SettlementJob, SettlementJobNotFound
+from sportsbook.betting.jobs import JobStatus, SettlementJob, SettlementJobNotFound
 from sportsbook.betting.model import SETTLED, UNSETTLED, Bet, BetStatus, BetType, OddsChange
 from sportsbook.betting.placement import BetRequest, LegRequest
 from sportsbook.betting.settlement_rules import InvalidSettlement
 from sportsbook.betting.settlements import EventAlreadyResulted, MarketAlreadySettled, Outcome, SettlementNotFound
 from sportsbook.catalog.model import EventNotFound, MarketNotFound
-from sportsbook.core.errors import InvalidRequest
+from sportsbook.core.errors import InvalidCursor, InvalidRequest
 from sportsbook.core.markets import Score
 from sportsbook.core.odds import InvalidOdds, odds_text, parse_odds
 from sportsbook.idempotency.service import Once, idempotency_key, is_idempotency_key, request_fingerprint
@@ -529,7 +529,7 @@ async def get_settlement_job(
 @router.get(
     "/api/v1/admin/settlement-jobs",
     response_model=SettlementJobsOut,
-    responses=error_responses(InvalidJobFilter),
+    responses=error_responses(InvalidCursor),
 )
 async def get_settlement_jobs(
     status: Annotated[Literal["queued", "running", "succeeded", "failed"] | None, Query()] = None,

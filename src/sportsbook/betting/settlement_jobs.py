@@ -18,11 +18,11 @@ from uuid import UUID
 import structlog
 from prometheus_client import Counter, Gauge
 
-from sportsbook.betting.jobs import InvalidJobFilter, JobKind, JobStatus, SettlementJob, SettlementJobNotFound
+from sportsbook.betting.jobs import JobKind, JobStatus, SettlementJob, SettlementJobNotFound
 from sportsbook.betting.settlements import ChunkDone, Outcome, Settlements, chunks
 from sportsbook.betting.store import JobStore
 from sportsbook.core.clock import Clock
-from sportsbook.core.errors import DomainError
+from sportsbook.core.errors import DomainError, InvalidCursor
 from sportsbook.core.ids import derived_id, new_id
 from sportsbook.core.markets import Score
 from sportsbook.db.engine import Database
@@ -322,4 +322,4 @@ def _after(cursor: str) -> tuple[datetime, UUID]:
         micros, hex_id = cursor.split("_")
         return _EPOCH + timedelta(microseconds=int(micros)), UUID(hex=hex_id)
     except (ValueError, OverflowError):
-        raise InvalidJobFilter("the cursor is not one this API gave out") from None
+        raise InvalidCursor() from None

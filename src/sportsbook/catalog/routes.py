@@ -32,7 +32,7 @@ from sportsbook.catalog.model import (
     SelectionNotFound,
     SelectionStatus,
 )
-from sportsbook.core.errors import IdempotencyKeyReused, InvalidRequest
+from sportsbook.core.errors import IdempotencyKeyReused, InvalidCursor, InvalidRequest
 from sportsbook.core.markets import InvalidMarket, Score
 from sportsbook.core.odds import InvalidOdds, odds_text, to_american, to_fractional
 from sportsbook.db.unit_of_work import UnitOfWork
@@ -47,12 +47,6 @@ T = TypeVar("T")
 router = APIRouter(tags=["catalog"])
 
 _trader = require_role(Role.TRADER)
-
-
-class InvalidCursor(InvalidRequest):
-    """The cursor is not one this API gave out."""
-
-    code = "invalid_cursor"
 
 
 # --- answers ---

@@ -38,6 +38,12 @@ class InvalidRequest(DomainError):
     status = 422
 
 
+class InvalidCursor(InvalidRequest):
+    """The cursor is not one this API gave out."""
+
+    code = "invalid_cursor"
+
+
 class NotFound(DomainError):
     """No such resource."""
 

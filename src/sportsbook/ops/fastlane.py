@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sportsbook.core.errors import DomainError
-from sportsbook.ops.http import domain_error_response
+from sportsbook.ops.http import buffered_body, domain_error_response
 
 Headers = Mapping[bytes, bytes]
 """A request's headers by lower-case name (the lane only runs when no name repeats)."""
@@ -49,21 +49,11 @@ class FastLane:
         if lane is None:
             await self.app(scope, receive, send)
             return
-        messages: list[Message] = []
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                break
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
+        body, replay = await buffered_body(receive)
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         headers = dict(raw_headers)
         response: Response | None = None
-        if messages[-1]["type"] == "http.request" and len(headers) == len(raw_headers):
-            body = b"".join(m.get("body", b"") for m in messages)
+        if body is not None and len(headers) == len(raw_headers):
             try:
                 response = await lane[1](scope, headers, body)
             except DomainError as exc:

@@ -153,6 +153,24 @@ def _nul_in_request(scope: Scope, body: bytes) -> list[str]:
     return fields
 
 
+async def buffered_body(receive: Receive) -> tuple[bytes | None, Receive]:
+    """Read a request's whole body (the framework reads it whole too); the body, or None if the client left
+    mid-body, and a `receive` that hands the same messages again to whoever reads the request next."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    if messages[-1]["type"] != "http.request":
+        return None, replay
+    return b"".join(m.get("body", b"") for m in messages), replay
+
+
 class NulTextGuard:
     """Pure ASGI: refuses a request whose path, query or JSON body holds NUL with 422 `invalid_request`,
     before any route runs, so no route can forget to and nothing is half-written. A middleware, not a
@@ -167,19 +185,8 @@ class NulTextGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # The whole body first (the framework reads it whole too), then the same messages again for the app.
-        messages: list[Message] = []
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                break
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        if messages[-1]["type"] == "http.request":  # else the client left mid-body: the app sees that
-            body = b"".join(m.get("body", b"") for m in messages)
+        body, replay = await buffered_body(receive)
+        if body is not None:  # else the client left mid-body: the app sees that
             fields = _nul_in_request(scope, body)
             if fields:
                 await domain_error_response(TextWithNul(fields))(scope, replay, send)

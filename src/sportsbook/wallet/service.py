@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from sportsbook.core.clock import Clock
-from sportsbook.core.errors import InsufficientFunds, InvalidRequest, NotFound
+from sportsbook.core.errors import InsufficientFunds, InvalidCursor, InvalidRequest, NotFound
 from sportsbook.core.ids import derived_id
 from sportsbook.core.money import check_amount
 from sportsbook.db.unit_of_work import UnitOfWork
@@ -20,12 +20,6 @@ class PlayerNotFound(NotFound):
     """No player has this id."""
 
     code = "player_not_found"
-
-
-class InvalidCursor(InvalidRequest):
-    """The cursor is not one this API gave out."""
-
-    code = "invalid_cursor"
 
 
 @dataclass(frozen=True, slots=True)
