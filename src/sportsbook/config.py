@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     outbox_relay: bool = True
     # settlement jobs: how often an idle worker looks for one, and how long a worker's claim lasts without a
     # chunk committing (then another worker takes the job over and resumes it)
-    settlement_chunk: int = Field(default=2_000, ge=1, le=50_000)  # bets per settlement transaction
+    # bets per settlement transaction: each holds the ledger lock, so a bet may wait behind one (docs/performance.md)
+    settlement_chunk: int = Field(default=200, ge=1, le=50_000)
     settlement_poll_s: float = Field(default=0.25, gt=0)
     settlement_lease_s: float = Field(default=60.0, ge=1)
     # run the worker role in the API process, on a thread of its own (`sportsbook demo`)

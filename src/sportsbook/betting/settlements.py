@@ -127,7 +127,7 @@ class Settlements:
         ledger: Ledger,
         catalog: Catalog,
         *,
-        chunk: int = 2_000,
+        chunk: int = 200,
         cashout_margin: Decimal = Decimal("0.05"),
     ) -> None:
         self.db = db
