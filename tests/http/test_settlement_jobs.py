@@ -8,7 +8,6 @@ from uuid import UUID
 
 import pytest
 
-from sportsbook.betting.settlements import Settlements
 from sportsbook.core.errors import DomainError
 from tests.http.conftest import Account, Api, open_api
 from tests.http.test_bets_api import _bet, _event, _funded_player, _selection, _single, _wallet
@@ -196,23 +195,35 @@ async def test_a_job_that_died_mid_way_resumes_after_its_last_chunk_and_pays_eac
         await _reconciled(api)
 
 
-async def test_a_job_the_ledger_refuses_fails_with_the_refusal(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    event, [(player, bet)] = await _home_bets(api, 1)
-    trader = await api.new_staff("trader")
+async def test_a_job_the_ledger_refuses_fails_with_the_refusal_and_keeps_what_it_did(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with open_api(sqlite_url, settlement_chunk=1) as api:
+        event, bets = await _home_bets(api, 3)
+        trader = await api.new_staff("trader")
+        settlements = api.platform.settlements
+        apply = settlements._apply
+        calls = 0
 
-    async def refused(*_args: Any, **_kwargs: Any) -> None:
-        raise DomainError("the ledger refused settlement movements: [...]", code="settlement_refused")
+        async def refused_the_second_time(*args: Any, **kwargs: Any) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                raise DomainError("the ledger refused settlement movements: [...]", code="settlement_refused")
+            await apply(*args, **kwargs)
 
-    monkeypatch.setattr(Settlements, "_apply", refused)
-    answer = await api.staff(
-        trader, "POST", f"/api/v1/admin/markets/{_one_x_two(event)}/settlement", _won(_selection(event, "1x2", "home"))
-    )
-    (job,) = answer.jobs
-    assert (job["status"], job["report"], job["error"]["code"]) == ("failed", None, "settlement_refused")
-    assert await _bet_status(api, player, bet) == ("open", None)
-    failed = (await api.client.get(f"{JOBS}?status=failed", headers=trader.headers)).json()["items"]
-    assert [j["id"] for j in failed] == [job["id"]]
-    await _reconciled(api)
+        monkeypatch.setattr(settlements, "_apply", refused_the_second_time)
+        home = _selection(event, "1x2", "home")
+        answer = await api.staff(trader, "POST", f"/api/v1/admin/markets/{_one_x_two(event)}/settlement", _won(home))
+        (job,) = answer.jobs
+        assert (job["status"], job["report"], job["error"]["code"]) == ("failed", None, "settlement_refused")
+        assert (job["bets_done"], job["bets_total"]) == (1, 3)  # the first chunk stands, paid
+        statuses = sorted([await _bet_status(api, player, bet) for player, bet in bets], key=str)
+        assert statuses == [("open", None), ("open", None), ("won", 2_500)]  # in id order: one, then refused
+        failed = (await api.client.get(f"{JOBS}?status=failed", headers=trader.headers)).json()["items"]
+        assert [j["id"] for j in failed] == [job["id"]]
+        assert await api.platform.jobs.run_pending() == []  # a failed job is not taken up again
+        await _reconciled(api)
 
 
 async def test_a_markets_jobs_run_in_the_order_they_were_accepted(database_url: str) -> None:

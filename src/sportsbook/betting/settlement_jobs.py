@@ -175,21 +175,21 @@ class SettlementJobs:
         log.info("settlement_job.started", job_id=str(job.id), kind=job.kind.value, market_id=str(job.market_id))
         JOBS_RUNNING.inc()
         self._current = job
+        progress = _Progress(self, job)  # the job as its committed chunks left it, whatever happens next
         try:
-            job = await self._walk(job)
-            job = await self._finish(job, job.succeeded(self.clock.now()))
+            await self._walk(progress)
+            job = await self._finish(progress.job.succeeded(self.clock.now()))
         except LeaseLost:
             log.warning("settlement_job.lease_lost", job_id=str(job.id))
-            return job
+            return progress.job
         except DomainError as exc:
-            job = await self._finish(job, job.failed(exc.code, exc.message, self.clock.now()))
+            job = await self._finish(progress.job.failed(exc.code, exc.message, self.clock.now()))
         except Exception as exc:
             log.exception("settlement_job.error", job_id=str(job.id), attempt=job.attempts)
             if job.attempts < MAX_ATTEMPTS:
-                return job  # its lease lapses and a worker claims it again, after the last chunk committed
-            job = await self._finish(
-                job, job.failed("settlement_error", f"{type(exc).__name__}: {exc}", self.clock.now())
-            )
+                return progress.job  # its lease lapses and a worker claims it again, after its last chunk
+            message = f"{type(exc).__name__}: {exc}"
+            job = await self._finish(progress.job.failed("settlement_error", message, self.clock.now()))
         finally:
             JOBS_RUNNING.dec()
             self._current = None
@@ -203,9 +203,8 @@ class SettlementJobs:
         )
         return job
 
-    async def _walk(self, job: SettlementJob) -> SettlementJob:
-        progress = _Progress(self, job)
-        settlements = self.settlements
+    async def _walk(self, progress: _Progress) -> None:
+        job, settlements = progress.job, self.settlements
         if job.kind is JobKind.SETTLE:
             ids = await settlements.open_bets_on(job.market_id, job.cursor)
             await progress.listed(len(ids))
@@ -221,12 +220,12 @@ class SettlementJobs:
             await progress.listed(len(ids))
             for chunk in chunks(ids, settlements.chunk):
                 await settlements.cancel_chunk(job.market_id, chunk, progress.chunk_done)
-        return progress.job
 
-    async def _finish(self, claimed: SettlementJob, ended: SettlementJob) -> SettlementJob:
+    async def _finish(self, ended: SettlementJob) -> SettlementJob:
+        """Write a job's end, if the job is still this worker's claim (the same attempt, running)."""
         async with unit_of_work(self.db) as uow:
             jobs = uow.store(JobStore)
-            await _still_ours(jobs, claimed)
+            await _still_ours(jobs, ended)
             await jobs.save(ended)
         return ended
 
