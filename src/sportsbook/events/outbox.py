@@ -23,7 +23,7 @@ outbox = sa.Table(
     "outbox",
     metadata,
     sa.Column("seq", BigIntKey, primary_key=True, autoincrement=True),
-    sa.Column("event_id", sa.Uuid(), nullable=False, unique=True),
+    sa.Column("event_id", sa.Uuid(), nullable=False),  # random: no index (consumers deduplicate by it)
     sa.Column("type", sa.String(100), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("key", sa.String(200), nullable=False),
