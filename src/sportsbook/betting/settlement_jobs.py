@@ -213,7 +213,7 @@ class SettlementJobs:
             ids = await settlements.settled_bets_on(job.market_id, job.cursor)
             await progress.listed(len(ids))
             for chunk in chunks(ids, settlements.chunk):
-                await settlements.reopen_chunk(job.market_id, chunk, progress.chunk_done)
+                await settlements.reopen_chunk(chunk, progress.chunk_done)
         else:
             start, end = datetime.fromisoformat(job.params["start"]), datetime.fromisoformat(job.params["end"])
             ids = await settlements.bets_in_window(job.market_id, start, end, job.cursor)

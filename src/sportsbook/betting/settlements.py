@@ -342,8 +342,8 @@ class Settlements:
 
     # ---- rollback and bet cancels ----
 
-    async def reopen_chunk(self, market_id: UUID, bet_ids: Sequence[UUID], on_chunk: OnChunk = _no_progress) -> int:
-        """Reopen the bets among `bet_ids` that a rolled-back settlement of the market closed, in one transaction
+    async def reopen_chunk(self, bet_ids: Sequence[UUID], on_chunk: OnChunk = _no_progress) -> int:
+        """Reopen the bets among `bet_ids` that a rolled-back settlement closed, in one transaction
         under the ledger lock, and the number reopened: their money returns (see `_reopen`).
 
         A settled bet that the results still standing decide without this market (a multiple lost on another
