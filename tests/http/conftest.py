@@ -6,6 +6,7 @@ register and log in players (`new_player`) and to create and log in staff of a r
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -54,6 +55,18 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def registration(email: str, **fields: str) -> dict[str, str]:
+    """A `POST /api/v1/players` body: an adult in GB playing in EUR with a strong password; `fields` override."""
+    body = {
+        "email": email,
+        "password": STRONG_PASSWORD,
+        "date_of_birth": "1990-05-17",
+        "country": "GB",
+        "currency": "EUR",
+    }
+    return {**body, **fields}
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]  # a factory, not a test
@@ -148,13 +161,9 @@ class Api:
         currency: str = "EUR",
     ) -> httpx.Response:
         """POST /api/v1/players; the raw response."""
-        body = {
-            "email": email or unique_email(),
-            "password": password,
-            "date_of_birth": date_of_birth,
-            "country": country,
-            "currency": currency,
-        }
+        body = registration(
+            email or unique_email(), password=password, date_of_birth=date_of_birth, country=country, currency=currency
+        )
         return await self.client.post("/api/v1/players", json=body)
 
     async def login(self, email: str, password: str = STRONG_PASSWORD) -> httpx.Response:
@@ -197,6 +206,24 @@ class Api:
                 assert job.status_code == 200, job.text
                 jobs.append(job.json())
         return JobsAnswer(response, jobs)
+
+    async def job(self, account: Account, job_id: str) -> dict[str, Any]:
+        """A settlement job as `GET /api/v1/admin/settlement-jobs/{id}` shows it to `account`."""
+        answer = await self.client.get(f"/api/v1/admin/settlement-jobs/{job_id}", headers=account.headers)
+        assert answer.status_code == 200, answer.text
+        job: dict[str, Any] = answer.json()
+        return job
+
+    async def job_when(
+        self, account: Account, job_id: str, done: Callable[[dict[str, Any]], bool], timeout_s: float = 60.0
+    ) -> dict[str, Any]:
+        """The job once `done(job)` holds, read every few milliseconds (for a job another thread or process runs:
+        nothing here runs it); fails after `timeout_s`."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not done(job := await self.job(account, job_id)):
+            assert asyncio.get_running_loop().time() < deadline, job
+            await asyncio.sleep(0.005)
+        return job
 
     async def _logged_in(self, account_id: UUID, email: str, role: str) -> Account:
         session = await self.login(email)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sportsbook.cli import DEMO_ADMIN, DEMO_PLAYER, _seed_demo
 from tests.http.conftest import open_api, test_settings
 from tests.http.test_bets_api import _bet, _event, _funded_player, _selection, _single
@@ -44,12 +42,8 @@ async def test_the_demos_worker_thread_runs_settlement_jobs_outside_the_api_loop
             headers={**trader.headers, "Idempotency-Key": "demo-settle"},
         )
         assert accepted.status_code == 202, accepted.text
-        location = accepted.headers["Location"]
-        for _ in range(1_500):  # up to 30 s on a busy machine; nothing in this loop runs the job
-            job = (await api.client.get(location, headers=trader.headers)).json()
-            if job["status"] in ("succeeded", "failed"):
-                break
-            await asyncio.sleep(0.02)
+        job = await api.job_when(trader, accepted.json()["id"], lambda j: j["status"] in ("succeeded", "failed"))
+        assert accepted.headers["Location"] == f"/api/v1/admin/settlement-jobs/{job['id']}"
         assert (job["status"], job["report"]["settled_bets"]) == ("succeeded", 1), job
         got = (await api.client.get(f"/api/v1/bets/{bet}", headers=player.headers)).json()
         assert (got["status"], got["return"]) == ("won", 2_500)

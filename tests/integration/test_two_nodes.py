@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.http.conftest import STRONG_PASSWORD, unique_email
+from tests.http.conftest import STRONG_PASSWORD, registration, unique_email
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -94,16 +94,7 @@ async def test_a_token_logged_out_on_one_node_is_refused_on_the_other_within_a_s
 ) -> None:
     a, b = two_nodes
     email = unique_email("two-nodes")
-    registered = await a.post(
-        "/api/v1/players",
-        json={
-            "email": email,
-            "password": STRONG_PASSWORD,
-            "date_of_birth": "1990-05-17",
-            "country": "GB",
-            "currency": "EUR",
-        },
-    )
+    registered = await a.post("/api/v1/players", json=registration(email))
     assert registered.status_code == 201, registered.text
     session = await a.post("/api/v1/sessions", json={"email": email, "password": STRONG_PASSWORD})
     assert session.status_code == 201, session.text

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -24,7 +25,8 @@ from sportsbook.catalog.model import EventNotFound, MarketNotFound
 from sportsbook.core.errors import InvalidCursor, InvalidRequest
 from sportsbook.core.markets import Score
 from sportsbook.core.odds import InvalidOdds, odds_text, parse_odds
-from sportsbook.idempotency.service import Once, idempotency_key, is_idempotency_key, request_fingerprint
+from sportsbook.db.unit_of_work import UnitOfWork
+from sportsbook.idempotency.service import Answer, Once, idempotency_key, is_idempotency_key, request_fingerprint
 from sportsbook.ops.fastlane import Headers
 from sportsbook.ops.http import FastJSONResponse
 from sportsbook.ops.openapi import error_responses
@@ -33,6 +35,7 @@ from sportsbook.players.auth import bearer_token_of, current_player, player_of, 
 from sportsbook.players.model import Principal, Role
 
 router = APIRouter(tags=["bets"])
+T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -465,9 +468,8 @@ async def post_settlement(
     """Result a market (unnamed running selections lose): the market closes to bets at once and a job settles
     its bets through the ledger. A repeat of the key answers the same job."""
     outcomes = [Outcome(o.selection_id, o.result, o.void_factor, o.dead_heat_factor) for o in body.outcomes]
-    once = Once.of(f"user:{staff.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
     use_case = partial(platform.jobs.settle_market, market_id=market_id, outcomes=outcomes)
-    return _job_answer(*await platform.idempotency.run(once, use_case, _accepted))
+    return _job_answer(*await _once(platform, staff, key, request, body, use_case, _accepted))
 
 
 @router.delete(
@@ -485,9 +487,8 @@ async def delete_settlement(
 ) -> JSONResponse:
     """Roll a market's settlement back: the market is suspended again at once, and a job reopens its bets and
     takes their returns back. A repeat of the key answers the same job."""
-    once = Once.of(f"user:{staff.id}", key, "DELETE", request.url.path, None)
     use_case = partial(platform.jobs.rollback, market_id=market_id)
-    return _job_answer(*await platform.idempotency.run(once, use_case, _accepted))
+    return _job_answer(*await _once(platform, staff, key, request, None, use_case, _accepted))
 
 
 @router.post(
@@ -506,9 +507,8 @@ async def post_result(
 ) -> JSONResponse:
     """End the event with its final score: every open score-based market is resulted and closes to bets at
     once, with a settlement job each. A repeat of the key answers the same jobs."""
-    once = Once.of(f"user:{staff.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
     use_case = partial(platform.jobs.result_event, event_id=event_id, score=Score(body.score.home, body.score.away))
-    status, payload = await platform.idempotency.run(once, use_case, _accepted_all)
+    status, payload = await _once(platform, staff, key, request, body, use_case, _accepted_all)
     return JSONResponse(payload, status_code=status)
 
 
@@ -591,10 +591,25 @@ async def post_cashout(
     """Close the bet for the quoted amount, or 409 `cashout_price_changed` if its value fell below it. Moves
     money, so it takes an Idempotency-Key: a repeat answers as the first did (a lost answer is safe to retry)."""
 
-    once = Once.of(f"user:{player.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
     use_case = partial(platform.settlements.cashout_in, player_id=player.id, bet_id=bet_id, amount=body.amount)
-    status, payload = await platform.idempotency.run(once, use_case, _cashed_out)
+    status, payload = await _once(platform, player, key, request, body, use_case, _cashed_out)
     return JSONResponse(payload, status_code=status)
+
+
+async def _once(
+    platform: Platform,
+    who: Principal,
+    key: str,
+    request: Request,
+    body: BaseModel | None,
+    use_case: Callable[[UnitOfWork], Awaitable[T]],
+    answer: Callable[[T], Answer],
+) -> Answer:
+    """Run a money-moving use case at most once per (caller, Idempotency-Key), this request's method, path and
+    body making its fingerprint: a replay answers what the first answered."""
+    fingerprinted = body.model_dump(mode="json") if body is not None else None
+    once = Once.of(f"user:{who.id}", key, request.method, request.url.path, fingerprinted)
+    return await platform.idempotency.run(once, use_case, answer)
 
 
 def _cashed_out(paid: int) -> tuple[int, dict[str, Any]]:
@@ -658,6 +673,5 @@ async def post_bet_cancellation(
     through a job; from now on a bet priced in the window is refused. A repeat of the key answers the same job."""
     if body.start.tzinfo is None or body.end.tzinfo is None:
         raise InvalidRequest("times need a zone (UTC), e.g. 2026-01-01T15:00:00Z")
-    once = Once.of(f"user:{staff.id}", key, "POST", request.url.path, body.model_dump(mode="json"))
     use_case = partial(platform.jobs.cancel_bets, market_id=market_id, start=body.start, end=body.end)
-    return _job_answer(*await platform.idempotency.run(once, use_case, _accepted))
+    return _job_answer(*await _once(platform, staff, key, request, body, use_case, _accepted))

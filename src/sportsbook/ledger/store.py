@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import (
@@ -238,6 +238,7 @@ class _Identity:
 
 
 _Slot = AccountKey | tuple[AccountKey, int]
+S = TypeVar("S", AccountKey, tuple[AccountKey, int])
 """Where an account is remembered: a player's by its key (it lives on one shard), a house account by its key and
 its shard (it exists on every shard)."""
 
@@ -315,18 +316,23 @@ class LedgerStore(ABC):
         self._remember(row.id, ident, key, conn)
         return int(row.id)
 
+    def _known(self, slots: Iterable[S]) -> tuple[dict[S, int], list[S]]:
+        """The ids this node knows among `slots` (player keys, or house keys with their shard), and the rest."""
+        cached = self._ids
+        found: dict[S, int] = {}
+        missing: list[S] = []
+        for slot in set(slots):
+            known = cached.get(slot)
+            if known is None:
+                missing.append(slot)
+            else:
+                found[slot] = known
+        return found, missing
+
     async def find_accounts(self, conn: AsyncConnection, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
         """The ids of the players' accounts that exist among `keys` (player keys: a player's accounts live on
         one shard), those not yet known read in one query: every account of the players among them."""
-        cached = self._ids
-        found: dict[AccountKey, int] = {}
-        missing: list[AccountKey] = []
-        for key in set(keys):
-            known = cached.get(key)
-            if known is None:
-                missing.append(key)
-            else:
-                found[key] = known
+        found, missing = self._known(keys)
         if missing:
             players = list({k.owner for k in missing})
             read = await self._read_accounts(conn, self._in(accounts.c.owner, players))
@@ -338,15 +344,7 @@ class LedgerStore(ABC):
     ) -> dict[tuple[AccountKey, int], int]:
         """The ids of the house accounts that exist among these (key, shard) pairs, those not yet known read in
         one query (the house accounts of their kinds and subs on their shards)."""
-        cached = self._ids
-        found: dict[tuple[AccountKey, int], int] = {}
-        missing: list[tuple[AccountKey, int]] = []
-        for slot in set(slots):
-            known = cached.get(slot)
-            if known is None:
-                missing.append(slot)
-            else:
-                found[slot] = known
+        found, missing = self._known(slots)
         if missing:
             kinds, subs = list({k.kind for k, _s in missing}), list({k.sub for k, _s in missing})
             shards = list({s for _k, s in missing})

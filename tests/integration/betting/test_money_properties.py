@@ -50,7 +50,7 @@ from sportsbook.ledger.model import HOUSE, AccountKind
 from sportsbook.ledger.service import ReconcileReport, Wallet
 from sportsbook.ledger.store import AccountKey
 from sportsbook.platform import Platform
-from tests.http.conftest import START, STRONG_PASSWORD, test_settings
+from tests.http.conftest import START, STRONG_PASSWORD, registration, test_settings
 from tests.http.test_catalog_api import football_body
 
 FUNDING = 5_000
@@ -170,18 +170,7 @@ class MoneyMachine(RuleBasedStateMachine):
                 self.markets.append(MarketState(market["id"], i, market["selections"]))
         for i in range(3):
             email = f"punter{i}@example.com"
-            registered = self._ok(
-                self.client.post(
-                    "/api/v1/players",
-                    json={
-                        "email": email,
-                        "password": STRONG_PASSWORD,
-                        "date_of_birth": "1990-05-17",
-                        "country": "GB",
-                        "currency": "EUR",
-                    },
-                )
-            )
+            registered = self._ok(self.client.post("/api/v1/players", json=registration(email)))
             session = self._ok(self.client.post("/api/v1/sessions", json={"email": email, "password": STRONG_PASSWORD}))
             player = Player(UUID(registered["id"]), session["token"])
             self._ok(

@@ -10,11 +10,10 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.http.conftest import Account, Api, open_api
+from tests.http.conftest import Account, open_api
 from tests.http.test_bets_api import _bet, _event, _selection, _single
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -33,23 +32,6 @@ def _worker(database_url: str) -> subprocess.Popen[bytes]:
     }
     command = [sys.executable, "-m", "sportsbook.cli", "worker"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-async def _job(api: Api, trader: Account, job_id: str) -> dict[str, Any]:
-    answer = await api.client.get(f"/api/v1/admin/settlement-jobs/{job_id}", headers=trader.headers)
-    assert answer.status_code == 200, answer.text
-    job: dict[str, Any] = answer.json()
-    return job
-
-
-async def _until(api: Api, trader: Account, job_id: str, done: Any, timeout_s: float = 60.0) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        job = await _job(api, trader, job_id)
-        if done(job):
-            return job
-        assert asyncio.get_running_loop().time() < deadline, job
-        await asyncio.sleep(0.005)
 
 
 @pytest.mark.postgres
@@ -86,11 +68,11 @@ async def test_a_worker_killed_mid_job_is_taken_over_and_every_bet_is_paid_once(
 
         first = _worker(postgres_url)
         try:
-            await _until(api, trader, job_id, lambda j: j["bets_done"] > 0)
+            await api.job_when(trader, job_id, lambda j: j["bets_done"] > 0)
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=30)
-        killed = await _job(api, trader, job_id)
+        killed = await api.job(trader, job_id)
         total = PLAYERS * BETS_EACH
         assert killed["status"] == "running", killed
         assert 0 < killed["bets_done"] < total, killed  # killed mid-way, with the chunks it committed
@@ -98,7 +80,7 @@ async def test_a_worker_killed_mid_job_is_taken_over_and_every_bet_is_paid_once(
 
         second = _worker(postgres_url)
         try:
-            finished = await _until(api, trader, job_id, lambda j: j["status"] != "running")
+            finished = await api.job_when(trader, job_id, lambda j: j["status"] != "running")
         finally:
             second.send_signal(signal.SIGTERM)
             _out, err = second.communicate(timeout=30)
