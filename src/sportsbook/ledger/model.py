@@ -227,7 +227,8 @@ class LedgerState:
 
 
 def content_bytes(t: Transfer, created_micros: int | None = None) -> bytes:
-    """The canonical content a transfer's hash covers: every field but the hash itself.
+    """The canonical content a transfer's own hash covers: every field but the hash itself, its seq included (so
+    a row's hash binds it to its place in its chain).
 
     `created_micros` may pass `t.created_at` already converted (a batch shares one timestamp)."""
     pending = t.pending_id.hex if t.pending_id else ""
@@ -241,13 +242,31 @@ def content_bytes(t: Transfer, created_micros: int | None = None) -> bytes:
     ).encode()
 
 
-def chain_hash(prev_hash: bytes, t: Transfer) -> bytes:
-    """SHA-256 of the previous transfer's hash and this transfer's content."""
-    return hashlib.sha256(prev_hash + content_bytes(t)).digest()
+def row_hash(t: Transfer) -> bytes:
+    """SHA-256 of a transfer's content: each row is hashed on its own, so a set of rows can be hashed at once
+    (by the database, in a set-based write) and the chain is made by the seals over them."""
+    return hashlib.sha256(content_bytes(t)).digest()
+
+
+def seal_hash(prev_hash: bytes, row_hashes: Iterable[bytes]) -> bytes:
+    """SHA-256 of the previous seal's hash and the hashes of the batch's rows in seq order: the chain link."""
+    return hashlib.sha256(prev_hash + b"".join(row_hashes)).digest()
 
 
 def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Seal:
+    """One sealed batch of one shard's chain: its rows `first_seq` to `seq`, and `hash`, the `seal_hash` over
+    the previous seal's hash (the chain head before it) and those rows' own hashes. The chain head is the last
+    seal's (seq, hash)."""
+
+    shard: int
+    first_seq: int
+    seq: int
+    hash: bytes
 
 
 ChainHeads = dict[int, tuple[int, bytes]]
@@ -256,14 +275,15 @@ ChainHeads = dict[int, tuple[int, bytes]]
 
 @dataclass
 class BatchOutcome:
-    """What a batch decided: new rows (sequenced and hashed on their shard's chain), new balances, opened and
-    closed holds, and the new head of every chain it sealed rows on."""
+    """What a batch decided: new rows (sequenced on their shard's chain, each hashed on its own), new balances,
+    opened and closed holds, the seal of each chain it sealed rows on and the new head of every chain."""
 
     rows: list[Transfer]
     balances: dict[int, int]
     opened: list[Transfer]  # PENDING rows now open
     closed: list[UUID]  # pending ids now resolved
     heads: ChainHeads
+    seals: list[Seal] = field(default_factory=list)  # one per chain it sealed rows on
 
     @property
     def head_seq(self) -> int:
@@ -474,26 +494,33 @@ class LedgerBatch:
 
     def seal_chains(self, heads: Mapping[int, tuple[int, bytes]]) -> BatchOutcome:
         """Number and hash the accepted rows, each on its shard's chain after that shard's head in `heads`
-        (every shard the rows are on must be there). The outcome's heads are those of the chains it moved."""
-        moved: ChainHeads = {}
+        (every shard the rows are on must be there), and seal each shard's rows as one batch on its chain. The
+        outcome's heads are those of the chains it moved."""
+        last: dict[int, int] = {}
+        hashes: dict[int, list[bytes]] = {}
         sha256 = hashlib.sha256
         now, now_micros = self.now, _micros(self.now)
         for row in self._rows:
             shard = row.shard
-            seq, head = moved[shard] if shard in moved else heads[shard]
-            seq += 1
-            row.seq = seq
+            seq = row.seq = (last[shard] if shard in last else heads[shard][0]) + 1
             micros = now_micros if row.created_at is now else None
-            head = row.hash = sha256(head + content_bytes(row, micros)).digest()
-            moved[shard] = (seq, head)
-        if not moved:
-            moved = dict(heads)
+            row.hash = sha256(content_bytes(row, micros)).digest()
+            last[shard] = seq
+            if shard in hashes:
+                hashes[shard].append(row.hash)
+            else:
+                hashes[shard] = [row.hash]
+        seals = [
+            Seal(shard, heads[shard][0] + 1, seq, seal_hash(heads[shard][1], hashes[shard]))
+            for shard, seq in last.items()
+        ]
         return BatchOutcome(
             rows=self._rows,
             balances=dict(self._balances),
             opened=list(self._opened.values()),
             closed=list(self._closed),
-            heads=moved,
+            heads={s.shard: (s.seq, s.hash) for s in seals} if seals else dict(heads),
+            seals=seals,
         )
 
     # ---- internals ----
@@ -655,21 +682,27 @@ class Fault:
 
 
 def verify_chain(
-    rows: Iterable[Transfer], prev_seq: int = 0, prev_hash: bytes = GENESIS_HASH, shard: int | None = None
+    rows: Sequence[Transfer],
+    seals: Sequence[Seal],
+    prev_seq: int = 0,
+    prev_hash: bytes = GENESIS_HASH,
+    shard: int | None = None,
 ) -> list[Fault]:
-    """Check that rows (one shard's, in seq order) follow one another with no gap and that every hash
-    recomputes. Faults name the transfer, and the shard when one is given."""
+    """Check a stretch of one shard's chain after the seal that ended at `prev_seq` with `prev_hash`: the rows
+    (in seq order) follow one another with no gap and each hash recomputes from its row; the seals (in order)
+    follow one another, each over the rows after the one before, and each hash recomputes over the previous
+    seal's hash and its rows' hashes; every row is in a seal. Faults name the transfer or the seal, and the shard
+    when one is given."""
     faults: list[Fault] = []
-    expected_prev = prev_hash
-    expected_seq = prev_seq + 1
     where = f"shard {shard}, " if shard is not None else ""
+    expected_seq = prev_seq + 1
+    hashes: dict[int, bytes] = {}
     for row in rows:
         if row.seq != expected_seq:
             faults.append(
                 Fault("chain_gap", f"transfer {row.id}", f"{where}seq {row.seq}, expected {expected_seq}", shard)
             )
-        recomputed = chain_hash(expected_prev, row)
-        if recomputed != row.hash:
+        if row_hash(row) != row.hash:
             faults.append(
                 Fault(
                     "hash_mismatch",
@@ -678,6 +711,20 @@ def verify_chain(
                     shard,
                 )
             )
-        expected_prev = row.hash
+        hashes[row.seq] = row.hash
         expected_seq = row.seq + 1
+    expected_first, expected_prev = prev_seq + 1, prev_hash
+    for seal in seals:
+        subject = f"seal of seq {seal.first_seq}-{seal.seq}"
+        if seal.first_seq != expected_first:
+            faults.append(Fault("seal_gap", subject, f"{where}expected a seal from seq {expected_first}", shard))
+        covered = (hashes.get(seq, b"") for seq in range(seal.first_seq, seal.seq + 1))
+        if seal_hash(expected_prev, covered) != seal.hash:
+            detail = f"{where}stored hash does not match its rows and the seal before"
+            faults.append(Fault("seal_mismatch", subject, detail, shard))
+        expected_first, expected_prev = seal.seq + 1, seal.hash
+    for row in rows:
+        if row.seq >= expected_first:
+            detail = f"{where}seq {row.seq} is in no seal"
+            faults.append(Fault("unsealed_transfer", f"transfer {row.id}", detail, shard))
     return faults

@@ -716,28 +716,34 @@ class Ledger:
     async def _verify_chain(
         self, conn: AsyncConnection, shard: int, head: tuple[int, bytes] | None, chunk: int
     ) -> tuple[int, list[Fault]]:
-        """Walk one shard's chain: how many transfers it has, and what is wrong with it."""
+        """Walk one shard's chain, seals and the rows they cover about `chunk` rows at a time, then any rows
+        after the last seal: how many transfers it has, and what is wrong with it."""
         faults: list[Fault] = []
-        last_seq, last_hash, count = 0, GENESIS_HASH, 0
-        while True:
-            rows = await self.store.stream_transfers(conn, last_seq, chunk, shard)
-            if not rows:
-                break
-            faults.extend(verify_chain(rows, last_seq, last_hash, shard))
+        sealed_seq, sealed_hash, last_row, count = 0, GENESIS_HASH, 0, 0
+        store = self.store
+        while seals := await store.stream_seals(conn, sealed_seq, chunk, shard):
+            end = seals[-1].seq
+            rows = await store.stream_transfers(conn, sealed_seq, end - sealed_seq, shard, up_to=end)
+            faults.extend(verify_chain(rows, seals, sealed_seq, sealed_hash, shard))
             count += len(rows)
-            last_seq, last_hash = rows[-1].seq, rows[-1].hash
+            last_row = rows[-1].seq if rows else last_row
+            sealed_seq, sealed_hash = end, seals[-1].hash
+        after = sealed_seq
+        while rows := await store.stream_transfers(conn, after, chunk, shard):  # rows no seal covers
+            faults.extend(verify_chain(rows, [], after, sealed_hash, shard))
+            count += len(rows)
+            after = last_row = rows[-1].seq
         head_seq, head_hash = head if head is not None else (0, GENESIS_HASH)
+        subject = f"chain of shard {shard}"
         if head is None:
-            faults.append(Fault("chain_head_mismatch", f"chain of shard {shard}", "no chain head row", shard))
-        elif (last_seq, last_hash) != (head_seq, head_hash):
+            faults.append(Fault("chain_head_mismatch", subject, "no chain head row", shard))
+        elif last_row != head_seq:
             faults.append(
-                Fault(
-                    "chain_head_mismatch",
-                    f"chain of shard {shard}",
-                    f"journal ends at seq {last_seq}, head says {head_seq}",
-                    shard,
-                )
+                Fault("chain_head_mismatch", subject, f"journal ends at seq {last_row}, head says {head_seq}", shard)
             )
+        elif (sealed_seq, sealed_hash) != (head_seq, head_hash):
+            detail = f"the last seal ends at seq {sealed_seq}, head says {head_seq} and another hash"
+            faults.append(Fault("chain_head_mismatch", subject, detail, shard))
         return count, faults
 
 

@@ -72,6 +72,7 @@ from sportsbook.ledger.model import (
     PendingState,
     Phase,
     Resolution,
+    Seal,
     Transfer,
     TransferRequest,
 )
@@ -217,6 +218,18 @@ holds = Table(
         postgresql_where=text("expires_at IS NOT NULL"),
         sqlite_where=text("expires_at IS NOT NULL"),
     ),
+)
+
+# The chain's seals: one row per sealed batch of a shard's journal (rows `first_seq` to `seq`), its hash over the
+# previous seal's and its rows' own hashes (`model.seal_hash`).
+seals = Table(
+    "ledger_seals",
+    metadata,
+    Column("shard", SmallInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False, autoincrement=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    PrimaryKeyConstraint("shard", "seq", name="pk_ledger_seals"),
 )
 
 chain = Table(
@@ -734,13 +747,30 @@ class LedgerStore(ABC):
         """The shards that have transfers (a chain row may be missing where someone deleted it)."""
         return [int(s) for s in (await conn.execute(select(transfers.c.shard).distinct())).scalars()]
 
+    async def stream_seals(self, conn: AsyncConnection, after_seq: int, rows: int, shard: int = 0) -> list[Seal]:
+        """One shard's seals after the one ending at `after_seq`, in chain order, as many as cover about `rows`
+        rows (at least one)."""
+        query = (
+            select(seals.c.first_seq, seals.c.seq, seals.c.hash)
+            .where(seals.c.shard == shard, seals.c.seq > after_seq)
+            .order_by(seals.c.seq)
+            .limit(rows)
+        )
+        found: list[Seal] = []
+        for r in await conn.execute(query):
+            if found and r.seq - after_seq > rows:
+                break
+            found.append(Seal(shard, int(r.first_seq), int(r.seq), bytes(r.hash)))
+        return found
+
     async def stream_transfers(
-        self, conn: AsyncConnection, after_seq: int, limit: int, shard: int = 0
+        self, conn: AsyncConnection, after_seq: int, limit: int, shard: int = 0, *, up_to: int | None = None
     ) -> list[Transfer]:
-        """One shard's transfers after `after_seq`, in chain order (the primary key's)."""
+        """One shard's transfers after `after_seq` (and up to `up_to`), in chain order (the primary key's)."""
+        bound = [transfers.c.seq <= up_to] if up_to is not None else []
         rows = await conn.execute(
             select(*TRANSFER_COLUMNS)
-            .where(transfers.c.shard == shard, transfers.c.seq > after_seq)
+            .where(transfers.c.shard == shard, transfers.c.seq > after_seq, *bound)
             .order_by(transfers.c.seq)
             .limit(limit)
         )
@@ -755,7 +785,7 @@ class LedgerStore(ABC):
 
     @abstractmethod
     async def _write_journal(self, conn: AsyncConnection, outcome: BatchOutcome) -> None:
-        """Insert the batch's rows, set the balances it moved and move the chain head."""
+        """Insert the batch's rows and seals, set the balances it moved and move the chain heads."""
 
     async def _open_holds(self, conn: AsyncConnection, opened: list[Transfer]) -> None:
         await conn.execute(holds.insert(), [_hold_row(t) for t in opened])
@@ -831,6 +861,7 @@ class SqliteLedgerStore(LedgerStore):
     )
     _UPDATE_BALANCE = "UPDATE ledger_accounts SET balance = ? WHERE id = ?"
     _UPDATE_HEAD = "UPDATE ledger_chain SET seq = ?, head = ? WHERE shard = ?"
+    _INSERT_SEAL = "INSERT INTO ledger_seals (shard, seq, first_seq, hash) VALUES (?, ?, ?, ?)"
 
     def _insert_if_absent(self, table: Table) -> Insert:
         return sqlite_insert(table).on_conflict_do_nothing()
@@ -838,7 +869,8 @@ class SqliteLedgerStore(LedgerStore):
     async def _write_journal(self, conn: AsyncConnection, outcome: BatchOutcome) -> None:
         await conn.exec_driver_sql(self._INSERT_JOURNAL, _sqlite_rows(outcome.rows))
         await conn.exec_driver_sql(self._UPDATE_BALANCE, [(v, k) for k, v in outcome.balances.items()])
-        await conn.exec_driver_sql(self._UPDATE_HEAD, [(seq, head, s) for s, (seq, head) in outcome.heads.items()])
+        await conn.exec_driver_sql(self._INSERT_SEAL, [(s.shard, s.seq, s.first_seq, s.hash) for s in outcome.seals])
+        await conn.exec_driver_sql(self._UPDATE_HEAD, [(s.seq, s.hash, s.shard) for s in outcome.seals])
 
 
 class PostgresLedgerStore(LedgerStore):
@@ -855,6 +887,9 @@ WITH inserted AS (
 ), balances AS (
     UPDATE ledger_accounts AS a SET balance = v.balance
     FROM unnest(${_N + 1}::bigint[], ${_N + 2}::bigint[]) AS v(id, balance) WHERE a.id = v.id
+), seals AS (
+    INSERT INTO ledger_seals (shard, seq, first_seq, hash)
+    SELECT * FROM unnest(${_N + 3}::smallint[], ${_N + 4}::bigint[], ${_N + 6}::bigint[], ${_N + 5}::bytea[])
 )
 UPDATE ledger_chain AS c SET seq = h.seq, head = h.head
 FROM unnest(${_N + 3}::smallint[], ${_N + 4}::bigint[], ${_N + 5}::bytea[]) AS h(shard, seq, head)
@@ -864,6 +899,9 @@ WHERE c.shard = h.shard
 WITH balances AS (
     UPDATE ledger_accounts AS a SET balance = v.balance
     FROM unnest($1::bigint[], $2::bigint[]) AS v(id, balance) WHERE a.id = v.id
+), seals AS (
+    INSERT INTO ledger_seals (shard, seq, first_seq, hash)
+    SELECT * FROM unnest($3::smallint[], $4::bigint[], $6::bigint[], $5::bytea[])
 )
 UPDATE ledger_chain AS c SET seq = h.seq, head = h.head
 FROM unnest($3::smallint[], $4::bigint[], $5::bytea[]) AS h(shard, seq, head)
@@ -888,15 +926,15 @@ WHERE c.shard = h.shard
         ids = list(outcome.balances)
         balances = [outcome.balances[i] for i in ids]
         rows = [journal_row(t) for t in outcome.rows]
-        shards = list(outcome.heads)
-        seqs = [outcome.heads[s][0] for s in shards]
-        hashes = [outcome.heads[s][1] for s in shards]
+        sealed = outcome.seals
+        shards, seqs, firsts = [s.shard for s in sealed], [s.seq for s in sealed], [s.first_seq for s in sealed]
+        chains = (shards, seqs, [s.hash for s in sealed], firsts)
         if len(rows) <= self._COPY_FROM_ROWS:
             columns = list(zip(*rows, strict=True))
-            await pg.execute(self._WRITE_BATCH, *columns, ids, balances, shards, seqs, hashes)
+            await pg.execute(self._WRITE_BATCH, *columns, ids, balances, *chains)
         else:
             await pg.copy_records_to_table("ledger_transfers", records=rows, columns=JOURNAL_COLUMNS)
-            await pg.execute(self._WRITE_BALANCES, ids, balances, shards, seqs, hashes)
+            await pg.execute(self._WRITE_BALANCES, ids, balances, *chains)
 
     async def _open_holds(self, conn: AsyncConnection, opened: list[Transfer]) -> None:
         records = [tuple(row[c] for c in self._HOLD_COLUMNS) for row in map(_hold_row, opened)]

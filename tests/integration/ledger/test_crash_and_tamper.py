@@ -13,13 +13,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from sportsbook.core.clock import ManualClock, SystemClock
 from sportsbook.db.engine import Database
-from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest
+from sportsbook.ledger.model import AccountKind, Phase, Result, TransferRequest, row_hash
 from sportsbook.ledger.service import Ledger
-from sportsbook.ledger.store import AccountKey, holds, transfers
+from sportsbook.ledger.store import AccountKey, holds, seals, transfers
 from tests.integration.ledger.shards import SHARDS, player_on
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -100,6 +100,32 @@ async def test_changed_amount_makes_reconcile_fail_naming_the_transfer(db: Datab
     assert {f.kind for f in report.faults} >= {"hash_mismatch", "balance_mismatch"}
 
 
+async def test_a_changed_transfer_given_a_matching_hash_breaks_its_seal(db: Database) -> None:
+    # a forger who rewrites a row and its own hash still breaks the seal over the batch it was written in
+    ledger, requests = await _ledger_with_history(db)
+    victim = requests[6].id
+    async with db.transaction() as conn:
+        await conn.execute(transfers.update().where(transfers.c.id == victim).values(reference="forged"))
+    forged = await ledger.get_transfer(victim)
+    assert forged is not None
+    async with db.transaction() as conn:
+        await conn.execute(transfers.update().where(transfers.c.id == victim).values(hash=row_hash(forged)))
+    report = await ledger.reconcile()
+    shard = 6 % SHARDS
+    assert [(f.kind, f.shard) for f in report.faults] == [("seal_mismatch", shard)]
+    first, last = map(int, report.faults[0].subject.removeprefix("seal of seq ").split("-"))
+    assert first <= forged.seq <= last
+
+
+async def test_a_deleted_seal_breaks_the_chain(db: Database) -> None:
+    ledger, _requests = await _ledger_with_history(db)
+    async with db.transaction() as conn:
+        first = (await conn.execute(select(func.min(seals.c.seq)).where(seals.c.shard == 1))).scalar_one()
+        await conn.execute(seals.delete().where(seals.c.shard == 1, seals.c.seq == first))
+    faults = {(f.kind, f.shard) for f in (await ledger.reconcile()).faults}
+    assert faults == {("seal_gap", 1), ("seal_mismatch", 1)}
+
+
 async def test_transfer_naming_an_unknown_account_is_named(db: Database) -> None:
     ledger, requests = await _ledger_with_history(db)
     async with db.transaction() as conn:
@@ -140,6 +166,10 @@ async def test_deleted_transfer_breaks_the_chain(db: Database) -> None:
     async with db.transaction() as conn:
         last = (await conn.execute(select(transfers.c.seq).order_by(transfers.c.seq.desc()).limit(1))).scalar_one()
         await conn.execute(transfers.delete().where(transfers.c.seq == last))
+    faults = {f.kind for f in (await ledger.reconcile()).faults}
+    assert {"seal_mismatch", "balance_mismatch"} <= faults  # the last seal no longer matches its rows
+    async with db.transaction() as conn:  # and the forger deletes the seal too: the head no longer matches
+        await conn.execute(seals.delete().where(seals.c.seq >= last))
     faults = {f.kind for f in (await ledger.reconcile()).faults}
     assert "chain_head_mismatch" in faults
 

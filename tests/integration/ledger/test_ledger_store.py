@@ -14,7 +14,7 @@ from sportsbook.core.clock import ManualClock
 from sportsbook.core.ids import derived_id
 from sportsbook.db.engine import Database
 from sportsbook.db.unit_of_work import UnitOfWork
-from sportsbook.ledger.model import AccountKind, BatchOutcome, Flag, Phase, Result, Transfer, TransferRequest
+from sportsbook.ledger.model import AccountKind, BatchOutcome, Flag, Phase, Result, Seal, Transfer, TransferRequest
 from sportsbook.ledger.service import Ledger
 from sportsbook.ledger.store import (
     JOURNAL_COLUMNS,
@@ -267,7 +267,8 @@ async def test_every_field_of_a_transfer_reads_back_as_written(db: Database, siz
         )
         for i in range(size)
     ]
-    outcome = BatchOutcome(rows, {account: 0}, [], [], {3: (size, rows[-1].hash)})
+    seal = Seal(3, 1, size, bytes(32))
+    outcome = BatchOutcome(rows, {account: 0}, [], [], {3: (size, seal.hash)}, [seal])
     async with db.transaction() as conn:
         await ledger.store.write(conn, outcome)
     async with db.read() as conn:

@@ -1,5 +1,6 @@
 """Migration 0014 on a ledger written before shards, SQLite and PostgreSQL alike: everything existing goes to
-shard 0, its chain still verifies (the shard is not in the hashed content), and new transfers go on from it."""
+shard 0, its chain still verifies (the shard is not in the hashed content), and new transfers go on from it.
+(Migration 0016 then seals it anew: see test_seals_migration.)"""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sportsbook.ledger.model import GENESIS_HASH, Account, AccountKind, LedgerBa
 from sportsbook.ledger.service import ChainReport, Ledger
 from sportsbook.ledger.store import accounts, transfers
 from sportsbook.ledger.verbs import Result
+from tests.integration.ledger.shards import linked
 
 BEFORE_SHARDS = "0012_outbox_without_published"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -34,6 +36,7 @@ async def test_a_ledger_from_before_shards_is_shard_0_and_still_verifies(databas
     requests.append(TransferRequest(uuid.uuid4(), 2, 1, 50))
     batch.apply(requests)
     outcome = batch.seal(0, GENESIS_HASH)
+    head = linked(outcome.rows)  # the chain as it was then: each row's hash over the one before
     db = Database(database_url)
     try:
         async with db.transaction() as conn:  # the rows as the ledger wrote them then: no shard anywhere
@@ -46,7 +49,7 @@ async def test_a_ledger_from_before_shards_is_shard_0_and_still_verifies(databas
                 await conn.execute(transfers.insert().inline().values(values))
             await conn.execute(
                 text("UPDATE ledger_chain SET seq = :seq, head = :head WHERE id = 1"),
-                {"seq": outcome.head_seq, "head": outcome.head_hash},
+                {"seq": outcome.head_seq, "head": head},
             )
     finally:
         await db.dispose()

@@ -302,8 +302,7 @@ async def test_every_verb_in_one_apply_is_one_lock_and_one_seal(db: Database) ->
     assert locks() == 1
     seq, head = await _head(ledger)
     assert seq == before_seq + 10
-    last = await _last_row(ledger, seq)
-    assert last == head  # the head is the hash of the one seal's last row
+    assert await _seals_after(ledger, before_seq) == [(before_seq + 1, seq, head)]  # the head is the one seal's
     await _sound(ledger)
 
 
@@ -327,10 +326,9 @@ def _count_locks(ledger: Ledger) -> Callable[[], int]:
     return lambda: calls[0]
 
 
-async def _last_row(ledger: Ledger, seq: int) -> bytes:
+async def _seals_after(ledger: Ledger, seq: int) -> list[tuple[int, int, bytes]]:
     async with ledger.db.read() as conn:
-        rows = await ledger.store.stream_transfers(conn, seq - 1, 1)
-    return rows[0].hash
+        return [(s.first_seq, s.seq, s.hash) for s in await ledger.store.stream_seals(conn, seq, 1_000)]
 
 
 @pytest.mark.parametrize("amount", [0, -1])

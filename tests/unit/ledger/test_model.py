@@ -21,8 +21,10 @@ from sportsbook.ledger.model import (
     Phase,
     Resolution,
     Result,
+    Seal,
     Transfer,
     TransferRequest,
+    row_hash,
     verify_chain,
 )
 
@@ -49,6 +51,7 @@ class MemoryLedger:
             self.state.accounts[account_id] = replace(self.state.accounts[account_id], balance=balance)
         self.seq, self.head = 0, GENESIS_HASH
         self.rows: list[Transfer] = []
+        self.seals: list[Seal] = []
         self.now = NOW
 
     def apply(self, *requests: TransferRequest) -> list[Result]:
@@ -70,6 +73,7 @@ class MemoryLedger:
         for row in outcome.opened:
             self.state.pendings[row.id] = PendingState(row, Resolution.OPEN)
         self.rows.extend(outcome.rows)
+        self.seals.extend(outcome.seals)
         self.seq, self.head = outcome.head_seq, outcome.head_hash
 
     def balance(self, account_id: int) -> int:
@@ -295,18 +299,43 @@ def test_failed_chain_undoes_a_pending_opened_and_posted_inside_it() -> None:
 def test_chain_verifies_and_a_changed_row_is_named() -> None:
     ledger = MemoryLedger({ALICE: 1000, HOUSE: -1000})
     for i in range(5):
-        ledger.apply(TransferRequest(tid(), ALICE, BOB, 10 + i))
-    assert verify_chain(ledger.rows) == []
-    tampered = list(ledger.rows)
+        ledger.apply(TransferRequest(tid(), ALICE, BOB, 10 + i), TransferRequest(tid(), BOB, ALICE, 1))
+    rows, seals = ledger.rows, ledger.seals
+    assert [(s.first_seq, s.seq) for s in seals] == [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10)]
+    assert verify_chain(rows, seals) == []
+    # a changed row no longer matches its own hash
+    tampered = list(rows)
     tampered[2] = replace(tampered[2], amount=999)
-    faults = verify_chain(tampered)
-    assert [f.subject for f in faults] == [f"transfer {tampered[2].id}"]
-    assert faults[0].kind == "hash_mismatch"
-    gap = ledger.rows[:2] + ledger.rows[3:]
-    # a deleted row shows as a gap, and the row after it no longer chains to its predecessor
-    assert [(f.kind, f.subject) for f in verify_chain(gap)] == [
-        ("chain_gap", f"transfer {ledger.rows[3].id}"),
-        ("hash_mismatch", f"transfer {ledger.rows[3].id}"),
+    assert [(f.kind, f.subject) for f in verify_chain(tampered, seals)] == [("hash_mismatch", f"transfer {rows[2].id}")]
+    # a changed row given a hash of its own no longer matches its seal
+    tampered[2] = replace(tampered[2], hash=row_hash(tampered[2]))
+    assert [(f.kind, f.subject) for f in verify_chain(tampered, seals)] == [("seal_mismatch", "seal of seq 3-4")]
+    # a deleted row shows as a gap, and its seal no longer matches
+    gap = rows[:2] + rows[3:]
+    assert [(f.kind, f.subject) for f in verify_chain(gap, seals)] == [
+        ("chain_gap", f"transfer {rows[3].id}"),
+        ("seal_mismatch", "seal of seq 3-4"),
+    ]
+    # a deleted seal shows as a gap, and the seal after it no longer chains to its predecessor
+    assert [(f.kind, f.subject) for f in verify_chain(rows, seals[:1] + seals[2:])] == [
+        ("seal_gap", "seal of seq 5-6"),
+        ("seal_mismatch", "seal of seq 5-6"),
+    ]
+    # rows after the last seal are named
+    assert [(f.kind, f.subject) for f in verify_chain(rows, seals[:4])] == [
+        ("unsealed_transfer", f"transfer {rows[8].id}"),
+        ("unsealed_transfer", f"transfer {rows[9].id}"),
+    ]
+
+
+def test_a_stretch_of_the_chain_verifies_after_the_seal_before_it() -> None:
+    ledger = MemoryLedger({ALICE: 1000, HOUSE: -1000})
+    for i in range(4):
+        ledger.apply(TransferRequest(tid(), ALICE, BOB, 10 + i))
+    before = ledger.seals[1]
+    assert verify_chain(ledger.rows[2:], ledger.seals[2:], before.seq, before.hash) == []
+    assert [f.kind for f in verify_chain(ledger.rows[2:], ledger.seals[2:], before.seq, GENESIS_HASH)] == [
+        "seal_mismatch"
     ]
 
 
@@ -374,7 +403,7 @@ def test_any_sequence_keeps_currency_at_zero_and_players_non_negative(
         sums[row.debit_account_id] -= row.amount
         sums[row.credit_account_id] += row.amount
     assert all(sums[a] == ledger.balance(a) for a in _ACCOUNTS)
-    assert verify_chain(ledger.rows) == []
+    assert verify_chain(ledger.rows, ledger.seals) == []
     # what is held equals the open pending amounts
     open_held = sum(p.transfer.amount for p in ledger.state.pendings.values() if p.resolution is Resolution.OPEN)
     assert ledger.balance(ALICE_HOLD) + ledger.balance(BOB_HOLD) == open_held

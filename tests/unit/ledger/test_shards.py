@@ -94,7 +94,8 @@ def test_each_shard_seals_its_rows_on_its_own_chain(
     requests: list[tuple[int, bool, int, Phase]], start_seqs: list[int]
 ) -> None:
     """Whatever the mix of shards in a batch, each shard's rows number on from its own head without a gap and
-    hash on from its own head; the outcome's heads are each moved chain's last row; no other chain moves."""
+    are sealed as one batch after its own head; the outcome's heads are each moved chain's seal; no other chain
+    moves."""
     heads = {s: (seq, bytes([s + 1]) * 32) for s, seq in enumerate(start_seqs)}
     batch = LedgerBatch(_state(), NOW)
     for shard, to_player, amount, phase in requests:
@@ -110,9 +111,10 @@ def test_each_shard_seals_its_rows_on_its_own_chain(
         rows = [r for r in outcome.rows if r.shard == shard]
         assert all(r.debit_account_id % 10 == shard and r.credit_account_id % 10 == shard for r in rows)
         prev_seq, prev_hash = heads[shard]
-        assert verify_chain(rows, prev_seq, prev_hash, shard) == []
-        assert outcome.heads[shard] == (rows[-1].seq, rows[-1].hash)
-        assert rows[-1].seq == prev_seq + len(rows)
+        sealed = [s for s in outcome.seals if s.shard == shard]
+        assert [(s.first_seq, s.seq) for s in sealed] == [(prev_seq + 1, prev_seq + len(rows))]
+        assert verify_chain(rows, sealed, prev_seq, prev_hash, shard) == []
+        assert outcome.heads[shard] == (rows[-1].seq, sealed[0].hash)
 
 
 def test_a_broken_row_is_named_with_its_shard() -> None:
@@ -120,6 +122,6 @@ def test_a_broken_row_is_named_with_its_shard() -> None:
     batch.apply([TransferRequest(uuid.uuid4(), 12, 22, 100), TransferRequest(uuid.uuid4(), 12, 22, 200)])
     outcome = batch.seal_chains({2: (0, GENESIS_HASH)})
     outcome.rows[0].amount += 1
-    faults = verify_chain(outcome.rows, 0, GENESIS_HASH, 2)
+    faults = verify_chain(outcome.rows, outcome.seals, 0, GENESIS_HASH, 2)
     assert [(f.kind, f.subject, f.shard) for f in faults] == [("hash_mismatch", f"transfer {outcome.rows[0].id}", 2)]
     assert "shard 2" in faults[0].detail
