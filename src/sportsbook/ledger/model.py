@@ -233,8 +233,8 @@ def content_bytes(t: Transfer, created_micros: int | None = None) -> bytes:
     `created_micros` may pass `t.created_at` already converted (a batch shares one timestamp)."""
     pending = t.pending_id.hex if t.pending_id else ""
     target = t.target_account_id if t.target_account_id is not None else ""
-    expires = _micros(t.expires_at) if t.expires_at else ""
-    created = _micros(t.created_at) if created_micros is None else created_micros
+    expires = micros(t.expires_at) if t.expires_at else ""
+    created = micros(t.created_at) if created_micros is None else created_micros
     return (
         f"{t.seq}|{t.id.hex}|{t.debit_account_id}|{t.credit_account_id}|{t.amount}|{t.currency}|{t.code}|"
         f"{t.flags}|{t.reference}|{created}|{t.debit_balance_after}|{t.credit_balance_after}|"
@@ -253,7 +253,8 @@ def seal_hash(prev_hash: bytes, row_hashes: Iterable[bytes]) -> bytes:
     return hashlib.sha256(prev_hash + b"".join(row_hashes)).digest()
 
 
-def _micros(moment: datetime) -> int:
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch: how a row's hashed content gives a time."""
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
@@ -496,20 +497,14 @@ class LedgerBatch:
         """Number and hash the accepted rows, each on its shard's chain after that shard's head in `heads`
         (every shard the rows are on must be there), and seal each shard's rows as one batch on its chain. The
         outcome's heads are those of the chains it moved."""
-        last: dict[int, int] = {}
-        hashes: dict[int, list[bytes]] = {}
+        last = self._number(heads)
+        hashes: dict[int, list[bytes]] = {shard: [] for shard in last}
         sha256 = hashlib.sha256
-        now, now_micros = self.now, _micros(self.now)
+        now, now_micros = self.now, micros(self.now)
         for row in self._rows:
-            shard = row.shard
-            seq = row.seq = (last[shard] if shard in last else heads[shard][0]) + 1
-            micros = now_micros if row.created_at is now else None
-            row.hash = sha256(content_bytes(row, micros)).digest()
-            last[shard] = seq
-            if shard in hashes:
-                hashes[shard].append(row.hash)
-            else:
-                hashes[shard] = [row.hash]
+            stamp = now_micros if row.created_at is now else None
+            row.hash = sha256(content_bytes(row, stamp)).digest()
+            hashes[row.shard].append(row.hash)
         seals = [
             Seal(shard, heads[shard][0] + 1, seq, seal_hash(heads[shard][1], hashes[shard]))
             for shard, seq in last.items()
@@ -522,6 +517,27 @@ class LedgerBatch:
             heads={s.shard: (s.seq, s.hash) for s in seals} if seals else dict(heads),
             seals=seals,
         )
+
+    def numbered(self, heads: Mapping[int, tuple[int, bytes]]) -> BatchOutcome:
+        """Number the accepted rows on their shards' chains as `seal_chains` does, but neither hash nor seal
+        them: for a set-based write in which the database hashes the rows and seals them (the outcome's heads
+        and seals are left empty)."""
+        self._number(heads)
+        return BatchOutcome(
+            rows=self._rows,
+            balances=dict(self._balances),
+            opened=list(self._opened.values()),
+            closed=list(self._closed),
+            heads={},
+        )
+
+    def _number(self, heads: Mapping[int, tuple[int, bytes]]) -> dict[int, int]:
+        """Give each accepted row the next seq of its shard's chain: the last seq of each chain moved."""
+        last: dict[int, int] = {}
+        for row in self._rows:
+            shard = row.shard
+            row.seq = last[shard] = (last[shard] if shard in last else heads[shard][0]) + 1
+        return last
 
     # ---- internals ----
 

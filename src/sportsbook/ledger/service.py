@@ -170,13 +170,18 @@ class Ledger:
     """Moves money. Every transfer goes through here; every call is idempotent by transfer id.
 
     `shards` is how many chains new players spread over (`ledger_shards`); a player stays on the shard recorded
-    on their accounts whatever it is later set to. `store` is the engine's own: its tests and benchmarks reach
-    into it, features must not."""
+    on their accounts whatever it is later set to. `set_based`: see `_apply_set`. `store` is the engine's own:
+    its tests and benchmarks reach into it, features must not."""
 
-    def __init__(self, db: Database, clock: Clock, *, batch_max: int = 500, shards: int = 1) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, *, batch_max: int = 500, shards: int = 1, set_based: bool = True
+    ) -> None:
         if shards < 1:
             raise ValueError("a ledger has at least one shard")
         self.db = db
+        # whether `apply` writes a settlement's fresh transfers set-based where the store can (PostgreSQL); off,
+        # it decides them as any batch (the tests compare the two)
+        self.set_based = set_based
         self.clock = clock
         self.shards = shards
         self.store = ledger_store(db.dialect)  # the backend's store, chosen once
@@ -281,6 +286,9 @@ class Ledger:
             plans.append(plan)
             if not isinstance(plan, Result):
                 loading.extend(plan)
+        if new_ids and self.set_based and await self._apply_set(conn, plans, pending, chains, now):
+            TRANSFERS.labels(Result.OK.value).inc(len(verbs))
+            return [Result.OK] * len(verbs)
         state = await store.load_state(
             conn,
             loading,
@@ -323,6 +331,36 @@ class Ledger:
         for result, n in tally.items():
             TRANSFERS.labels(result.value).inc(n)
         return results
+
+    async def _apply_set(
+        self,
+        conn: AsyncConnection,
+        plans: Sequence[tuple[TransferRequest, ...] | Result | None],
+        pending: Mapping[UUID, Transfer],
+        chains: _ChainHeads,
+        now: datetime,
+    ) -> bool:
+        """Write a batch of fresh transfers set-based (a settlement's: holds posted or voided, returns paid) when
+        the store can and the batch is of that kind, and whether it did. The model decides the batch on balances
+        of 0 (`zero_state`), so that it reads no balance; the database adds the balances, hashes each row and
+        seals them (`write_set`), and writes nothing unless every hold closed was open. Whatever it did not
+        write, `apply` decides the usual way."""
+        requests: list[TransferRequest] = []
+        for plan in plans:
+            if not isinstance(plan, tuple):  # a refusal or a take-back: decided the usual way
+                return False
+            requests.extend(plan)
+        if any(r.phase is Phase.PENDING or r.linked for r in requests):
+            return False
+        holds = {p: pending[p] for r in requests if (p := r.pending_id) is not None and p in pending}
+        batch = LedgerBatch(await self.store.zero_state(conn, requests, holds), now)
+        if any(result is not Result.OK for result in batch.apply(requests)):
+            return False
+        seals = await self.store.write_set(conn, batch.numbered(chains.heads), chains.heads)
+        if seals is None:
+            return False
+        chains.heads.update((s.shard, (s.seq, s.hash)) for s in seals)
+        return True
 
     async def _house_ids(
         self,

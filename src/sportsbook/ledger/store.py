@@ -77,6 +77,9 @@ from sportsbook.ledger.model import (
     TransferRequest,
 )
 from sportsbook.ledger.model import AccountKey as AccountKey  # its home was here: the engine's tests import it
+from sportsbook.ledger.model import (
+    micros as _micros,
+)
 
 accounts = Table(
     "ledger_accounts",
@@ -546,6 +549,42 @@ class LedgerStore(ABC):
             )
         return state
 
+    async def zero_state(
+        self, conn: AsyncConnection, requests: Iterable[TransferRequest], pending: Mapping[UUID, Transfer]
+    ) -> LedgerState:
+        """What a set-based write (`write_set`) decides requests on: every account they move at balance 0, so
+        that the model works out each row's balances after as movements from the balance before, and every hold
+        among `pending` open (`write_set` writes nothing unless each hold it closes is)."""
+        state = LedgerState()
+        ids: set[int] = set()
+        for r in requests:
+            if r.phase in (Phase.SINGLE, Phase.PENDING):
+                ids.update((r.debit_account_id, r.credit_account_id))
+        for p in pending.values():
+            state.transfers[p.id] = p
+            state.pendings[p.id] = PendingState(p, Resolution.OPEN)
+            ids.update((p.debit_account_id, p.credit_account_id))
+            if p.target_account_id is not None:
+                ids.add(p.target_account_id)
+        await self._identify(conn, ids)
+        for account_id in ids:
+            ident = self._identity.get(account_id)
+            if ident is not None:
+                state.accounts[account_id] = Account(
+                    account_id, ident.owner, ident.kind, ident.currency, ident.non_negative, 0, ident.shard
+                )
+        return state
+
+    async def write_set(
+        self, conn: AsyncConnection, outcome: BatchOutcome, heads: Mapping[int, tuple[int, bytes]]
+    ) -> list[Seal] | None:
+        """Write a numbered batch decided on `zero_state` set-based, the database working out each row's
+        balances after (its accounts' balances plus the movements the batch worked out) and its hash, and
+        sealing each shard's rows after its head in `heads`; the seals, or None, having written nothing, when a
+        hold the batch closes is not open. None too on a backend that does not write sets (SQLite): the caller
+        then decides the batch the usual way."""
+        return None
+
     async def transfers_by_id(self, conn: AsyncConnection, ids: Collection[UUID]) -> list[Transfer]:
         """Stored transfer rows by id (rows never change once written)."""
         query = select(*TRANSFER_COLUMNS).where(self._in(transfers.c.id, ids))
@@ -918,8 +957,90 @@ WHERE c.shard = h.shard
     )
     _HOLD_COLUMNS = [c.name for c in holds.columns]
 
+    # The set-based write of a batch decided on balances of 0 (`zero_state`): from one array per column of the
+    # rows (their balances after as movements), it checks that every hold the batch closes is open, adds each
+    # account's balance to the movements, hashes each row as `model.row_hash` does (a settlement's rows have no
+    # target and no expiry), seals each shard's rows after its head as `model.seal_hash` does, and writes rows,
+    # balances, holds, seals and heads; nothing at all unless every hold was open.
+    _WRITE_SET = f"""
+WITH guard AS (
+    SELECT count(*) = cardinality($16::uuid[]) AS ok FROM ledger_holds WHERE pending_id = ANY($16::uuid[])
+), moved AS (
+    SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+        $8::smallint[], $9::text[], $10::bigint[], $11::bigint[], $12::uuid[], $13::smallint[])
+        AS m(seq, id, debit, credit, amount, currency, code, flags, reference, debit_moved, credit_moved, pending,
+            shard)
+), balanced AS (
+    SELECT m.*, d.balance + m.debit_moved AS debit_after, c.balance + m.credit_moved AS credit_after
+    FROM moved m JOIN ledger_accounts d ON d.id = m.debit JOIN ledger_accounts c ON c.id = m.credit
+), hashed AS (
+    SELECT b.*, sha256(convert_to(concat_ws('|', seq, replace(id::text, '-', ''), debit, credit, amount, currency,
+        code, flags, reference, $14::bigint, debit_after, credit_after, coalesce(replace(pending::text, '-', ''), ''),
+        '', ''), 'UTF8')) AS hash
+    FROM balanced b
+), inserted AS (
+    INSERT INTO ledger_transfers ({", ".join(JOURNAL_COLUMNS)})
+    SELECT seq, id, debit, credit, amount, currency, code, flags, reference, $15::timestamptz, debit_after,
+        credit_after, pending, CASE WHEN flags & {Flag.RESOLVING} <> 0 THEN pending END, NULL, NULL, hash, shard
+    FROM hashed WHERE (SELECT ok FROM guard)
+), balances AS (
+    UPDATE ledger_accounts AS a SET balance = a.balance + v.moved
+    FROM unnest($17::bigint[], $18::bigint[]) AS v(id, moved) WHERE a.id = v.id AND (SELECT ok FROM guard)
+), closed AS (
+    DELETE FROM ledger_holds WHERE pending_id = ANY($16::uuid[]) AND (SELECT ok FROM guard)
+), sealed AS (
+    SELECT h.shard, min(x.seq) AS first_seq, max(x.seq) AS seq,
+        sha256(h.prev || string_agg(x.hash, ''::bytea ORDER BY x.seq)) AS hash
+    FROM hashed x JOIN unnest($19::smallint[], $20::bytea[]) AS h(shard, prev) ON h.shard = x.shard
+    GROUP BY h.shard, h.prev
+), seals AS (
+    INSERT INTO ledger_seals (shard, seq, first_seq, hash)
+    SELECT shard, seq, first_seq, hash FROM sealed WHERE (SELECT ok FROM guard)
+), heads AS (
+    UPDATE ledger_chain AS c SET seq = s.seq, head = s.hash FROM sealed s
+    WHERE c.shard = s.shard AND (SELECT ok FROM guard)
+)
+SELECT shard, first_seq, seq, hash FROM sealed WHERE (SELECT ok FROM guard) ORDER BY shard
+"""
+    _SET_COLUMNS = ("seq", "id", "debit_account_id", "credit_account_id", "amount", "currency", "code", "flags",
+                    "reference", "debit_balance_after", "credit_balance_after", "pending_id", "shard")  # fmt: skip
+
     def _insert_if_absent(self, table: Table) -> Insert:
         return pg_insert(table).on_conflict_do_nothing()
+
+    async def write_set(
+        self, conn: AsyncConnection, outcome: BatchOutcome, heads: Mapping[int, tuple[int, bytes]]
+    ) -> list[Seal] | None:
+        rows = outcome.rows
+        if not rows:
+            return []
+        if any(r.target_account_id is not None or r.expires_at is not None for r in rows):
+            return None  # the hash in SQL covers the rows a settlement writes: no pending transfer among them
+        columns = [[getattr(r, c) for r in rows] for c in self._SET_COLUMNS]
+        shards = sorted({r.shard for r in rows})
+        moved = list(outcome.balances)
+        pg = await driver_connection(conn)
+        records = await pg.fetch(
+            self._WRITE_SET,
+            *columns,
+            _micros(self._stamp(rows)),
+            rows[0].created_at,
+            outcome.closed,
+            moved,
+            [outcome.balances[a] for a in moved],
+            shards,
+            [heads[s][1] for s in shards],
+        )
+        if not records:
+            return None
+        return [Seal(r["shard"], r["first_seq"], r["seq"], bytes(r["hash"])) for r in records]
+
+    @staticmethod
+    def _stamp(rows: Sequence[Transfer]) -> datetime:
+        stamp = rows[0].created_at
+        if any(r.created_at != stamp for r in rows):
+            raise ValueError("a set-based batch shares one timestamp")
+        return stamp
 
     async def _write_journal(self, conn: AsyncConnection, outcome: BatchOutcome) -> None:
         pg = await driver_connection(conn)
