@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 from uuid import UUID
 
 from sportsbook.betting.cashout import LegState, OpenLeg, SettledLeg, cashout_value, within_tolerance
@@ -41,7 +42,7 @@ from sportsbook.betting.settlement_rules import (
     rule4_deduction,
     total_deduction,
 )
-from sportsbook.betting.store import BetStore, bet_store
+from sportsbook.betting.store import BetStore, bet_store, decode_results
 from sportsbook.catalog.model import EventStatus, Market, MarketStatus, SelectionStatus, is_open_for_bets
 from sportsbook.catalog.service import Catalog
 from sportsbook.core.clock import Clock
@@ -335,7 +336,7 @@ class Settlements:
         plans = chunk.plans
         return (
             await bets.open_settle_counts(chunk.bet_ids) == chunk.open
-            and await bets.results_for_markets(chunk.markets) == plans.known
+            and await bets.stored_results(chunk.markets) == plans.stored
             and await bets.withdrawals(chunk.markets) == plans.withdrawals
             and await bets.voided_legs(list(chunk.open)) == plans.voids
         )
@@ -553,7 +554,7 @@ async def _read_plans(bets: BetStore, markets: set[UUID], bet_ids: Sequence[UUID
     """What decides these bets, as `conn` sees it: the results in force on their markets, the withdrawals
     there and their void legs."""
     return _Plans(
-        await bets.results_for_markets(markets),
+        await bets.stored_results(markets),
         await bets.withdrawals(markets),
         await bets.voided_legs(bet_ids),
     )
@@ -592,11 +593,12 @@ class _Plans:
 
     def __init__(
         self,
-        known: Mapping[UUID, Mapping[UUID, SelectionResult]],
+        stored: Mapping[UUID, Mapping[str, Any]],
         withdrawals: Mapping[UUID, Sequence[tuple[UUID, datetime, Decimal]]],
         voids: set[tuple[UUID, UUID]],
     ) -> None:
-        self.known = known
+        self.stored = stored  # the results as read, to compare under the lock
+        self.known = {market: decode_results(results) for market, results in stored.items()}
         self.withdrawals = withdrawals  # as read, to compare under the lock
         # each withdrawal's Rule 4 deduction, worked out once per chunk (the rule is the rules module's)
         self._deductions = {

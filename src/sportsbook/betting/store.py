@@ -565,6 +565,10 @@ class BetStore:
 
     async def results_for_markets(self, market_ids: Iterable[UUID]) -> dict[UUID, dict[UUID, SelectionResult]]:
         """The results in force per market: its latest settlement that was not rolled back."""
+        return {market: decode_results(stored) for market, stored in (await self.stored_results(market_ids)).items()}
+
+    async def stored_results(self, market_ids: Iterable[UUID]) -> dict[UUID, dict[str, Any]]:
+        """`results_for_markets` as stored, not decoded: cheap to compare with what was read before."""
         conn = self.conn
         ids = list(market_ids)
         if not ids:
@@ -574,7 +578,7 @@ class BetStore:
             .where(market_settlements.c.market_id.in_(ids), market_settlements.c.rolled_back_at.is_(None))
             .order_by(market_settlements.c.settled_at)
         )
-        return {r.market_id: decode_results(r.results) for r in rows}
+        return {r.market_id: r.results for r in rows}
 
     async def withdrawals(self, market_ids: Iterable[UUID]) -> dict[UUID, list[tuple[UUID, datetime, Decimal]]]:
         """The runners withdrawn per market: (selection, when, odds at withdrawal), oldest first. Their Rule 4

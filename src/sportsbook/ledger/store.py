@@ -275,6 +275,8 @@ class LedgerStore(ABC):
         self._ids: dict[_Slot, int] = {}
         # owner -> shard of the players whose accounts this node has read: routing and locking from memory
         self._player_shard: dict[str, int] = {}
+        # the accounts this node has known, at balance 0 (`zero_state`; an account's identity never changes)
+        self._zeros: dict[int, Account] = {}
         # chain rows this node has seen: the ones it need not create before locking them
         self._chains: set[int] = set()
         # accounts this node created in a transaction still under way: slot -> a weak reference to that
@@ -567,12 +569,17 @@ class LedgerStore(ABC):
             if p.target_account_id is not None:
                 ids.add(p.target_account_id)
         await self._identify(conn, ids)
+        zeros = self._zeros
         for account_id in ids:
-            ident = self._identity.get(account_id)
-            if ident is not None:
-                state.accounts[account_id] = Account(
+            account = zeros.get(account_id)
+            if account is None:
+                ident = self._identity.get(account_id)
+                if ident is None:
+                    continue
+                account = zeros[account_id] = Account(
                     account_id, ident.owner, ident.kind, ident.currency, ident.non_negative, 0, ident.shard
                 )
+            state.accounts[account_id] = account
         return state
 
     async def write_set(

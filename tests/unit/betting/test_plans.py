@@ -19,6 +19,7 @@ from sportsbook.betting.settlement_rules import (
     total_deduction,
 )
 from sportsbook.betting.settlements import _VOID, _Plans
+from sportsbook.betting.store import encode_results
 from tests.unit.betting.oracles import settle_bet
 from tests.unit.betting.rows import bet_row
 
@@ -71,7 +72,7 @@ def test_every_bet_settles_through_the_cache_as_the_rules_settle_it_alone() -> N
     withdrawals = {markets[0]: [(selections[0][0], withdrawn_at, Decimal("3.00"))]}  # Rule 4: 30p
     bets = [_bet(rng, selections, NOW - timedelta(hours=1) if rng.random() < 0.5 else NOW) for _ in range(600)]
     voids = {(b.id, b.legs[0].market_id) for b in bets[:40]}
-    plans = _Plans(known, withdrawals, voids)
+    plans = _Plans({m: encode_results(r) for m, r in known.items()}, withdrawals, voids)  # as stored
 
     settled = 0
     for bet in bets:
