@@ -1,0 +1,265 @@
+"""Sportradar's Unified Odds Feed (UOF): its XML messages decoded into the feed's model, and its markets mapped to
+ours. Pure: bytes in, messages out.
+
+The messages are those of UOF's published schema: `odds_change`, `bet_stop`, `bet_settlement`,
+`rollback_bet_settlement`, `bet_cancel`, `rollback_bet_cancel`, `fixture_change`, `alive` and
+`snapshot_complete`, each with `product` (the producer: 1 live odds, 3 pre-match), `timestamp` (milliseconds
+since the epoch) and, for an event's messages, `event_id` (`sr:match:10927088`). Markets carry `id`, `specifiers`
+(`total=2.5`, `hcp=-0.25`, several joined by `|`) and `status`; outcomes `id`, `odds`, `active`; a settlement's
+outcomes `result` (1 won, 0 lost), `void_factor` and `dead_heat_factor`. The XML is parsed with defusedxml: a
+feed's bytes are never trusted with entities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import defusedxml.ElementTree as SafeXml
+from defusedxml import DefusedXmlException
+
+from sportsbook.core.markets import MarketType
+from sportsbook.feed.model import (
+    Alive,
+    BetCancel,
+    BetSettlement,
+    BetStop,
+    FeedMarketStatus,
+    FeedMessage,
+    FixtureChange,
+    MarketOdds,
+    MarketRef,
+    MarketResult,
+    OddsChange,
+    OutcomeOdds,
+    OutcomeResult,
+    OutcomeResultKind,
+    RollbackBetCancel,
+    RollbackBetSettlement,
+    SnapshotComplete,
+    Specifiers,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+PRODUCERS: Mapping[int, str] = {1: "live", 3: "prematch"}
+"""UOF's product ids of the producers this platform consumes, by the names the feed's model uses."""
+
+
+class UofError(ValueError):
+    """A message that is not UOF's, or not as its schema says: the adapter counts it, keeps it and skips it."""
+
+
+# ---- markets: UOF's market descriptions mapped to our market types ----
+
+
+@dataclass(frozen=True, slots=True)
+class MarketMapping:
+    """How one UOF market maps to ours: its type, the specifier that carries its line (ours has the same name),
+    and its outcome ids to our outcome names."""
+
+    market_type: MarketType
+    outcomes: Mapping[str, str]
+    line: str | None = None
+
+
+UOF_MARKETS: Mapping[int, MarketMapping] = {
+    1: MarketMapping(MarketType.ONE_X_TWO, {"1": "home", "2": "draw", "3": "away"}),
+    10: MarketMapping(MarketType.DOUBLE_CHANCE, {"9": "home_draw", "10": "home_away", "11": "draw_away"}),
+    11: MarketMapping(MarketType.DRAW_NO_BET, {"4": "home", "5": "away"}),
+    16: MarketMapping(MarketType.ASIAN_HANDICAP, {"1714": "home", "1715": "away"}, line="hcp"),
+    18: MarketMapping(MarketType.TOTAL, {"12": "over", "13": "under"}, line="total"),
+    29: MarketMapping(MarketType.BTTS, {"74": "yes", "76": "no"}),
+}
+"""The UOF markets mapped, from its published market descriptions (market 1 is 1x2 with outcomes 1/2/3, 18 the
+total with `total=` and outcomes 12 over / 13 under, 16 the handicap with `hcp=` the home side's line, 29 both
+teams to score with 74 yes / 76 no). A market not here is skipped and counted."""
+
+
+@dataclass(frozen=True, slots=True)
+class MappedMarket:
+    market_type: MarketType
+    specifiers: dict[str, str]
+
+
+def map_market(ref: MarketRef, markets: Mapping[int, MarketMapping] = UOF_MARKETS) -> MappedMarket | None:
+    """Our market type and specifiers for a UOF market, or None when it is not mapped (or lacks its line)."""
+    mapping = markets.get(ref.market_id)
+    if mapping is None:
+        return None
+    given = dict(ref.specifiers)
+    if mapping.line is None:
+        return MappedMarket(mapping.market_type, {})
+    if mapping.line not in given:
+        return None
+    return MappedMarket(mapping.market_type, {mapping.line: given[mapping.line]})
+
+
+def map_outcome(ref: MarketRef, outcome_id: str, markets: Mapping[int, MarketMapping] = UOF_MARKETS) -> str | None:
+    """Our outcome name for a UOF outcome of a mapped market, else None."""
+    mapping = markets.get(ref.market_id)
+    return mapping.outcomes.get(outcome_id) if mapping is not None else None
+
+
+# ---- decoding ----
+
+
+def decode(raw: bytes) -> FeedMessage:
+    """One UOF XML message as the feed's model; UofError when it is not one, or not as the schema says."""
+    try:
+        root = SafeXml.fromstring(raw)
+    except (SafeXml.ParseError, DefusedXmlException) as exc:
+        raise UofError(f"not well-formed XML: {exc}") from None
+    decoder = _DECODERS.get(root.tag)
+    if decoder is None:
+        raise UofError(f"unknown message type {root.tag!r}")
+    try:
+        return decoder(root)
+    except (KeyError, ValueError, InvalidOperation) as exc:
+        if isinstance(exc, UofError):
+            raise
+        raise UofError(f"{root.tag}: {exc!r}") from None
+
+
+def _header(root: Element, *, event: bool = True) -> dict[str, Any]:
+    """What every message carries, as the model's keyword arguments: its producer (from `product`), its time
+    and (an event's) its event."""
+    product = int(_attr(root, "product"))
+    producer = PRODUCERS.get(product)
+    if producer is None:
+        raise UofError(f"{root.tag}: unknown product {product}")
+    return {
+        "producer": producer,
+        "timestamp": _millis(_attr(root, "timestamp")),
+        "event": _attr(root, "event_id") if event else None,
+    }
+
+
+def _attr(element: Element, name: str) -> str:
+    value = element.get(name)
+    if value is None:
+        raise UofError(f"{element.tag}: no {name}")
+    return value
+
+
+def _millis(value: str) -> datetime:
+    return _EPOCH + timedelta(milliseconds=int(value))
+
+
+def _optional_millis(element: Element, name: str) -> datetime | None:
+    value = element.get(name)
+    return _millis(value) if value else None
+
+
+def parse_specifiers(value: str) -> Specifiers:
+    """UOF's `specifiers` attribute (`total=2.5`, several joined by `|`) in canonical form."""
+    if not value:
+        return ()
+    pairs = []
+    for part in value.split("|"):
+        name, sep, val = part.partition("=")
+        if not sep or not name:
+            raise UofError(f"bad specifiers {value!r}")
+        pairs.append((name, val))
+    return tuple(sorted(pairs))
+
+
+def _market_ref(element: Element) -> MarketRef:
+    return MarketRef(int(_attr(element, "id")), parse_specifiers(element.get("specifiers", "")))
+
+
+def _odds_change(root: Element) -> OddsChange:
+    markets = []
+    odds = root.find("odds")
+    for m in odds.findall("market") if odds is not None else []:
+        outcomes = tuple(
+            OutcomeOdds(
+                _attr(o, "id"),
+                Decimal(o.get("odds", "")) if o.get("odds") else None,
+                o.get("active", "1") == "1",
+            )
+            for o in m.findall("outcome")
+        )
+        status = FeedMarketStatus.from_uof(int(m.get("status", "1")))
+        markets.append(MarketOdds(_market_ref(m), status, outcomes))
+    return OddsChange(**_header(root), markets=tuple(markets))
+
+
+def _bet_stop(root: Element) -> BetStop:
+    # UOF stops market groups ("all", or named groups of its market descriptions): every market of the event
+    return BetStop(**_header(root))
+
+
+def _bet_settlement(root: Element) -> BetSettlement:
+    markets = []
+    container = root.find("outcomes")
+    for m in container.findall("market") if container is not None else []:
+        outcomes = []
+        for o in m.findall("outcome"):
+            result = o.get("result", "")
+            kind = {"1": OutcomeResultKind.WON, "0": OutcomeResultKind.LOST}.get(result, OutcomeResultKind.UNDECIDED)
+            dead_heat = o.get("dead_heat_factor")
+            outcomes.append(
+                OutcomeResult(
+                    _attr(o, "id"),
+                    kind,
+                    Decimal(o.get("void_factor", "0")),
+                    Decimal(dead_heat) if dead_heat else None,
+                )
+            )
+        markets.append(MarketResult(_market_ref(m), tuple(outcomes)))
+    return BetSettlement(**_header(root), markets=tuple(markets))
+
+
+def _markets(root: Element) -> tuple[MarketRef, ...]:
+    return tuple(_market_ref(m) for m in root.findall("market"))
+
+
+def _rollback_bet_settlement(root: Element) -> RollbackBetSettlement:
+    return RollbackBetSettlement(**_header(root), markets=_markets(root))
+
+
+def _bet_cancel(root: Element) -> BetCancel:
+    return BetCancel(
+        **_header(root),
+        markets=_markets(root),
+        start=_optional_millis(root, "start_time"),
+        end=_optional_millis(root, "end_time"),
+    )
+
+
+def _rollback_bet_cancel(root: Element) -> RollbackBetCancel:
+    return RollbackBetCancel(
+        **_header(root),
+        markets=_markets(root),
+        start=_optional_millis(root, "start_time"),
+        end=_optional_millis(root, "end_time"),
+    )
+
+
+def _fixture_change(root: Element) -> FixtureChange:
+    return FixtureChange(**_header(root), start_time=_optional_millis(root, "start_time"))
+
+
+def _alive(root: Element) -> Alive:
+    return Alive(**_header(root, event=False), subscribed=root.get("subscribed", "1") == "1")
+
+
+def _snapshot_complete(root: Element) -> SnapshotComplete:
+    return SnapshotComplete(**_header(root, event=False), request_id=int(_attr(root, "request_id")))
+
+
+_DECODERS: Mapping[str, Callable[[Element], FeedMessage]] = {
+    "odds_change": _odds_change,
+    "bet_stop": _bet_stop,
+    "bet_settlement": _bet_settlement,
+    "rollback_bet_settlement": _rollback_bet_settlement,
+    "bet_cancel": _bet_cancel,
+    "rollback_bet_cancel": _rollback_bet_cancel,
+    "fixture_change": _fixture_change,
+    "alive": _alive,
+    "snapshot_complete": _snapshot_complete,
+}
