@@ -172,10 +172,20 @@ class Api:
 
     async def new_player(self, *, email: str | None = None, currency: str = "EUR", country: str = "GB") -> Account:
         """A registered, logged-in player."""
+        email, player_id = await self.registered_player(email=email, currency=currency, country=country)
+        return await self._logged_in(player_id, email, "player")
+
+    async def registered_player(
+        self, *, email: str | None = None, currency: str = "EUR", country: str = "GB"
+    ) -> tuple[str, UUID]:
+        """A registered player, not logged in (logins are rate-limited per address): their email and id."""
         email = email or unique_email()
         registered = await self.register(email=email, currency=currency, country=country)
         assert registered.status_code == 201, registered.text
-        return await self._logged_in(UUID(registered.json()["id"]), email, "player")
+        return email, UUID(registered.json()["id"])
+
+    async def log_in_player(self, email: str, player_id: UUID) -> Account:
+        return await self._logged_in(player_id, email, "player")
 
     async def new_staff(self, role: str, *, email: str | None = None) -> Account:
         """A member of staff with `role` (as `sportsbook admin create` makes one), logged in."""

@@ -31,14 +31,18 @@ def _selection(event: dict[str, Any], market_type: str, outcome: str) -> dict[st
 
 async def _funded_player(api: Api, amount: int = 100_000) -> Account:
     player = await api.new_player()
-    payments = await api.new_staff("payments")
+    await _fund(api, player, await api.new_staff("payments"), amount)
+    return player
+
+
+async def _fund(api: Api, player: Account, payments: Account, amount: int = 100_000) -> None:
+    """Credit the player's cash by a staff adjustment of the payments member of staff `payments`."""
     response = await api.client.post(
         "/api/v1/admin/adjustments",
         json={"player_id": str(player.id), "amount": amount, "reason": "test funds"},
         headers={**payments.headers, "Idempotency-Key": f"fund-{player.id}"},
     )
     assert response.status_code == 201
-    return player
 
 
 async def _bet(api: Api, player: Account, body: dict[str, Any], key: str | None = None) -> Any:

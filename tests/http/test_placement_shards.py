@@ -10,19 +10,22 @@ import pytest
 
 from sportsbook.db.unit_of_work import unit_of_work
 from tests.http.conftest import Account, Api, open_api
-from tests.http.test_bets_api import _bet, _event, _funded_player, _selection, _single, _wallet
+from tests.http.test_bets_api import _bet, _event, _fund, _selection, _single, _wallet
 
 pytestmark = pytest.mark.postgres
 
 
 async def _players_on(api: Api, shards: tuple[int, ...]) -> dict[int, Account]:
-    """A funded player on each of these shards (registered until each has one)."""
+    """A funded player on each of these shards: players registered until each shard has one, and only those
+    logged in and funded (logins are rate-limited per address)."""
+    payments = await api.new_staff("payments")
     found: dict[int, Account] = {}
     while len(found) < len(shards):
-        player = await _funded_player(api)
-        shard = api.platform.ledger.shard_of(player.id)
+        email, player_id = await api.registered_player()
+        shard = api.platform.ledger.shard_of(player_id)
         if shard in shards and shard not in found:
-            found[shard] = player
+            found[shard] = await api.log_in_player(email, player_id)
+            await _fund(api, found[shard], payments)
     return found
 
 
