@@ -1,0 +1,1 @@
+"""Pricing: fair probabilities from models, and prices with a margin on the odds ladder. Pure."""
