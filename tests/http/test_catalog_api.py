@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from tests.http.conftest import Account, Api
 
@@ -481,3 +482,42 @@ async def test_the_read_model_answers_selection_lookups_for_betting(api: Api) ->
     assert str(event.id) == created["id"]
     assert (market.type.value, market.max_stake, market.in_play_delay_s) == ("total", 5000, 6)
     assert (selection.outcome, str(selection.odds)) == ("over", "1.90")
+
+
+# --- feed ids ---
+
+
+async def test_an_event_carries_its_feed_ids_and_a_feed_finds_it_by_them(api: Api) -> None:
+    trader = await api.new_staff("trader")
+    created = await _create(api, trader, football_body(external_ids={"uof": "sr:match:10927088"}))
+    assert created["external_ids"] == {"uof": "sr:match:10927088"}
+    public = (await api.client.get(f"/api/v1/events/{created['id']}")).json()
+    assert public["external_ids"] == {"uof": "sr:match:10927088"}
+    found = api.platform.catalog.event_by_external_id("uof", "sr:match:10927088")
+    assert found is not None
+    assert str(found.id) == created["id"]
+    assert api.platform.catalog.event_by_external_id("uof", "sr:match:1") is None
+    plain = await _create(api, trader)
+    assert plain["external_ids"] == {}
+
+
+async def test_a_feed_id_names_one_event_and_nothing_is_half_written(api: Api) -> None:
+    trader = await api.new_staff("trader")
+    await _create(api, trader, football_body(external_ids={"uof": "sr:match:7"}))
+    again = football_body(name="Spurs v Fulham", competitors=["Spurs", "Fulham"], external_ids={"uof": "sr:match:7"})
+    response = await api.client.post(ADMIN_EVENTS, json=again, headers=trader.headers)
+    assert _error(response) == (409, "external_id_taken")
+    async with api.platform.db.read() as conn:  # the event and its markets were not written either
+        query = text("SELECT count(*) FROM catalog_events WHERE name = 'Spurs v Fulham'")
+        stored = (await conn.execute(query)).scalar()
+    assert stored == 0
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [{"UOF": "sr:match:1"}, {"uof": ""}, {"uof": "has space"}, {"uof": "x" * 101}, {f"p{i}": "1" for i in range(9)}],
+)
+async def test_bad_feed_ids_are_refused(api: Api, ids: dict[str, str]) -> None:
+    trader = await api.new_staff("trader")
+    response = await api.client.post(ADMIN_EVENTS, json=football_body(external_ids=ids), headers=trader.headers)
+    assert _error(response) == (422, "invalid_event")

@@ -18,10 +18,12 @@ MARKET_CHANGED = "catalog.market_changed"
 
 
 @dataclass(frozen=True, slots=True)
-class EventChangedV1(Typed):
-    """An event was created or changed (status, score, times): the event without its markets."""
+class EventChangedV2(Typed):
+    """An event was created or changed (status, score, times): the event without its markets, with its feed ids
+    (v2; v1 had no `external_ids`, and consumers still read it)."""
 
     TYPE: ClassVar[str] = EVENT_CHANGED
+    VERSION: ClassVar[int] = 2
 
     event: Event
     occurred_at: datetime

@@ -72,6 +72,12 @@ class EventClosed(Conflict):
     code = "event_closed"
 
 
+class ExternalIdTaken(Conflict):
+    """Another event already carries this feed id."""
+
+    code = "external_id_taken"
+
+
 class DuplicateMarket(Conflict):
     """The event already has a market of this type and line."""
 
@@ -233,6 +239,12 @@ class Event:
     score: Score | None
     markets: tuple[Market, ...]
     version: int = 1
+    # the event's ids at odds feeds, (provider, id) sorted: `(("uof", "sr:match:10927088"),)`
+    external_ids: tuple[tuple[str, str], ...] = ()
+
+    def external_id(self, provider: str) -> str | None:
+        """The event's id at a feed provider, if it has one."""
+        return dict(self.external_ids).get(provider)
 
     def market(self, market_id: UUID) -> Market:
         for m in self.markets:
@@ -286,6 +298,27 @@ class EventDraft:
     competition: str | None = None
     competitors: Sequence[str] | None = None
     runners: Sequence[str] | None = None
+    external_ids: Mapping[str, str] | None = None
+
+
+MAX_EXTERNAL_IDS = 8
+_PROVIDER_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_EXTERNAL_ID_RE = re.compile(r"^[\x21-\x7e]{1,100}$")
+
+
+def external_ids(given: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """An event's feed ids checked and in canonical form: a provider is a key like `uof`, an id 1 to 100
+    printable ASCII characters without spaces (`sr:match:10927088`), at most 8 providers."""
+    if not given:
+        return ()
+    if len(given) > MAX_EXTERNAL_IDS:
+        raise InvalidEvent(f"an event has at most {MAX_EXTERNAL_IDS} external ids")
+    for provider, value in given.items():
+        if not _PROVIDER_RE.match(provider):
+            raise InvalidEvent("an external id's provider is a key of lower-case letters, digits and _ (like uof)")
+        if not _EXTERNAL_ID_RE.match(value):
+            raise InvalidEvent("an external id is 1 to 100 printable characters without spaces")
+    return tuple(sorted(given.items()))
 
 
 def _text(value: str, what: str, max_len: int = 200) -> str:
@@ -338,6 +371,7 @@ def build_event(draft: EventDraft, *, new_id: Callable[[], UUID], defaults: Limi
         status=EventStatus.UPCOMING,
         competitors=competitors,
         runners=runners,
+        external_ids=external_ids(draft.external_ids),
         score=None,
         markets=markets,
     )
@@ -612,7 +646,7 @@ def unsettle_market(event: Event, market_id: UUID) -> Event:
 
 
 def event_payload(event: Event) -> dict[str, Any]:
-    """The `catalog.event_changed` v1 payload: the event without its markets."""
+    """The `catalog.event_changed` v2 payload: the event without its markets, with its feed ids."""
     return {
         "event_id": str(event.id),
         "sport": event.sport,
@@ -624,6 +658,7 @@ def event_payload(event: Event) -> dict[str, Any]:
         "runners": list(event.runners) if event.runners is not None else None,
         "score": {"home": event.score.home, "away": event.score.away} if event.score is not None else None,
         "version": event.version,
+        "external_ids": dict(event.external_ids),
     }
 
 
@@ -655,7 +690,8 @@ def market_payload(market: Market) -> dict[str, Any]:
 
 
 def event_from_payload(payload: Mapping[str, Any], markets: tuple[Market, ...] = ()) -> Event:
-    """An event (header) from its `catalog.event_changed` payload; markets come from their own events."""
+    """An event (header) from its `catalog.event_changed` payload (v1 or v2); markets come from their own
+    events."""
     competitors = payload["competitors"]
     score = payload["score"]
     return Event(
@@ -670,6 +706,7 @@ def event_from_payload(payload: Mapping[str, Any], markets: tuple[Market, ...] =
         score=Score(score["home"], score["away"]) if score is not None else None,
         markets=markets,
         version=int(payload["version"]),
+        external_ids=tuple(sorted(payload.get("external_ids", {}).items())),  # absent from earlier payloads
     )
 
 

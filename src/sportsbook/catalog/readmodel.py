@@ -20,6 +20,7 @@ class ReadModel:
         self._events: dict[UUID, Event] = {}
         self._markets: dict[UUID, Market] = {}
         self._selections: dict[UUID, Selection] = {}
+        self._by_external_id: dict[tuple[str, str], UUID] = {}
         # Markets whose event this node has not seen yet (delivered out of order).
         self._waiting: dict[UUID, dict[UUID, Market]] = {}
 
@@ -30,6 +31,11 @@ class ReadModel:
 
     def market(self, market_id: UUID) -> Market | None:
         return self._markets.get(market_id)
+
+    def event_by_external_id(self, provider: str, external_id: str) -> Event | None:
+        """The event a feed names by its own id."""
+        event_id = self._by_external_id.get((provider, external_id))
+        return self._events.get(event_id) if event_id is not None else None
 
     def selection(self, selection_id: UUID) -> tuple[Event, Market, Selection] | None:
         selection = self._selections.get(selection_id)
@@ -78,6 +84,10 @@ class ReadModel:
             return False
         markets = held.markets if held is not None else ()
         self._events[event.id] = replace(event, markets=markets)
+        for pair in held.external_ids if held is not None else ():
+            self._by_external_id.pop(pair, None)
+        for pair in event.external_ids:
+            self._by_external_id[pair] = event.id
         for market in self._waiting.pop(event.id, {}).values():
             self.put_market(market)
         return True

@@ -19,6 +19,7 @@ from sportsbook.catalog.model import (
     EventDraft,
     EventNotFound,
     EventStatus,
+    ExternalIdTaken,
     InvalidEvent,
     InvalidScore,
     InvalidStatusTransition,
@@ -106,6 +107,7 @@ class EventOut(BaseModel):
     competitors: list[str] | None
     runners: list[str] | None
     score: ScoreBody | None
+    external_ids: dict[str, str] = Field(description="the event's ids at odds feeds, by provider")
     markets: list[MarketOut]
 
 
@@ -142,6 +144,7 @@ class AdminEventOut(BaseModel):
     competitors: list[str] | None
     runners: list[str] | None
     score: ScoreBody | None
+    external_ids: dict[str, str]
     markets: list[AdminMarketOut]
     version: int
 
@@ -194,6 +197,7 @@ def event_out(event: Event) -> EventOut:
         competitors=list(event.competitors) if event.competitors is not None else None,
         runners=list(event.runners) if event.runners is not None else None,
         score=_score_out(event),
+        external_ids=dict(event.external_ids),
         markets=[market_out(m) for m in event.markets],
     )
 
@@ -230,6 +234,7 @@ def admin_event_out(event: Event) -> AdminEventOut:
         competitors=list(event.competitors) if event.competitors is not None else None,
         runners=list(event.runners) if event.runners is not None else None,
         score=_score_out(event),
+        external_ids=dict(event.external_ids),
         markets=[admin_market_out(m) for m in event.markets],
         version=event.version,
     )
@@ -289,6 +294,9 @@ class EventIn(BaseModel):
     start_time: AwareDatetime
     competitors: list[str] | None = Field(default=None, max_length=2, description="[home, away]")
     runners: list[str] | None = Field(default=None, max_length=100)
+    external_ids: dict[str, str] | None = Field(
+        default=None, description='the event\'s ids at odds feeds: {"uof": "sr:match:10927088"}'
+    )
     markets: list[MarketIn] = Field(max_length=200)
 
 
@@ -422,7 +430,7 @@ async def _created(
     "/api/v1/admin/events",
     status_code=201,
     response_model=AdminEventOut,
-    responses=error_responses(IdempotencyKeyReused, InvalidEvent, InvalidMarket, InvalidOdds),
+    responses=error_responses(IdempotencyKeyReused, InvalidEvent, InvalidMarket, InvalidOdds, ExternalIdTaken),
 )
 async def post_event(
     body: EventIn,
@@ -440,6 +448,7 @@ async def post_event(
         start_time=body.start_time,
         competitors=body.competitors,
         runners=body.runners,
+        external_ids=body.external_ids,
         markets=[_market_draft(m) for m in body.markets],
     )
     use_case = partial(platform.catalog.create_event_in, draft=draft)

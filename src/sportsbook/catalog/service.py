@@ -16,7 +16,7 @@ from uuid import UUID
 import structlog
 
 from sportsbook.catalog import model
-from sportsbook.catalog.events import EVENT_CHANGED, MARKET_CHANGED, EventChangedV1, MarketChangedV1
+from sportsbook.catalog.events import EVENT_CHANGED, MARKET_CHANGED, EventChangedV2, MarketChangedV1
 from sportsbook.catalog.model import (
     Event,
     EventDraft,
@@ -114,6 +114,10 @@ class Catalog:
         if found is None:
             raise SelectionNotFound()
         return found
+
+    def event_by_external_id(self, provider: str, external_id: str) -> Event | None:
+        """The event a feed names by its own id (`external_ids`), from this node's memory."""
+        return self.view.event_by_external_id(provider, external_id)
 
     def events(
         self, sport: str | None = None, status: Iterable[EventStatus] | EventStatus | None = None
@@ -277,7 +281,7 @@ class Catalog:
         if after is before:
             return before
         changed = await store.save_changes(before, after, self.clock.now())
-        announced: list[EventChangedV1 | MarketChangedV1] = (
+        announced: list[EventChangedV2 | MarketChangedV1] = (
             [self._event_changed(after)] if after.version != before.version else []
         )
         announced += [self._market_changed(m) for m in changed]
@@ -285,18 +289,17 @@ class Catalog:
         self._remember_after(uow, after)
         return after
 
-    def _event_changed(self, event: Event) -> EventChangedV1:
-        return EventChangedV1(event, self.clock.now())
+    def _event_changed(self, event: Event) -> EventChangedV2:
+        return EventChangedV2(event, self.clock.now())
 
     def _market_changed(self, market: Market) -> MarketChangedV1:
         return MarketChangedV1(market, self.clock.now())
 
     async def _on_event(self, event: DomainEvent) -> None:
         """Apply another node's (or our own, again) change: idempotent, newer versions only."""
-        if event.version != 1:
-            log.warning("catalog.unknown_event_version", type=event.type, version=event.version)
-            return
-        if event.type == EVENT_CHANGED:
+        if event.type == EVENT_CHANGED and event.version in (1, 2):  # v1: before events carried feed ids
             self.view.put_header(model.event_from_payload(event.payload))
-        elif event.type == MARKET_CHANGED:
+        elif event.type == MARKET_CHANGED and event.version == 1:
             self.view.put_market(model.market_from_payload(event.payload))
+        else:
+            log.warning("catalog.unknown_event_version", type=event.type, version=event.version)

@@ -12,9 +12,19 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sportsbook.catalog.model import Event, EventStatus, Market, MarketStatus, Selection, SelectionStatus
+from sportsbook.catalog.model import (
+    Event,
+    EventStatus,
+    ExternalIdTaken,
+    Market,
+    MarketStatus,
+    Selection,
+    SelectionStatus,
+)
 from sportsbook.core.clock import utc
 from sportsbook.core.markets import EachWayTerms, MarketType, Score
 from sportsbook.db.engine import driver_connection
@@ -49,6 +59,16 @@ events = sa.Table(
     # The listings: by sport and status, soonest first; and by status alone (every sport).
     sa.Index("ix_catalog_events_sport_status_start", "sport", "status", "start_time"),
     sa.Index("ix_catalog_events_status_start", "status", "start_time"),
+)
+
+# An event's ids at odds feeds: a feed's message finds its event by (provider, id), which names one event.
+external_ids = sa.Table(
+    "catalog_event_external_ids",
+    metadata,
+    sa.Column("provider", sa.String(32), primary_key=True),
+    sa.Column("external_id", sa.String(100), primary_key=True),
+    sa.Column("event_id", sa.Uuid, sa.ForeignKey("catalog_events.id"), nullable=False),
+    sa.UniqueConstraint("event_id", "provider", name="uq_catalog_event_external_ids_event"),
 )
 
 markets = sa.Table(
@@ -165,9 +185,16 @@ class CatalogStore:
         self.conn = conn
 
     async def insert_event(self, event: Event, now: datetime) -> None:
-        """Store a new event with its markets and selections."""
+        """Store a new event with its markets, selections and feed ids (ExternalIdTaken when another event
+        carries one of them: the caller's unit of work then rolls back)."""
         await self.conn.execute(events.insert(), [_event_row(event, now)])
         await self._insert_markets(list(enumerate(event.markets)), now)
+        if event.external_ids:
+            rows = [{"provider": p, "external_id": x, "event_id": event.id} for p, x in event.external_ids]
+            insert = (pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert)(external_ids)
+            inserted = await self.conn.execute(insert.on_conflict_do_nothing(), rows)
+            if inserted.rowcount != len(rows):
+                raise ExternalIdTaken("another event already carries that external id")
 
     async def _insert_markets(self, positioned: list[tuple[int, Market]], now: datetime) -> None:
         if positioned:
@@ -317,6 +344,12 @@ async def _load(conn: AsyncConnection, event_query: sa.Select[Any], market_query
                 version=r["version"],
             )
         )
+    ids_query = sa.select(external_ids)
+    if len(event_rows) == 1:
+        ids_query = ids_query.where(external_ids.c.event_id == event_rows[0]["id"])
+    feed_ids: dict[UUID, list[tuple[str, str]]] = {}
+    for r in (await conn.execute(ids_query)).mappings():
+        feed_ids.setdefault(_uuid(r["event_id"]), []).append((r["provider"], r["external_id"]))
     result = []
     for r in event_rows:
         event_id = _uuid(r["id"])
@@ -335,6 +368,7 @@ async def _load(conn: AsyncConnection, event_query: sa.Select[Any], market_query
                 score=Score(r["score_home"], r["score_away"]) if r["score_home"] is not None else None,
                 markets=tuple(by_event.get(event_id, [])),
                 version=r["version"],
+                external_ids=tuple(sorted(feed_ids.get(event_id, []))),
             )
         )
     return result
