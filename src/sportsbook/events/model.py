@@ -247,41 +247,31 @@ register(
 )
 
 # The catalogue (catalog/service.py): every node's in-memory read model follows these.
+_EVENT_FIELDS = {  # catalog.event_changed v1's, which v2 extends
+    "event_id": "uuid: the event",
+    "sport": "str: the sport key (football, horse_racing)",
+    "competition": "str | null: the competition",
+    "name": "str: the event's name",
+    "start_time": "datetime: scheduled start, UTC",
+    "status": "str: upcoming, live, ended or cancelled",
+    "competitors": "[home, away] | null: two-sided events",
+    "runners": "[str] | null: races and outrights",
+    "score": "{home, away} | null: the current or final score",
+    "version": "int: rises by one per change; a consumer keeps the highest it has seen",
+}
+
 register(
     EventSchema(
         "catalog.event_changed",
         1,
         "An event was created or its status or score changed (its markets come as catalog.market_changed).",
-        {
-            "event_id": "uuid: the event",
-            "sport": "str: the sport key (football, horse_racing)",
-            "competition": "str | null: the competition",
-            "name": "str: the event's name",
-            "start_time": "datetime: scheduled start, UTC",
-            "status": "str: upcoming, live, ended or cancelled",
-            "competitors": "[home, away] | null: two-sided events",
-            "runners": "[str] | null: races and outrights",
-            "score": "{home, away} | null: the current or final score",
-            "version": "int: rises by one per change; a consumer keeps the highest it has seen",
-        },
+        _EVENT_FIELDS,
     ),
     EventSchema(
         "catalog.event_changed",
         2,
         "As v1, with the event's ids at odds feeds.",
-        {
-            "event_id": "uuid: the event",
-            "sport": "str: the sport key (football, horse_racing)",
-            "competition": "str | null: the competition",
-            "name": "str: the event's name",
-            "start_time": "datetime: scheduled start, UTC",
-            "status": "str: upcoming, live, ended or cancelled",
-            "competitors": "[home, away] | null: two-sided events",
-            "runners": "[str] | null: races and outrights",
-            "score": "{home, away} | null: the current or final score",
-            "version": "int: rises by one per change; a consumer keeps the highest it has seen",
-            "external_ids": "{provider: id}: the event's ids at odds feeds ({} when none)",
-        },
+        {**_EVENT_FIELDS, "external_ids": "{provider: id}: the event's ids at odds feeds ({} when none)"},
     ),
     EventSchema(
         "catalog.market_changed",
