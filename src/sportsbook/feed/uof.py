@@ -111,16 +111,17 @@ def decode(raw: bytes) -> FeedMessage:
     """One UOF XML message as the feed's model; UofError when it is not one, or not as the schema says."""
     try:
         root = SafeXml.fromstring(raw)
-    except (SafeXml.ParseError, DefusedXmlException) as exc:
+    except (SafeXml.ParseError, DefusedXmlException, LookupError, UnicodeError) as exc:
+        # LookupError: the XML declaration names an encoding Python does not know
         raise UofError(f"not well-formed XML: {exc}") from None
     decoder = _DECODERS.get(root.tag)
     if decoder is None:
         raise UofError(f"unknown message type {root.tag!r}")
     try:
         return decoder(root)
+    except UofError:
+        raise
     except (KeyError, ValueError, InvalidOperation) as exc:
-        if isinstance(exc, UofError):
-            raise
         raise UofError(f"{root.tag}: {exc!r}") from None
 
 

@@ -252,6 +252,10 @@ class _Identity:
     non_negative: bool
     shard: int
 
+    def account(self, account_id: int, balance: int) -> Account:
+        """The account as the model sees it, at `balance`."""
+        return Account(account_id, self.owner, self.kind, self.currency, self.non_negative, balance, self.shard)
+
 
 _Slot = AccountKey | tuple[AccountKey, int]
 S = TypeVar("S", AccountKey, tuple[AccountKey, int])
@@ -546,9 +550,7 @@ class LedgerStore(ABC):
         balances = await self.account_balances(conn, known) if known else {}
         for account_id, balance in balances.items():
             ident = self._identity[account_id]
-            state.accounts[account_id] = Account(
-                account_id, ident.owner, ident.kind, ident.currency, ident.non_negative, balance, ident.shard
-            )
+            state.accounts[account_id] = ident.account(account_id, balance)
         return state
 
     async def zero_state(
@@ -576,9 +578,7 @@ class LedgerStore(ABC):
                 ident = self._identity.get(account_id)
                 if ident is None:
                     continue
-                account = zeros[account_id] = Account(
-                    account_id, ident.owner, ident.kind, ident.currency, ident.non_negative, 0, ident.shard
-                )
+                account = zeros[account_id] = ident.account(account_id, 0)
             state.accounts[account_id] = account
         return state
 
@@ -1030,7 +1030,7 @@ SELECT shard, first_seq, seq, hash FROM sealed WHERE (SELECT ok FROM guard) ORDE
         records = await pg.fetch(
             self._WRITE_SET,
             *columns,
-            _micros(self._stamp(rows)),
+            _micros(rows[0].created_at),  # a batch's rows share its one timestamp (`LedgerBatch.now`)
             rows[0].created_at,
             outcome.closed,
             moved,
@@ -1041,13 +1041,6 @@ SELECT shard, first_seq, seq, hash FROM sealed WHERE (SELECT ok FROM guard) ORDE
         if not records:
             return None
         return [Seal(r["shard"], r["first_seq"], r["seq"], bytes(r["hash"])) for r in records]
-
-    @staticmethod
-    def _stamp(rows: Sequence[Transfer]) -> datetime:
-        stamp = rows[0].created_at
-        if any(r.created_at != stamp for r in rows):
-            raise ValueError("a set-based batch shares one timestamp")
-        return stamp
 
     async def _write_journal(self, conn: AsyncConnection, outcome: BatchOutcome) -> None:
         pg = await driver_connection(conn)

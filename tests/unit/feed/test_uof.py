@@ -146,6 +146,7 @@ def _odds(markets: str) -> bytes:
     ("raw", "reason"),
     [
         (b"<odds_change", "not well-formed"),
+        (f'<?xml version="1.0" encoding="TF-8"?><alive product="1" timestamp="{TS}"/>'.encode(), "not well-formed"),
         (b"<bet_stop_ish/>", "unknown message type"),
         (f'<alive product="2" timestamp="{TS}"/>'.encode(), "unknown product 2"),
         (b'<alive product="1"/>', "no timestamp"),
