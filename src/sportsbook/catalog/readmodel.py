@@ -6,7 +6,7 @@ arrives before its event waits until the event does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from uuid import UUID
 
@@ -23,6 +23,8 @@ class ReadModel:
         self._by_external_id: dict[tuple[str, str], UUID] = {}
         # Markets whose event this node has not seen yet (delivered out of order).
         self._waiting: dict[UUID, dict[UUID, Market]] = {}
+        # told of every market state taken, whatever brought it (live odds fan out from here)
+        self.listeners: list[Callable[[Market], None]] = []
 
     # --- reads ---
 
@@ -113,4 +115,6 @@ class ReadModel:
         self._markets[market.id] = market
         for s in market.selections:
             self._selections[s.id] = s
+        for listener in self.listeners:
+            listener(market)
         return True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TypeVar
 from uuid import UUID
@@ -47,6 +47,7 @@ log = structlog.get_logger(__name__)
 
 Locate = Callable[["CatalogStore"], Awaitable[UUID | None]]
 Mutate = Callable[[Event], Event]
+Committed = Callable[[Sequence[Market]], Awaitable[None]]
 T = TypeVar("T")
 
 
@@ -76,6 +77,7 @@ class Catalog:
         self.defaults = Limits(min_stake, max_stake, max_payout, selection_liability_limit, market_liability_limit)
         self.view = ReadModel()
         self.node = node or default_node_name()
+        self._committed: list[Committed] = []
         if bus is not None:
             # Subscribed here, not in start(): a bus takes subscriptions only before it starts, and the
             # composition root starts the bus before the catalogue loads. Events that arrive before the
@@ -91,6 +93,23 @@ class Catalog:
         for event in loaded:
             self.view.put_event(event)
         log.info("catalog.loaded", events=len(loaded))
+
+    # --- watching: live odds ---
+
+    def watch(self, listener: Callable[[Market], None]) -> None:
+        """Call `listener` with every market state this node's memory takes, whatever brought it (this node's
+        change, another node's by the bus or the live channel): what a player here sees and bets on."""
+        self.view.listeners.append(listener)
+
+    def on_commit(self, listener: Committed) -> None:
+        """Call `listener` with the markets a change made on this node, once it has committed (so they can reach
+        every other node at once, ahead of the bus)."""
+        self._committed.append(listener)
+
+    def take_markets(self, markets: Iterable[Market]) -> None:
+        """Markets another node committed, as it shared them: each taken only if newer than the one held."""
+        for market in markets:
+            self.view.put_market(market)
 
     # --- reads: memory only ---
 
@@ -168,7 +187,7 @@ class Catalog:
         event = model.build_event(draft, new_id=new_id, defaults=self.defaults)
         await uow.store(catalog_store).insert_event(event, self.clock.now())
         await uow.outbox.add([self._event_changed(event)] + [self._market_changed(m) for m in event.markets])
-        self._remember_after(uow, event)
+        self._remember_after(uow, event, event.markets)
         return event
 
     async def add_market(self, event_id: UUID, draft: MarketDraft) -> Market:
@@ -250,9 +269,12 @@ class Catalog:
 
     # --- internals ---
 
-    def _remember_after(self, uow: UnitOfWork, event: Event) -> None:
+    def _remember_after(self, uow: UnitOfWork, event: Event, changed: Sequence[Market]) -> None:
         async def remember() -> None:
             self.view.put_event(event)
+            if changed:
+                for listener in self._committed:
+                    await listener(changed)
 
         uow.after_commit(remember)
 
@@ -286,7 +308,7 @@ class Catalog:
         )
         announced += [self._market_changed(m) for m in changed]
         await uow.outbox.add(announced)
-        self._remember_after(uow, after)
+        self._remember_after(uow, after, changed)
         return after
 
     def _event_changed(self, event: Event) -> EventChangedV2:

@@ -21,8 +21,11 @@ __all__ = [
     "BetCancel",
     "BetSettlement",
     "BetStop",
+    "EventPhase",
+    "EventState",
     "FeedMarketStatus",
     "FeedMessage",
+    "Fixture",
     "FixtureChange",
     "MarketOdds",
     "MarketRef",
@@ -105,11 +108,13 @@ class MarketRef:
 @dataclass(frozen=True, slots=True)
 class OutcomeOdds:
     """One outcome's price in an `odds_change`: `odds` None when the feed sends none; `active` False for an
-    outcome the feed marks inactive (not bettable)."""
+    outcome the feed marks inactive (not bettable); `probability` the feed's fair probability of the outcome
+    when it sends one (UOF's `probabilities`), from which the platform prices with its own margin."""
 
     outcome_id: str
     odds: Decimal | None
     active: bool = True
+    probability: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +126,7 @@ class MarketOdds:
 
 class OutcomeResultKind(enum.StrEnum):
     WON = "won"
+    PLACED = "placed"  # a runner that finished within the each-way places without winning (the simulator's races)
     LOST = "lost"
     UNDECIDED = "undecided"  # UOF's result for an outcome not yet known (a partial settlement)
 
@@ -142,6 +148,38 @@ class MarketResult:
     outcomes: tuple[OutcomeResult, ...]
 
 
+class EventPhase(enum.StrEnum):
+    """Where an event stands, as the feed says (UOF's `sport_event_status`)."""
+
+    NOT_STARTED = "not_started"
+    LIVE = "live"
+    ENDED = "ended"  # play is over; results may still change
+    CLOSED = "closed"  # results confirmed
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class EventState:
+    """An event's phase and score as an `odds_change` carries them."""
+
+    phase: EventPhase
+    home_score: int | None = None
+    away_score: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fixture:
+    """What a feed says an event is, so the ingestion can create it when it first hears of it: a fixture between
+    two `competitors`, or a race between `runners`."""
+
+    sport: str
+    name: str
+    start_time: datetime
+    competitors: tuple[str, str] | None = None
+    runners: tuple[str, ...] | None = None
+    competition: str | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Message:
     """What every message carries: its producer, the feed's time for it (tz-aware UTC) and the event it is
@@ -159,6 +197,7 @@ class _Message:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OddsChange(_Message):
     markets: tuple[MarketOdds, ...] = ()
+    state: EventState | None = None
     type: MessageType = field(default=MessageType.ODDS_CHANGE, init=False)
 
 
@@ -202,9 +241,12 @@ class RollbackBetCancel(_Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FixtureChange(_Message):
-    """The event's fixture changed (created, start time moved, ...): the ingestion reads it again."""
+    """The event's fixture changed (created, start time moved, ...). `fixture` carries the whole fixture where
+    the feed sends it (the simulator does; UOF's consumers read it from its Sports API), so an event the
+    catalogue does not have yet can be created from it."""
 
     start_time: datetime | None = None
+    fixture: Fixture | None = None
     type: MessageType = field(default=MessageType.FIXTURE_CHANGE, init=False)
 
 

@@ -21,12 +21,15 @@ from xml.etree.ElementTree import Element
 import defusedxml.ElementTree as SafeXml
 from defusedxml import DefusedXmlException
 
-from sportsbook.core.markets import MarketType
+from sportsbook.core.errors import InvalidRequest
+from sportsbook.core.markets import EachWayTerms, MarketType
 from sportsbook.feed.model import (
     Alive,
     BetCancel,
     BetSettlement,
     BetStop,
+    EventPhase,
+    EventState,
     FeedMarketStatus,
     FeedMessage,
     FixtureChange,
@@ -58,12 +61,15 @@ class UofError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class MarketMapping:
-    """How one UOF market maps to ours: its type, the specifier that carries its line (ours has the same name),
-    and its outcome ids to our outcome names."""
+    """How one feed market maps to ours: its type, the specifier that carries its line (ours has the same name),
+    and its outcome ids to our outcome names (None: the feed's outcome id is our outcome, as a correct score's
+    `2:1` or a race's runner name). `each_way`: the specifiers `ew_fraction` and `ew_places` carry the market's
+    each-way terms."""
 
     market_type: MarketType
-    outcomes: Mapping[str, str]
+    outcomes: Mapping[str, str] | None
     line: str | None = None
+    each_way: bool = False
 
 
 UOF_MARKETS: Mapping[int, MarketMapping] = {
@@ -83,6 +89,7 @@ teams to score with 74 yes / 76 no). A market not here is skipped and counted.""
 class MappedMarket:
     market_type: MarketType
     specifiers: dict[str, str]
+    each_way: EachWayTerms | None = None
 
 
 def map_market(ref: MarketRef, markets: Mapping[int, MarketMapping] = UOF_MARKETS) -> MappedMarket | None:
@@ -91,17 +98,25 @@ def map_market(ref: MarketRef, markets: Mapping[int, MarketMapping] = UOF_MARKET
     if mapping is None:
         return None
     given = dict(ref.specifiers)
+    each_way = None
+    if mapping.each_way and "ew_places" in given:
+        try:
+            each_way = EachWayTerms.parse(given.get("ew_fraction", ""), int(given["ew_places"]))
+        except (InvalidRequest, ValueError):
+            return None
     if mapping.line is None:
-        return MappedMarket(mapping.market_type, {})
+        return MappedMarket(mapping.market_type, {}, each_way)
     if mapping.line not in given:
         return None
-    return MappedMarket(mapping.market_type, {mapping.line: given[mapping.line]})
+    return MappedMarket(mapping.market_type, {mapping.line: given[mapping.line]}, each_way)
 
 
 def map_outcome(ref: MarketRef, outcome_id: str, markets: Mapping[int, MarketMapping] = UOF_MARKETS) -> str | None:
     """Our outcome name for a UOF outcome of a mapped market, else None."""
     mapping = markets.get(ref.market_id)
-    return mapping.outcomes.get(outcome_id) if mapping is not None else None
+    if mapping is None:
+        return None
+    return outcome_id if mapping.outcomes is None else mapping.outcomes.get(outcome_id)
 
 
 # ---- decoding ----
@@ -181,12 +196,42 @@ def _odds_change(root: Element) -> OddsChange:
                 _attr(o, "id"),
                 Decimal(o.get("odds", "")) if o.get("odds") else None,
                 o.get("active", "1") == "1",
+                Decimal(o.get("probabilities", "")) if o.get("probabilities") else None,
             )
             for o in m.findall("outcome")
         )
         status = FeedMarketStatus.from_uof(int(m.get("status", "1")))
         markets.append(MarketOdds(_market_ref(m), status, outcomes))
-    return OddsChange(**_header(root), markets=tuple(markets))
+    return OddsChange(**_header(root), markets=tuple(markets), state=_event_state(root.find("sport_event_status")))
+
+
+_PHASES = {
+    0: EventPhase.NOT_STARTED,
+    1: EventPhase.LIVE,
+    2: EventPhase.LIVE,  # suspended play: still live, its markets say whether they trade
+    3: EventPhase.ENDED,
+    4: EventPhase.CLOSED,
+    5: EventPhase.CANCELLED,
+    6: EventPhase.NOT_STARTED,  # delayed
+    7: EventPhase.LIVE,  # interrupted
+    8: EventPhase.NOT_STARTED,  # postponed
+    9: EventPhase.CANCELLED,  # abandoned
+}
+
+
+def _event_state(element: Element | None) -> EventState | None:
+    """UOF's `sport_event_status`: `status` (0 not started, 1 live, 3 ended, 4 closed, 5 cancelled, ...) and the
+    score (`home_score`, `away_score`)."""
+    if element is None:
+        return None
+    status = int(_attr(element, "status"))
+    phase = _PHASES.get(status)
+    if phase is None:
+        raise UofError(f"unknown sport_event_status {status}")
+    home, away = element.get("home_score"), element.get("away_score")
+    if (home is None) != (away is None):
+        raise UofError("sport_event_status: a score needs home_score and away_score")
+    return EventState(phase, int(home) if home is not None else None, int(away) if away is not None else None)
 
 
 def _bet_stop(root: Element) -> BetStop:
