@@ -99,7 +99,7 @@ async def test_trader_adds_a_market_and_players_see_it_ready_for_bets(api: Api) 
 
     announced = (await catalog_events(api))[len(before) :]
     assert [(e.type, e.version, e.payload["market_id"], e.payload["version"]) for e in announced] == [
-        ("catalog.market_changed", 1, market["id"], 1)
+        ("catalog.market_changed", 2, market["id"], 1)
     ]
 
 

@@ -36,11 +36,13 @@ class EventChangedV2(Typed):
 
 
 @dataclass(frozen=True, slots=True)
-class MarketChangedV1(Typed):
-    """A market was created or changed (status, prices, limits): the whole market. Keyed by its event, so where
-    the bus partitions by key an event's changes stay in one lane."""
+class MarketChangedV2(Typed):
+    """A market was created or changed (status, prices, limits, a trader's hold): the whole market (v2; v1 had
+    no `trader_override`, and consumers still read it). Keyed by its event, so where the bus partitions by key
+    an event's changes stay in one lane."""
 
     TYPE: ClassVar[str] = MARKET_CHANGED
+    VERSION: ClassVar[int] = 2
 
     market: Market
     occurred_at: datetime

@@ -210,6 +210,8 @@ class Market:
     market_liability_limit: int
     selections: tuple[Selection, ...]
     version: int = 1
+    # a trader's suspension or prices hold against the odds feed until the trader releases the market
+    trader_override: bool = False
 
     @property
     def limits(self) -> Limits:
@@ -328,8 +330,11 @@ def _text(value: str, what: str, max_len: int = 200) -> str:
     return value
 
 
-def build_event(draft: EventDraft, *, new_id: Callable[[], UUID], defaults: Limits) -> Event:
-    """A new upcoming event from staff's draft, every rule checked, every id from `new_id`."""
+def build_event(
+    draft: EventDraft, *, new_id: Callable[[], UUID], defaults: Limits, require_markets: bool = True
+) -> Event:
+    """A new upcoming event from staff's draft, every rule checked, every id from `new_id`. An odds feed's
+    fixture may come before its markets (`require_markets=False`): the feed adds them as it prices them."""
     sport = draft.sport.strip().lower()
     if not _SPORT_RE.match(sport):
         raise InvalidEvent("sport is a key of lower-case letters, digits and _ (like football or horse_racing)")
@@ -352,7 +357,7 @@ def build_event(draft: EventDraft, *, new_id: Callable[[], UUID], defaults: Limi
         runners = tuple(_text(r, "a runner's name", 100) for r in draft.runners)
         if not 2 <= len(runners) <= MAX_RUNNERS or len(set(runners)) != len(runners):
             raise InvalidEvent(f"runners are 2 to {MAX_RUNNERS} different names")
-    if not draft.markets:
+    if not draft.markets and require_markets:
         raise InvalidMarket("an event needs at least one market")
     if len(draft.markets) > MAX_MARKETS_PER_EVENT:
         raise InvalidMarket(f"an event has at most {MAX_MARKETS_PER_EVENT} markets")
@@ -543,9 +548,13 @@ def change_market(
     odds: Mapping[UUID, str | Decimal] | None = None,
     selection_status: Mapping[UUID, SelectionStatus] | None = None,
     limits: Mapping[str, int] | None = None,
+    trader_override: bool | None = None,
 ) -> Event:
     """The event after trading changes one market: its status (active, suspended, cancelled), prices,
-    a selection's suspension, or its limits. Prices and selection changes apply before the status."""
+    a selection's suspension, or its limits. Prices and selection changes apply before the status.
+
+    A status, price or selection set by staff holds against the odds feed (`trader_override`) until staff
+    release it (`trader_override=False`, which may come with the change itself); limits alone do not hold it."""
     original = event.market(market_id)
     if original.status not in OPEN_MARKET:
         raise MarketClosed(f"the market is {original.status}")
@@ -577,9 +586,50 @@ def change_market(
             market_liability_limit=updated.market_liability_limit,
         )
     candidate = replace(original, **changes)
+    traded = candidate.status != original.status or candidate.selections != original.selections
+    if trader_override is not None or traded:
+        candidate = replace(candidate, trader_override=trader_override if trader_override is not None else True)
     if candidate == original:
         return event  # nothing changed: no new version, no event
     return _with_market(event, replace(candidate, version=original.version + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPrices:
+    """What an odds feed says of one market: its status (active or suspended) and each selection's price and
+    status (active or suspended), by selection id; selections not named keep theirs."""
+
+    status: MarketStatus
+    selections: Mapping[UUID, tuple[Decimal, SelectionStatus]] = field(default_factory=dict)
+
+
+def apply_feed(event: Event, changes: Mapping[UUID, FeedPrices]) -> Event:
+    """The event after an odds feed's prices and statuses for some of its markets. The feed never touches a
+    market a trader holds (`trader_override`), a settled or cancelled one, or a result; it opens a market only
+    while the event takes bets. A market whose state does not change keeps its version."""
+    markets = list(event.markets)
+    changed = False
+    for i, market in enumerate(markets):
+        feed = changes.get(market.id)
+        if feed is None or market.trader_override or market.status not in OPEN_MARKET:
+            continue
+        active = feed.status is MarketStatus.ACTIVE and event.is_open()
+        status = MarketStatus.ACTIVE if active else MarketStatus.SUSPENDED
+        selections = []
+        for s in market.selections:
+            price = feed.selections.get(s.id)
+            if price is None or s.status not in RUNNING:
+                selections.append(s)
+                continue
+            odds, state = price
+            if state not in RUNNING:
+                state = SelectionStatus.SUSPENDED
+            selections.append(s if (s.odds == odds and s.status is state) else replace(s, odds=odds, status=state))
+        candidate = replace(market, status=status, selections=tuple(selections))
+        if candidate != market:
+            markets[i] = replace(candidate, version=market.version + 1)
+            changed = True
+    return replace(event, markets=tuple(markets)) if changed else event
 
 
 def _running(market: Market, selection_id: UUID) -> Selection:
@@ -663,7 +713,8 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 
 def market_payload(market: Market) -> dict[str, Any]:
-    """The `catalog.market_changed` v1 payload: the whole market, selections and prices included."""
+    """The `catalog.market_changed` v2 payload: the whole market, selections and prices included, and whether a
+    trader holds it against the odds feed (v1 had no `trader_override`)."""
     return {
         "market_id": str(market.id),
         "event_id": str(market.event_id),
@@ -686,6 +737,7 @@ def market_payload(market: Market) -> dict[str, Any]:
             for s in market.selections
         ],
         "version": market.version,
+        "trader_override": market.trader_override,
     }
 
 
@@ -740,4 +792,5 @@ def market_from_payload(payload: Mapping[str, Any]) -> Market:
             for s in payload["selections"]
         ),
         version=int(payload["version"]),
+        trader_override=bool(payload.get("trader_override", False)),  # absent from v1
     )

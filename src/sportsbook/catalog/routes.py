@@ -125,11 +125,14 @@ class LimitsOut(BaseModel):
 
 
 class AdminMarketOut(MarketOut):
-    """A market as staff see it: with its limits and version."""
+    """A market as staff see it: with its limits, version, and whether a trader holds it against the odds feed."""
 
     event_id: UUID
     limits: LimitsOut
     version: int
+    trader_override: bool = Field(
+        description="a trader's status or prices hold against the odds feed until released (trader_override: false)"
+    )
 
 
 class AdminEventOut(BaseModel):
@@ -220,6 +223,7 @@ def admin_market_out(market: Market) -> AdminMarketOut:
             market_liability_limit=market.market_liability_limit,
         ),
         version=market.version,
+        trader_override=market.trader_override,
     )
 
 
@@ -321,6 +325,10 @@ class MarketPatch(BaseModel):
     status: Literal["active", "suspended", "cancelled"] | None = None
     selections: list[SelectionPatch] | None = Field(default=None, max_length=200)
     limits: LimitsIn | None = None
+    trader_override: bool | None = Field(
+        default=None,
+        description="false releases the market to the odds feed; a status or prices set by staff hold it (true)",
+    )
 
 
 # --- public ---
@@ -524,9 +532,10 @@ async def patch_market(
     _staff: Principal = Depends(_trader),
     platform: Platform = Depends(get_platform),
 ) -> AdminMarketOut:
-    """Open, suspend or cancel a market, move its prices, suspend a selection, or change its limits."""
-    if body.status is None and not body.selections and body.limits is None:
-        raise InvalidRequest("send a status, selections or limits")
+    """Open, suspend or cancel a market, move its prices, suspend a selection, or change its limits. A status or
+    prices set here hold against the odds feed until released with `trader_override: false`."""
+    if body.status is None and not body.selections and body.limits is None and body.trader_override is None:
+        raise InvalidRequest("send a status, selections, limits or trader_override")
     selections = body.selections or []
     market = await platform.catalog.update_market(
         _parse_id(market_id, MarketNotFound),
@@ -534,5 +543,6 @@ async def patch_market(
         odds={s.id: s.odds for s in selections if s.odds is not None},
         selection_status={s.id: SelectionStatus(s.status) for s in selections if s.status is not None},
         limits=body.limits.changes() if body.limits is not None else None,
+        trader_override=body.trader_override,
     )
     return admin_market_out(market)

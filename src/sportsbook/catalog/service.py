@@ -16,7 +16,7 @@ from uuid import UUID
 import structlog
 
 from sportsbook.catalog import model
-from sportsbook.catalog.events import EVENT_CHANGED, MARKET_CHANGED, EventChangedV2, MarketChangedV1
+from sportsbook.catalog.events import EVENT_CHANGED, MARKET_CHANGED, EventChangedV2, MarketChangedV2
 from sportsbook.catalog.model import (
     Event,
     EventDraft,
@@ -49,6 +49,10 @@ Locate = Callable[["CatalogStore"], Awaitable[UUID | None]]
 Mutate = Callable[[Event], Event]
 Committed = Callable[[Sequence[Market]], Awaitable[None]]
 T = TypeVar("T")
+
+
+def _feed(feeds: Mapping[UUID, model.FeedPrices]) -> Mutate:
+    return lambda event: model.apply_feed(event, feeds)
 
 
 def default_node_name() -> str:
@@ -228,18 +232,50 @@ class Catalog:
         odds: Mapping[UUID, str | Decimal] | None = None,
         selection_status: Mapping[UUID, SelectionStatus] | None = None,
         limits: Mapping[str, int] | None = None,
+        trader_override: bool | None = None,
     ) -> Market:
-        """Trade a market: status (active, suspended, cancelled), prices, a selection's suspension, limits."""
+        """Trade a market: status (active, suspended, cancelled), prices, a selection's suspension, limits. A
+        status or price set here holds against the odds feed until released (`trader_override=False`)."""
         async with unit_of_work(self.db) as uow:
             event = await self._change(
                 uow,
                 self._by_market(market_id),
                 lambda e: model.change_market(
-                    e, market_id, status=status, odds=odds, selection_status=selection_status, limits=limits
+                    e,
+                    market_id,
+                    status=status,
+                    odds=odds,
+                    selection_status=selection_status,
+                    limits=limits,
+                    trader_override=trader_override,
                 ),
                 MarketNotFound,
             )
         return event.market(market_id)
+
+    # --- the odds feed's writes (feed/service.py), in its unit of work ---
+
+    async def create_feed_event_in(self, uow: UnitOfWork, draft: EventDraft) -> Event:
+        """An event an odds feed announced (its fixture), with its feed id, before or with its first markets."""
+        event = model.build_event(draft, new_id=new_id, defaults=self.defaults, require_markets=False)
+        await uow.store(catalog_store).insert_event(event, self.clock.now())
+        await uow.outbox.add([self._event_changed(event)] + [self._market_changed(m) for m in event.markets])
+        self._remember_after(uow, event, event.markets)
+        return event
+
+    async def apply_feed_in(self, uow: UnitOfWork, changes: Mapping[UUID, model.FeedPrices]) -> list[Market]:
+        """An odds feed's prices and statuses for these markets, event by event (each event locked and written
+        once); the markets that changed. Markets a trader holds, closed ones and unknown ones are left alone."""
+        by_event: dict[UUID, dict[UUID, model.FeedPrices]] = {}
+        for market_id, feed in changes.items():
+            market = self.view.market(market_id)
+            if market is not None:
+                by_event.setdefault(market.event_id, {})[market_id] = feed
+        changed: list[Market] = []
+        for event_id, feeds in by_event.items():
+            _after, markets = await self._changes(uow, self._by_event(event_id), _feed(feeds), EventNotFound)
+            changed += markets
+        return changed
 
     async def mark_non_runner(self, uow: UnitOfWork, selection_id: UUID) -> Market:
         """Withdraw a runner, in the caller's unit of work (settlement records the withdrawal with it)."""
@@ -294,6 +330,13 @@ class Catalog:
     async def _change(self, uow: UnitOfWork, locate: Locate, mutate: Mutate, missing: type[Exception]) -> Event:
         """Lock the event, apply a pure change, write what changed and its outbox events; memory takes the new
         state once the unit of work commits."""
+        event, _changed = await self._changes(uow, locate, mutate, missing)
+        return event
+
+    async def _changes(
+        self, uow: UnitOfWork, locate: Locate, mutate: Mutate, missing: type[Exception]
+    ) -> tuple[Event, list[Market]]:
+        """`_change`, with the markets it changed."""
         store = uow.store(catalog_store)
         event_id = await locate(store)
         before = await store.load_event(event_id, lock=True) if event_id is not None else None
@@ -301,27 +344,27 @@ class Catalog:
             raise missing()
         after = mutate(before)
         if after is before:
-            return before
+            return before, []
         changed = await store.save_changes(before, after, self.clock.now())
-        announced: list[EventChangedV2 | MarketChangedV1] = (
+        announced: list[EventChangedV2 | MarketChangedV2] = (
             [self._event_changed(after)] if after.version != before.version else []
         )
         announced += [self._market_changed(m) for m in changed]
         await uow.outbox.add(announced)
         self._remember_after(uow, after, changed)
-        return after
+        return after, changed
 
     def _event_changed(self, event: Event) -> EventChangedV2:
         return EventChangedV2(event, self.clock.now())
 
-    def _market_changed(self, market: Market) -> MarketChangedV1:
-        return MarketChangedV1(market, self.clock.now())
+    def _market_changed(self, market: Market) -> MarketChangedV2:
+        return MarketChangedV2(market, self.clock.now())
 
     async def _on_event(self, event: DomainEvent) -> None:
         """Apply another node's (or our own, again) change: idempotent, newer versions only."""
         if event.type == EVENT_CHANGED and event.version in (1, 2):  # v1: before events carried feed ids
             self.view.put_header(model.event_from_payload(event.payload))
-        elif event.type == MARKET_CHANGED and event.version == 1:
+        elif event.type == MARKET_CHANGED and event.version in (1, 2):  # v1: before traders held markets
             self.view.put_market(model.market_from_payload(event.payload))
         else:
             log.warning("catalog.unknown_event_version", type=event.type, version=event.version)

@@ -90,6 +90,8 @@ markets = sa.Table(
     sa.Column("market_liability_limit", sa.BigInteger, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # a trader's status or prices hold against the odds feed until released
+    sa.Column("trader_override", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint("status IN ('active', 'suspended', 'settled', 'cancelled')", name="status_known"),
     sa.CheckConstraint("in_play_delay_s BETWEEN 0 AND 30", name="in_play_delay_range"),
     sa.CheckConstraint("(each_way_fraction IS NULL) = (each_way_places IS NULL)", name="each_way_whole"),
@@ -158,6 +160,7 @@ def _market_row(market: Market, position: int, now: datetime) -> dict[str, objec
         "selection_liability_limit": market.selection_liability_limit,
         "market_liability_limit": market.market_liability_limit,
         "version": market.version,
+        "trader_override": market.trader_override,
         "updated_at": now,
     }
 
@@ -225,6 +228,7 @@ class CatalogStore:
                     selection_liability_limit=market.selection_liability_limit,
                     market_liability_limit=market.market_liability_limit,
                     version=market.version,
+                    trader_override=market.trader_override,
                     updated_at=now,
                 )
             )
@@ -342,6 +346,7 @@ async def _load(conn: AsyncConnection, event_query: sa.Select[Any], market_query
                 market_liability_limit=r["market_liability_limit"],
                 selections=tuple(by_market.get(market_id, [])),
                 version=r["version"],
+                trader_override=bool(r["trader_override"]),
             )
         )
     ids_query = sa.select(external_ids)

@@ -260,6 +260,19 @@ _EVENT_FIELDS = {  # catalog.event_changed v1's, which v2 extends
     "version": "int: rises by one per change; a consumer keeps the highest it has seen",
 }
 
+_MARKET_FIELDS = {
+    "market_id": "uuid: the market",
+    "event_id": "uuid: its event",
+    "type": "str: market type (1x2, total, winner, ...)",
+    "specifiers": "{str: str}: the line, e.g. {total: 2.5}",
+    "status": "str: active, suspended, settled or cancelled",
+    "in_play_delay_s": "int: seconds a live bet waits before acceptance",
+    "each_way": "{fraction, places} | null: each-way terms",
+    "limits": "{min_stake, max_stake, max_payout, selection_liability_limit, market_liability_limit}: minor units",
+    "selections": "[{id, outcome, name, odds, status}]: every selection, odds as decimal strings",
+    "version": "int: rises by one per change; a consumer keeps the highest it has seen",
+}  # catalog.market_changed v1's, which v2 extends
+
 register(
     EventSchema(
         "catalog.event_changed",
@@ -277,18 +290,15 @@ register(
         "catalog.market_changed",
         1,
         "A market was created or changed: status, prices, a selection's status or result, limits.",
+        _MARKET_FIELDS,
+    ),
+    EventSchema(
+        "catalog.market_changed",
+        2,
+        "As v1, with whether a trader holds the market against the odds feed.",
         {
-            "market_id": "uuid: the market",
-            "event_id": "uuid: its event",
-            "type": "str: market type (1x2, total, winner, ...)",
-            "specifiers": "{str: str}: the line, e.g. {total: 2.5}",
-            "status": "str: active, suspended, settled or cancelled",
-            "in_play_delay_s": "int: seconds a live bet waits before acceptance",
-            "each_way": "{fraction, places} | null: each-way terms",
-            "limits": "{min_stake, max_stake, max_payout, selection_liability_limit, market_liability_limit}: "
-            "minor units",
-            "selections": "[{id, outcome, name, odds, status}]: every selection, odds as decimal strings",
-            "version": "int: rises by one per change; a consumer keeps the highest it has seen",
+            **_MARKET_FIELDS,
+            "trader_override": "bool: a trader's status or prices hold against the odds feed until released",
         },
     ),
 )

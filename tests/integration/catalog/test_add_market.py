@@ -29,7 +29,7 @@ async def test_an_added_market_is_stored_announced_and_loaded_by_a_fresh_node(db
     event = await catalog.create_event(football())
     before = await _published(db)
     market = await catalog.add_market(event.id, btts())
-    assert await _published(db) == [*before, (MARKET_CHANGED, 1)]
+    assert await _published(db) == [*before, (MARKET_CHANGED, 2)]
     held = catalog.event(event.id)
     assert held.markets == (*event.markets, market)
     assert held.version == event.version

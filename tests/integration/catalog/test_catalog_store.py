@@ -82,7 +82,7 @@ async def test_changes_persist_with_their_events_and_a_fresh_node_loads_what_mem
     await catalog.start()
     event = await catalog.create_event(football())
     race = await catalog.create_event(horse_race())
-    created = [(EVENT_CHANGED, 2), (MARKET_CHANGED, 1), (MARKET_CHANGED, 1), (EVENT_CHANGED, 2), (MARKET_CHANGED, 1)]
+    created = [(EVENT_CHANGED, 2), (MARKET_CHANGED, 2), (MARKET_CHANGED, 2), (EVENT_CHANGED, 2), (MARKET_CHANGED, 2)]
     assert await _published(db) == created
 
     one_x_two, total = event.markets
