@@ -9,7 +9,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 import sportsbook.app
-import sportsbook.events.inbox  # noqa: F401  (consumers import it; the app does not)
+import sportsbook.events.inbox  # consumers import it; the app does not
+import sportsbook.feed.store  # noqa: F401  (the feed role imports it; the API does not)
 from sportsbook.db.engine import Database
 from sportsbook.db.metadata import metadata
 

@@ -21,6 +21,7 @@ class JobKind(enum.StrEnum):
     SETTLE = "settle"  # a market resulted (by staff, a final score, a feed, or a cancellation: all void)
     ROLLBACK = "rollback"  # a settlement undone: the bets it closed reopen with their money reversed
     BET_CANCEL = "bet_cancel"  # a feed's bet cancel: the legs of bets placed in a window are void
+    ROLLBACK_BET_CANCEL = "rollback_bet_cancel"  # a feed's bet cancel undone: those legs count again
 
 
 class JobStatus(enum.StrEnum):

@@ -93,6 +93,14 @@ class SettlementJobs:
         params = {"start": start.astimezone(UTC).isoformat(), "end": end.astimezone(UTC).isoformat()}
         return await self._queue(uow, JobKind.BET_CANCEL, market_id, params=params)
 
+    async def rollback_bet_cancel(
+        self, uow: UnitOfWork, market_id: UUID, start: datetime, end: datetime
+    ) -> SettlementJob:
+        """Undo a bet cancel of [start, end) on the market (a feed's `rollback_bet_cancel`)."""
+        await self.settlements.accept_bet_cancel_rollback(uow, market_id, start, end)
+        params = {"start": start.astimezone(UTC).isoformat(), "end": end.astimezone(UTC).isoformat()}
+        return await self._queue(uow, JobKind.ROLLBACK_BET_CANCEL, market_id, params=params)
+
     async def _on_market_changed(self, event: Event) -> None:
         """A market cancelled: its bets are voided by a settle job, queued once per delivery of the event (the
         job's id derives from the event's, so a redelivery queues nothing)."""
@@ -218,8 +226,9 @@ class SettlementJobs:
             start, end = datetime.fromisoformat(job.params["start"]), datetime.fromisoformat(job.params["end"])
             ids = await settlements.bets_in_window(job.market_id, start, end, job.cursor)
             await progress.listed(len(ids))
+            walk = settlements.cancel_chunk if job.kind is JobKind.BET_CANCEL else settlements.uncancel_chunk
             for chunk in chunks(ids, settlements.chunk):
-                await settlements.cancel_chunk(job.market_id, chunk, progress.chunk_done)
+                await walk(job.market_id, chunk, progress.chunk_done)
 
     async def _finish(self, ended: SettlementJob) -> SettlementJob:
         """Write a job's end, if the job is still this worker's claim (the same attempt, running)."""

@@ -74,6 +74,12 @@ class SettlementNotFound(NotFound):
     code = "settlement_not_found"
 
 
+class BetCancelNotFound(NotFound):
+    """The market has no standing bet cancel of that window to roll back."""
+
+    code = "bet_cancel_not_found"
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """One selection's result as staff or a feed sends it."""
@@ -215,6 +221,17 @@ class Settlements:
             raise InvalidSettlement("the window must end after it starts")
         await self.ledger.lock(uow)
         await uow.store(bet_store).insert_bet_cancellation(new_id(), market_id, start, end, self.clock.now())
+
+    async def accept_bet_cancel_rollback(
+        self, uow: UnitOfWork, market_id: UUID, start: datetime, end: datetime
+    ) -> None:
+        """A feed's rollback of its bet cancel of [start, end): the window stops voiding anything, under the ledger
+        lock (a bet priced in it is no longer refused); the bets placed in it are left for `uncancel_chunk`.
+        `bet_cancel_not_found` when no such cancel stands."""
+        self.catalog.market(market_id)
+        await self.ledger.lock(uow)
+        if not await uow.store(bet_store).roll_back_bet_cancellation(market_id, start, end, self.clock.now()):
+            raise BetCancelNotFound()
 
     def _explicit_results(self, market: Market, outcomes: Sequence[Outcome]) -> dict[UUID, SelectionResult]:
         ids = {s.id for s in market.selections}
@@ -371,6 +388,25 @@ class Settlements:
             bets = uow.store(bet_store)
             await self.ledger.lock(uow)
             await bets.void_legs(bet_ids, market_id, now)
+            reopened = await bets.settled_bets(bet_ids)
+            await self._reopen(uow, reopened, now)
+            chunk = await self._work_out(uow, bet_ids)
+            await self._apply(uow, chunk.movements, chunk.pending, new_ids=True)
+            await self._mark_settled(uow, chunk.done, now, chunk.exposure)
+            done = ChunkDone(bet_ids[-1], len(bet_ids), _closed(chunk.done), _opened(reopened))
+            await on_chunk(uow, done)
+        return len(chunk.done)
+
+    async def uncancel_chunk(self, market_id: UUID, bet_ids: Sequence[UUID], on_chunk: OnChunk = _no_progress) -> int:
+        """A bet cancel's rollback chunk, in one transaction under the ledger lock: the legs on the market of these
+        bets count again (unless another standing cancel voids them), those the cancel settled reopen, and those
+        the standing results decide settle again (a single on a settled market is paid as its result says); the
+        number settled."""
+        now = self.clock.now()
+        async with unit_of_work(self.db) as uow:
+            bets = uow.store(bet_store)
+            await self.ledger.lock(uow)
+            await bets.unvoid_legs(bet_ids, market_id)
             reopened = await bets.settled_bets(bet_ids)
             await self._reopen(uow, reopened, now)
             chunk = await self._work_out(uow, bet_ids)

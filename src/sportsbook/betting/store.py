@@ -27,6 +27,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    exists,
     or_,
     select,
     text,
@@ -135,6 +136,8 @@ bet_cancellations = Table(
     Column("start_at", DateTime(timezone=True), nullable=False),
     Column("end_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # a feed's rollback of the cancel: the window no longer voids anything
+    Column("rolled_back_at", DateTime(timezone=True), nullable=True),
     Index("ix_bet_cancellations_market", "market_id", "end_at"),
 )
 
@@ -178,7 +181,7 @@ settlement_jobs = Table(
     "settlement_jobs",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("kind", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
     Column("market_id", Uuid, nullable=False),
     Column("status", String(16), nullable=False),
     Column("params", JSON, nullable=False),
@@ -329,7 +332,8 @@ def decode_results(data: Mapping[str, Any]) -> dict[UUID, SelectionResult]:
 
 
 _CANCEL_WINDOWS = (
-    "SELECT market_id, start_at, end_at FROM bet_cancellations WHERE market_id = ANY($1::uuid[]) AND end_at > $2"
+    "SELECT market_id, start_at, end_at FROM bet_cancellations"
+    " WHERE market_id = ANY($1::uuid[]) AND end_at > $2 AND rolled_back_at IS NULL"
 )
 
 
@@ -684,10 +688,46 @@ class BetStore:
             return {}
         found: dict[UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
         c = bet_cancellations.c
-        query = select(c.market_id, c.start_at, c.end_at).where(c.market_id.in_(list(market_ids)), c.end_at > since)
+        query = select(c.market_id, c.start_at, c.end_at).where(
+            c.market_id.in_(list(market_ids)), c.end_at > since, c.rolled_back_at.is_(None)
+        )
         for row in await conn.execute(query):
             found[row.market_id].append((utc(row.start_at), utc(row.end_at)))
         return dict(found)
+
+    async def roll_back_bet_cancellation(self, market_id: UUID, start: datetime, end: datetime, now: datetime) -> bool:
+        """Stamp the market's bet cancel of exactly [start, end) rolled back; False when none stands."""
+        c = bet_cancellations.c
+        result = await self.conn.execute(
+            bet_cancellations.update()
+            .where(c.market_id == market_id, c.start_at == start, c.end_at == end, c.rolled_back_at.is_(None))
+            .values(rolled_back_at=now)
+        )
+        return bool(result.rowcount)
+
+    async def unvoid_legs(self, bet_ids: Sequence[UUID], market_id: UUID) -> None:
+        """These bets' legs on the market are no longer void, except a bet placed in a bet cancel of the market
+        that still stands (windows may overlap)."""
+        conn = self.conn
+        if not bet_ids:
+            return
+        c = bet_cancellations.c
+        standing = select(bets.c.id).where(
+            bets.c.id.in_(list(bet_ids)),
+            exists().where(
+                c.market_id == market_id,
+                c.rolled_back_at.is_(None),
+                c.start_at <= bets.c.placed_at,
+                c.end_at > bets.c.placed_at,
+            ),
+        )
+        await conn.execute(
+            leg_voids.delete().where(
+                leg_voids.c.market_id == market_id,
+                leg_voids.c.bet_id.in_(list(bet_ids)),
+                leg_voids.c.bet_id.not_in(standing),
+            )
+        )
 
     async def void_legs(self, bet_ids: Sequence[UUID], market_id: UUID, now: datetime) -> None:
         """Record these bets' legs on the market as void (again is harmless)."""

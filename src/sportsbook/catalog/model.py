@@ -460,9 +460,18 @@ def add_market(event: Event, draft: MarketDraft, *, new_id: Callable[[], UUID], 
     return replace(event, markets=(*event.markets, market))
 
 
-def _line(market: Market) -> tuple[MarketType, tuple[tuple[str, Decimal], ...]]:
-    """What a market is unique by within its event: its type and line ("2.5" and "2.50" are one line)."""
-    return market.type, tuple(sorted((k, line_value(market.specifiers, k)) for k in market.specifiers))
+LineKey = tuple[MarketType, tuple[tuple[str, Decimal], ...]]
+
+
+def line_key(market_type: MarketType, specifiers: Mapping[str, str]) -> LineKey:
+    """What a market is unique by within its event: its type and line ("2.5" and "2.50" are one line).
+    `invalid_market` when a line is not a number."""
+    given = dict(specifiers)
+    return market_type, tuple(sorted((k, line_value(given, k)) for k in given))
+
+
+def _line(market: Market) -> LineKey:
+    return line_key(market.type, market.specifiers)
 
 
 def _selection_name(

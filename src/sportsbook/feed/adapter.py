@@ -8,11 +8,12 @@ when the ingestion says so (`Recover`)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from sportsbook.feed.model import FeedMessage
+from sportsbook.feed.uof import MarketMapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +28,14 @@ class Undecodable:
 
 class FeedAdapter(ABC):
     """A provider's feed. `start` connects, `messages` yields what arrives until `stop`, `request_recovery`
-    asks the provider to resend a producer's messages after a time (None: everything it holds)."""
+    asks the provider to resend a producer's messages after a time (None: everything it holds).
+
+    `name` names the adapter (what it last processed is kept under it); `provider` is the key of the events'
+    `external_ids` its messages name events by (`uof`); `markets` maps its market ids to ours."""
 
     name: str
+    provider: str
+    markets: Mapping[int, MarketMapping]
 
     @abstractmethod
     async def start(self) -> None:
