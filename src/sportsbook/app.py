@@ -21,6 +21,8 @@ from sportsbook.core.clock import Clock, SystemClock
 from sportsbook.db.engine import Database
 from sportsbook.events.factory import build_bus
 from sportsbook.events.relay import OutboxRelay
+from sportsbook.feed.adapter import FeedAdapter
+from sportsbook.feed.service import FeedIngestion
 from sportsbook.idempotency.service import Idempotency
 from sportsbook.ledger.service import Ledger
 from sportsbook.ops import docs, health, metrics
@@ -121,6 +123,55 @@ async def run_worker(
         await stopping.wait()
     finally:
         await platform.jobs.stop()
+        await stop_platform(platform)
+
+
+def build_feed(platform: Platform, adapter: FeedAdapter, *, liveness: bool = True) -> FeedIngestion:
+    """The odds feed's ingestion on this platform, from `adapter`."""
+    settings = platform.settings
+    return FeedIngestion(
+        adapter,
+        platform.db,
+        platform.clock,
+        platform.catalog,
+        platform.jobs,
+        alive_timeout_s=settings.feed_alive_timeout_s,
+        flush_s=settings.feed_flush_s,
+        in_play_delay_s=settings.feed_in_play_delay_s,
+        liveness=liveness,
+    )
+
+
+def build_feed_adapter(settings: Settings, clock: Clock) -> FeedAdapter:
+    """The adapter the settings name: UOF's over AMQP, or the simulator's own."""
+    if settings.feed_adapter == "uof":
+        from sportsbook.feed.uof_amqp import UofAmqpAdapter
+
+        if not settings.uof_broker_url:
+            raise ValueError("the UOF adapter needs SPORTSBOOK_UOF_BROKER_URL (the provider's broker)")
+        return UofAmqpAdapter(
+            settings.uof_broker_url,
+            settings.uof_api_url,
+            token=settings.uof_token,
+            exchange=settings.uof_exchange,
+            node_id=settings.uof_node_id,
+            clock=clock,
+        )
+    raise ValueError("the simulator adapter is not wired yet")
+
+
+async def run_feed(settings: Settings, stopping: asyncio.Event, *, ready: Callable[[], None] | None = None) -> None:
+    """The feed role until `stopping` is set: the configured adapter's messages into the catalogue and jobs."""
+    platform = build_platform(settings)
+    await start_platform(platform)
+    feed = build_feed(platform, build_feed_adapter(settings, platform.clock))
+    await feed.start()
+    if ready is not None:
+        ready()
+    try:
+        await stopping.wait()
+    finally:
+        await feed.stop()
         await stop_platform(platform)
 
 

@@ -56,6 +56,21 @@ class Settings(BaseSettings):
     settlement_lease_s: float = Field(default=60.0, ge=1)
     # run the worker role in the API process, on a thread of its own (`sportsbook demo`)
     embedded_worker: bool = False
+    # the odds feed (`sportsbook feed`, docs/odds.md): its adapter, the simulator's own or UOF's over AMQP
+    feed_adapter: str = Field(default="simulator", pattern="^(simulator|uof)$")
+    # run the feed role in the API process (`sportsbook demo`)
+    embedded_feed: bool = False
+    # no `alive` from a producer for this long suspends every market it prices
+    feed_alive_timeout_s: float = Field(default=20.0, gt=0)
+    # how long a burst of prices coalesces before it is written (a market's latest price per write)
+    feed_flush_s: float = Field(default=0.05, ge=0, le=5)
+    # the in-play delay of the markets the feed creates
+    feed_in_play_delay_s: int = Field(default=5, ge=0, le=30)
+    uof_broker_url: str | None = None  # amqps://... the provider's broker (UOF adapter)
+    uof_api_url: str = "https://api.betradar.com"  # recoveries are asked here
+    uof_token: str = ""  # the provider's access token (x-access-token)
+    uof_exchange: str = "unifiedfeed"
+    uof_node_id: int | None = None
 
     @cached_property
     def async_database_url(self) -> str:

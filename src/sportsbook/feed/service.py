@@ -319,13 +319,13 @@ class FeedIngestion:
                 if created is None:
                     continue
                 known = created
-            self._stage_odds(known, odds, message)
-            changed.append(f"{known.market_type} {_refs(odds.market)}: {odds.status.value}")
+            prices = self._stage_odds(known, odds, message)
+            changed.append(_describe(known, odds, prices))
         if message.state is not None:
             changed += await self._event_state(event, message.state)
         return Report(message.type.value, message.event, tuple(changed), tuple(skipped))
 
-    def _stage_odds(self, known: _Known, odds: MarketOdds, message: OddsChange) -> None:
+    def _stage_odds(self, known: _Known, odds: MarketOdds, message: OddsChange) -> dict[UUID, tuple[Decimal, bool]]:
         book = self._book.get(known.market_id)
         if book is None:
             event = self.catalog.event_by_external_id(self.adapter.provider, message.event or "")
@@ -338,6 +338,7 @@ class FeedIngestion:
         book.prices.update(prices)
         SELECTION_UPDATES.inc(len(prices))
         self._stage(known.market_id, book)
+        return prices
 
     def _prices(self, known: _Known, odds: MarketOdds) -> dict[UUID, tuple[Decimal, bool]]:
         """Our prices for a market's outcomes: from the feed's fair probabilities with our margin where it sends
@@ -707,6 +708,15 @@ _DEFAULT_POLICY = PricingPolicy(Decimal("0.05"))
 
 def _market_type(value: str) -> MarketType:
     return MarketType(value)
+
+
+def _describe(known: _Known, odds: MarketOdds, prices: Mapping[UUID, tuple[Decimal, bool]]) -> str:
+    """`1x2 (1): home 2.10, draw 3.40, away 3.60; active`: a market's prices as staged (`off`: not bettable)."""
+    outcome_of = {sid: outcome for outcome, sid in known.selections.items()}
+    listed = ", ".join(
+        f"{outcome_of[sid]} {price}" + ("" if active else " off") for sid, (price, active) in prices.items()
+    )
+    return f"{known.market_type} ({_refs(odds.market)}): {listed or 'no prices'}; {odds.status.value}"
 
 
 def _refs(ref: MarketRef) -> str:
