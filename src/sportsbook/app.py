@@ -126,7 +126,9 @@ async def run_worker(
         await stop_platform(platform)
 
 
-def build_feed(platform: Platform, adapter: FeedAdapter, *, liveness: bool = True) -> FeedIngestion:
+def build_feed(
+    platform: Platform, adapter: FeedAdapter, *, liveness: bool = True, explain: bool = False
+) -> FeedIngestion:
     """The odds feed's ingestion on this platform, from `adapter`."""
     settings = platform.settings
     return FeedIngestion(
@@ -139,6 +141,7 @@ def build_feed(platform: Platform, adapter: FeedAdapter, *, liveness: bool = Tru
         flush_s=settings.feed_flush_s,
         in_play_delay_s=settings.feed_in_play_delay_s,
         liveness=liveness,
+        explain=explain,
     )
 
 

@@ -161,7 +161,7 @@ def feed_replay(
         await start_platform(platform)
         try:
             adapter = ReplayAdapter(recorded(files), platform.clock)
-            feed = build_feed(platform, adapter, liveness=False)
+            feed = build_feed(platform, adapter, liveness=False, explain=True)
             await feed.open()
             skipped = 0
             async for item in adapter.messages():

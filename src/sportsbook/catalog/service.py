@@ -51,8 +51,9 @@ Committed = Callable[[Sequence[Market]], Awaitable[None]]
 T = TypeVar("T")
 
 
-def _feed(feeds: Mapping[UUID, model.FeedPrices]) -> Mutate:
-    return lambda event: model.apply_feed(event, feeds)
+def _behind(event: Event, stored: Mapping[UUID, int]) -> bool:
+    """Whether memory's event (or one of its markets) is older than the database's."""
+    return stored.get(event.id) != event.version or any(stored.get(m.id) != m.version for m in event.markets)
 
 
 def default_node_name() -> str:
@@ -264,17 +265,47 @@ class Catalog:
         return event
 
     async def apply_feed_in(self, uow: UnitOfWork, changes: Mapping[UUID, model.FeedPrices]) -> list[Market]:
-        """An odds feed's prices and statuses for these markets, event by event (each event locked and written
-        once); the markets that changed. Markets a trader holds, closed ones and unknown ones are left alone."""
+        """An odds feed's prices and statuses for these markets; the markets that changed. Markets a trader
+        holds, closed ones and unknown ones are left alone.
+
+        Written set-based, whatever the number of events: their rows locked in one statement (every catalogue
+        change locks its event), their stored versions compared with memory's (an event this node is behind on is
+        read again first), then one statement for the markets, one for the selections, one for the outbox."""
         by_event: dict[UUID, dict[UUID, model.FeedPrices]] = {}
         for market_id, feed in changes.items():
             market = self.view.market(market_id)
             if market is not None:
                 by_event.setdefault(market.event_id, {})[market_id] = feed
-        changed: list[Market] = []
+        if not by_event:
+            return []
+        store = uow.store(catalog_store)
+        stored = await store.lock_events(by_event)
+        pairs: list[tuple[Market, Market]] = []
         for event_id, feeds in by_event.items():
-            _after, markets = await self._changes(uow, self._by_event(event_id), _feed(feeds), EventNotFound)
-            changed += markets
+            event = self.view.event(event_id)
+            if event is None or _behind(event, stored):
+                event = await store.load_event(event_id)
+                if event is None:
+                    continue
+                self.view.put_event(event)  # committed by another node: this node takes it now
+            after = model.apply_feed(event, feeds)
+            if after is event:
+                continue
+            before = {m.id: m for m in event.markets}
+            pairs += [(before[m.id], m) for m in after.markets if before[m.id].version != m.version]
+        if not pairs:
+            return []
+        await store.save_markets(pairs, self.clock.now())
+        changed = [after for _, after in pairs]
+        await uow.outbox.add([self._market_changed(m) for m in changed])
+
+        async def remember() -> None:
+            for market in changed:
+                self.view.put_market(market)
+            for listener in self._committed:
+                await listener(changed)
+
+        uow.after_commit(remember)
         return changed
 
     async def mark_non_runner(self, uow: UnitOfWork, selection_id: UUID) -> Market:

@@ -242,6 +242,63 @@ class CatalogStore:
                 )
         return changed
 
+    async def lock_events(self, event_ids: Collection[UUID]) -> dict[UUID, int]:
+        """Lock these events' rows until commit, in id order (so two writers of several events never wait on each
+        other in a circle); the stored version of each event and of each of their markets, by id."""
+        if not event_ids:
+            return {}
+        ordered = sorted(event_ids)
+        locked = await self.conn.execute(
+            sa.select(events.c.id, events.c.version)
+            .where(events.c.id.in_(ordered))
+            .order_by(events.c.id)
+            .with_for_update()
+        )
+        versions = {_uuid(r.id): int(r.version) for r in locked}
+        rows = await self.conn.execute(
+            sa.select(markets.c.id, markets.c.version).where(markets.c.event_id.in_(ordered))
+        )
+        versions.update((_uuid(r.id), int(r.version)) for r in rows)
+        return versions
+
+    async def save_markets(self, changes: Sequence[tuple[Market, Market]], now: datetime) -> None:
+        """Write new states of existing markets, (before, after) pairs, several events at once: one statement for
+        the markets, one for the selections that moved (an odds feed's flush)."""
+        if not changes:
+            return
+        await self.conn.execute(
+            markets.update()
+            .where(markets.c.id == sa.bindparam("market_id"))
+            .values(
+                status=sa.bindparam("new_status"),
+                version=sa.bindparam("new_version"),
+                trader_override=sa.bindparam("new_override"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "market_id": after.id,
+                    "new_status": after.status.value,
+                    "new_version": after.version,
+                    "new_override": after.trader_override,
+                }
+                for _, after in changes
+            ],
+        )
+        moved = [
+            {"sel_id": s.id, "new_odds": s.odds, "new_status": s.status.value}
+            for before, after in changes
+            for s, p in zip(after.selections, before.selections, strict=True)
+            if s != p
+        ]
+        if moved:
+            await self.conn.execute(
+                selections.update()
+                .where(selections.c.id == sa.bindparam("sel_id"))
+                .values(odds=sa.bindparam("new_odds"), status=sa.bindparam("new_status")),
+                moved,
+            )
+
     # --- reads ---
 
     async def event_id_of(self, *, market_id: UUID | None = None, selection_id: UUID | None = None) -> UUID | None:

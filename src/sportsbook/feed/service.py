@@ -158,6 +158,7 @@ class _Known:
     selections: Mapping[str, UUID]
     sport: str
     market_type: str
+    by_feed: Mapping[str, UUID]  # the feed's outcome ids to our selections
 
 
 class FeedIngestion:
@@ -177,6 +178,7 @@ class FeedIngestion:
         flush_s: float = 0.05,
         in_play_delay_s: int = 5,
         liveness: bool = True,
+        explain: bool = False,
     ) -> None:
         self.adapter = adapter
         self.db = db
@@ -189,16 +191,19 @@ class FeedIngestion:
         self.flush_s = flush_s
         self.in_play_delay_s = in_play_delay_s
         self.liveness = liveness  # off for a replay: producers count as up, no recovery is asked
+        self.explain = explain  # reports list each market's prices (a replay's output), not just how many moved
         self.sequencer = Sequencer()
         self.monitors: dict[str, ProducerMonitor] = {}
         self._book: dict[UUID, _Book] = {}
         self._known: dict[tuple[UUID, LineKey], _Known] = {}
-        self._pending: dict[UUID, FeedPrices] = {}
+        self._by_ref: dict[tuple[UUID, MarketRef], _Known] = {}  # the same, by the feed's market
+        self._pending: dict[UUID, _Book] = {}  # the markets staged since the last flush
         self._pending_at: dict[UUID, datetime] = {}
         self._held: set[UUID] = set()  # markets seen held by a trader
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._saved_good: dict[str, datetime] = {}
+        self._counters: dict[tuple[str, str, str], Counter] = {}
         catalog.watch(self._on_market)
 
     # ---- running ----
@@ -254,6 +259,10 @@ class FeedIngestion:
                 await self.process(item)
             except Exception:  # a message must never stop the feed
                 log.exception("feed.message_failed", adapter=self.adapter.name)
+            # A message is processed without a pause; under a storm the adapter's queue never runs dry, so yield
+            # after each: the flusher's and the relay's database round trips each need a turn of the loop, and
+            # one turn every few microseconds keeps a flush in milliseconds rather than seconds.
+            await asyncio.sleep(0)
 
     async def _flusher(self) -> None:
         delay = self.flush_s
@@ -288,7 +297,11 @@ class FeedIngestion:
             report = Report(message.type.value, message.event, skipped=(f"{verdict.value}: seen already or older",))
         else:
             report = await self._apply(message)
-        MESSAGES.labels(message.type.value, message.producer, report.outcome).inc()
+        key = (message.type.value, message.producer, report.outcome)
+        counter = self._counters.get(key)
+        if counter is None:  # labels() validates and locks on every call: find each child once
+            counter = self._counters[key] = MESSAGES.labels(*key)
+        counter.inc()
         return report
 
     async def _apply(self, message: FeedMessage) -> Report:
@@ -312,25 +325,30 @@ class FeedIngestion:
     async def _odds(self, message: OddsChange, event: Event) -> Report:
         changed: list[str] = []
         skipped: list[str] = []
+        moved = 0
         for odds in self.sequencer.fresh(message):
-            known = self._find(event, odds.market)
+            known = self._by_ref.get((event.id, odds.market)) or self._find(event, odds.market)
             if known is None:
                 created = await self._create_market(event, odds, changed, skipped)
                 if created is None:
                     continue
                 known = created
-            prices = self._stage_odds(known, odds, message)
-            changed.append(_describe(known, odds, prices))
+            prices = self._stage_odds(known, odds, message, event.id)
+            if self.explain:
+                changed.append(_describe(known, odds, prices))
+            moved += 1
+        if moved and not self.explain:
+            changed.append(f"{moved} markets priced")
         if message.state is not None:
             changed += await self._event_state(event, message.state)
         return Report(message.type.value, message.event, tuple(changed), tuple(skipped))
 
-    def _stage_odds(self, known: _Known, odds: MarketOdds, message: OddsChange) -> dict[UUID, tuple[Decimal, bool]]:
+    def _stage_odds(
+        self, known: _Known, odds: MarketOdds, message: OddsChange, event_id: UUID
+    ) -> dict[UUID, tuple[Decimal, bool]]:
         book = self._book.get(known.market_id)
         if book is None:
-            event = self.catalog.event_by_external_id(self.adapter.provider, message.event or "")
-            assert event is not None
-            book = self._book[known.market_id] = _Book(event.id, message.producer, odds.status)
+            book = self._book[known.market_id] = _Book(event_id, message.producer, odds.status)
         book.producer = message.producer
         book.status = odds.status
         book.at = message.timestamp
@@ -344,13 +362,15 @@ class FeedIngestion:
         """Our prices for a market's outcomes: from the feed's fair probabilities with our margin where it sends
         them for the whole book, else its odds on our ladder."""
         policy = self.pricing
+        by_feed = known.by_feed
         named: list[tuple[UUID, Decimal | None, bool, Decimal | None]] = []
+        probabilities = False
         for outcome in odds.outcomes:
-            ours = map_outcome(odds.market, outcome.outcome_id, self.adapter.markets)
-            selection_id = known.selections.get(ours) if ours is not None else None
+            selection_id = by_feed.get(outcome.outcome_id)
             if selection_id is not None:
                 named.append((selection_id, outcome.odds, outcome.active, outcome.probability))
-        active = [n for n in named if n[2]]
+                probabilities = probabilities or outcome.probability is not None
+        active = [n for n in named if n[2]] if probabilities else []
         priced: dict[UUID, Decimal] = {}
         if active and len(named) == len(known.selections) and all(n[3] is not None for n in active):
             total = sum((Fraction(n[3]) for n in active if n[3] is not None), Fraction(0))
@@ -360,10 +380,11 @@ class FeedIngestion:
                 ladder = apply_margin(fair, margin, min_odds=policy.min_odds, max_odds=policy.max_odds)
                 priced = {n[0]: p for n, p in zip(active, ladder, strict=True)}
         result: dict[UUID, tuple[Decimal, bool]] = {}
+        low, high = policy.min_odds, policy.max_odds
         for selection_id, feed_odds, is_active, _p in named:
             price: Decimal | None = priced.get(selection_id)
             if price is None and feed_odds is not None and feed_odds.is_finite() and feed_odds > 1:
-                price = to_ladder(feed_odds, min_odds=policy.min_odds, max_odds=policy.max_odds)
+                price = to_ladder(feed_odds, min_odds=low, max_odds=high)
             if price is None:
                 held = self._book.get(known.market_id)
                 previous = held.prices.get(selection_id) if held is not None else None
@@ -402,7 +423,8 @@ class FeedIngestion:
         return Report(message.type.value, message.event, (f"{stopped} markets suspended",) if stopped else ())
 
     def _stage(self, market_id: UUID, book: _Book) -> None:
-        self._pending[market_id] = self._desired(book)
+        """Mark the market for the next flush, which writes what its book says then (its latest state)."""
+        self._pending[market_id] = book
         self._pending_at.setdefault(market_id, book.at)
         self._wake.set()
 
@@ -430,10 +452,12 @@ class FeedIngestion:
         self._pending, self._pending_at = {}, {}
         try:
             async with unit_of_work(self.db) as uow:
-                changed = await self.catalog.apply_feed_in(uow, pending)
+                changed = await self.catalog.apply_feed_in(
+                    uow, {market_id: self._desired(book) for market_id, book in pending.items()}
+                )
         except BaseException:
-            for market_id, prices in pending.items():  # newer states staged meanwhile win
-                self._pending.setdefault(market_id, prices)
+            for market_id, book in pending.items():  # to be written with the next flush
+                self._pending.setdefault(market_id, book)
                 self._pending_at.setdefault(market_id, stamps[market_id])
             raise
         now = self.clock.now()
@@ -456,19 +480,28 @@ class FeedIngestion:
             return None
         known = self._known.get((event.id, key))
         if known is not None:
+            self._by_ref[(event.id, ref)] = known
             return known
         current = self.catalog.view.event(event.id) or event
         for market in current.markets:
             try:
                 if line_key(market.type, market.specifiers) == key:
-                    return self._remember(current, market, key)
+                    return self._remember(current, market, key, ref)
             except DomainError:
                 continue
         return None
 
-    def _remember(self, event: Event, market: Market, key: LineKey) -> _Known:
-        known = _Known(market.id, {s.outcome: s.id for s in market.selections}, event.sport, market.type.value)
+    def _remember(self, event: Event, market: Market, key: LineKey, ref: MarketRef) -> _Known:
+        mapping = self.adapter.markets[ref.market_id]
+        ours = {s.outcome: s.id for s in market.selections}
+        by_feed = (
+            dict(ours)
+            if mapping.outcomes is None
+            else {feed: ours[name] for feed, name in mapping.outcomes.items() if name in ours}
+        )
+        known = _Known(market.id, ours, event.sport, market.type.value, by_feed)
         self._known[(event.id, key)] = known
+        self._by_ref[(event.id, ref)] = known
         return known
 
     async def _create_market(
@@ -510,7 +543,7 @@ class FeedIngestion:
             return None
         current = self.catalog.view.event(event.id) or event
         changed.append(f"created {market.type.value} market {market.id}")
-        return self._remember(current, market, line_key(market.type, market.specifiers))
+        return self._remember(current, market, line_key(market.type, market.specifiers), odds.market)
 
     async def _event_state(self, event: Event, state: EventState) -> list[str]:
         """Move the event as the feed says: live, its score, ended, cancelled."""

@@ -6,6 +6,7 @@ which raises the implied probability, so the house keeps at least the margin it 
 
 from __future__ import annotations
 
+import functools
 import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
@@ -54,6 +55,9 @@ LADDER: tuple[Decimal, ...] = _build_ladder()
 # The same prices as exact fractions, so a computed price is compared with the ladder without rounding.
 _LADDER_EXACT: tuple[Fraction, ...] = tuple(Fraction(p) for p in LADDER)
 _ON_LADDER = frozenset(LADDER)
+# each ladder price by any Decimal equal to it ("2.1" finds "2.10"): a feed's price already on the ladder is
+# taken without exact arithmetic (the common case, some hundred thousand times a second)
+_CANONICAL: dict[Decimal, Decimal] = {p: p for p in LADDER}
 
 
 def on_ladder(odds: Decimal) -> bool:
@@ -67,6 +71,10 @@ def to_ladder(odds: Decimal, *, min_odds: Decimal = DEFAULT_MIN_ODDS, max_odds: 
     Rounding down shortens the price, in the house's favour. Below min_odds the price is raised to min_odds,
     the one case where rounding goes the player's way: no shorter price can be offered.
     """
+    canonical = _CANONICAL.get(odds)
+    if canonical is not None:
+        low, high = _check_limits(min_odds, max_odds)
+        return min(max(canonical, low), high)
     if not odds.is_finite():
         raise ValueError(f"odds {odds} are not a finite number")
     return _floor_exact(Fraction(odds), min_odds, max_odds)
@@ -79,6 +87,7 @@ def _floor_exact(odds: Fraction, min_odds: Decimal, max_odds: Decimal) -> Decima
     return min(max(price, low), high)
 
 
+@functools.lru_cache(maxsize=64)
 def _check_limits(min_odds: Decimal, max_odds: Decimal) -> tuple[Decimal, Decimal]:
     """The limits in the ladder's two-decimal form, checked to be ladder prices, the first below the second."""
     if not (on_ladder(min_odds) and on_ladder(max_odds) and min_odds < max_odds):
