@@ -36,6 +36,8 @@ from sportsbook.players import routes as players_routes
 from sportsbook.players.revocation.channel import RevocationChannel
 from sportsbook.players.revocation.memory import MemoryRevocations
 from sportsbook.players.service import Players
+from sportsbook.pricing import routes as pricing_routes
+from sportsbook.pricing.service import Pricing
 from sportsbook.wallet import routes as wallet_routes
 from sportsbook.wallet.service import Wallets
 
@@ -59,6 +61,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
     relay = OutboxRelay(db, bus, poll_s=settings.outbox_poll_s)
     players = Players(db, clock, ledger, settings, revocations=build_revocations(settings))
     catalog = Catalog(db, clock, bus)
+    pricing = Pricing(db, clock, bus, node=catalog.node)
     betting = Betting(db, clock, ledger, catalog, batch_max=settings.ledger_batch_max)
     settlements = Settlements(db, clock, ledger, catalog, chunk=settings.settlement_chunk)
     jobs = SettlementJobs(
@@ -78,6 +81,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
         betting=betting,
         settlements=settlements,
         jobs=jobs,
+        pricing=pricing,
     )
 
 
@@ -86,6 +90,7 @@ async def start_platform(platform: Platform, *, relay: bool = True) -> None:
     await platform.bus.start()
     await platform.players.start()
     await platform.catalog.start()
+    await platform.pricing.start()
     await platform.betting.start()
     if relay and platform.settings.outbox_relay:
         await platform.relay.start()
@@ -137,6 +142,7 @@ def build_feed(
         platform.clock,
         platform.catalog,
         platform.jobs,
+        pricing=lambda: platform.pricing.policy,
         alive_timeout_s=settings.feed_alive_timeout_s,
         flush_s=settings.feed_flush_s,
         in_play_delay_s=settings.feed_in_play_delay_s,
@@ -248,4 +254,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(wallet_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(betting_routes.router)
+    app.include_router(pricing_routes.router)
     return app

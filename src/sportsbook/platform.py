@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sportsbook.idempotency.service import Idempotency
     from sportsbook.ledger.service import Ledger
     from sportsbook.players.service import Players
+    from sportsbook.pricing.service import Pricing
     from sportsbook.wallet.service import Wallets
 
 
@@ -41,6 +42,7 @@ class Platform:
     betting: Betting
     settlements: Settlements
     jobs: SettlementJobs
+    pricing: Pricing
     started: bool = field(default=False)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sportsbook.app import build_feed
 from sportsbook.db.unit_of_work import reading
 from sportsbook.feed.adapter import FeedAdapter, Undecodable
 from sportsbook.feed.model import (
@@ -99,8 +100,8 @@ FIXTURE = FixtureChange(
 
 
 def ingestion(api: Api, *, liveness: bool = False) -> FeedIngestion:
-    p = api.platform
-    return FeedIngestion(ScriptedAdapter(), p.db, api.clock, p.catalog, p.jobs, liveness=liveness)
+    """The ingestion as the feed role builds it, on the test's platform, fed by the test."""
+    return build_feed(api.platform, ScriptedAdapter(), liveness=liveness)
 
 
 async def event_view(api: Api) -> dict[str, Any]:

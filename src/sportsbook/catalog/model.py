@@ -264,6 +264,11 @@ def is_open_for_bets(event: Event, market: Market, selection: Selection) -> bool
     return event.is_open() and market.status is MarketStatus.ACTIVE and selection.status is SelectionStatus.ACTIVE
 
 
+def is_sport_key(key: str) -> bool:
+    """Whether `key` is a sport's key: lower-case letters, digits and _ (football, horse_racing)."""
+    return bool(_SPORT_RE.match(key))
+
+
 def sport_name(key: str) -> str:
     """The display name of a sport key: "horse_racing" -> "Horse racing"."""
     return key.replace("_", " ").capitalize()

@@ -303,6 +303,19 @@ register(
     ),
 )
 
+# Pricing (pricing/service.py): every node that prices follows the margins staff set.
+register(
+    EventSchema(
+        "pricing.margins_changed",
+        1,
+        "Staff changed the pricing margins laid on the odds feed's fair probabilities: the whole set as it stands.",
+        {
+            "default_margin": "decimal string: 0.05 is a book of 105%",
+            "margins": "[{sport, market_type, margin}]: the overrides per sport and market type",
+        },
+    ),
+)
+
 # Betting (betting/service.py): risk, CRM and analytics consumers follow a bet's life through these.
 register(
     EventSchema(
