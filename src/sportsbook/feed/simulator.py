@@ -72,6 +72,7 @@ __all__ = [
     "CORRECT_SCORES",
     "CORRECT_SCORE_MARKET",
     "DEFAULT_POLICY",
+    "FOOTBALL_MARKETS",
     "HANDICAP_LINES",
     "LIVE",
     "PREMATCH",
