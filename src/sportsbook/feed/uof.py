@@ -1,5 +1,5 @@
-"""Sportradar's Unified Odds Feed (UOF): its XML messages decoded into the feed's model, and its markets mapped to
-ours. Pure: bytes in, messages out.
+"""Sportradar's Unified Odds Feed (UOF): its XML messages decoded into the feed's model (and the model encoded back
+into them), and its markets mapped to ours. Pure: bytes in, messages out, and the reverse.
 
 The messages are those of UOF's published schema: `odds_change`, `bet_stop`, `bet_settlement`,
 `rollback_bet_settlement`, `bet_cancel`, `rollback_bet_cancel`, `fixture_change`, `alive` and
@@ -7,7 +7,12 @@ The messages are those of UOF's published schema: `odds_change`, `bet_stop`, `be
 since the epoch) and, for an event's messages, `event_id` (`sr:match:10927088`). Markets carry `id`, `specifiers`
 (`total=2.5`, `hcp=-0.25`, several joined by `|`) and `status`; outcomes `id`, `odds`, `active`; a settlement's
 outcomes `result` (1 won, 0 lost), `void_factor` and `dead_heat_factor`. The XML is parsed with defusedxml: a
-feed's bytes are never trusted with entities."""
+feed's bytes are never trusted with entities.
+
+`encode` writes a message as UOF publishes it, so that `decode(encode(m)) == m` for every message UOF can express:
+what it cannot express (a `placed` result, a `bet_stop` of listed markets, a time finer than a millisecond) is a
+ValueError, never a silently different message. A `fixture_change` carries only its `start_time` in UOF (its
+consumers read fixtures from UOF's Sports API), so `encode` drops `FixtureChange.fixture`."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, SubElement, tostring
 
 import defusedxml.ElementTree as SafeXml
 from defusedxml import DefusedXmlException
@@ -309,3 +314,166 @@ _DECODERS: Mapping[str, Callable[[Element], FeedMessage]] = {
     "alive": _alive,
     "snapshot_complete": _snapshot_complete,
 }
+
+
+# ---- encoding ----
+
+_PRODUCTS: Mapping[str, int] = {name: product for product, name in PRODUCERS.items()}
+_STATUS_NUMBERS: Mapping[FeedMarketStatus, int] = {FeedMarketStatus.from_uof(n): n for n in (1, 0, -1, -2, -3, -4)}
+_PHASE_NUMBERS: Mapping[EventPhase, int] = {
+    EventPhase.NOT_STARTED: 0,
+    EventPhase.LIVE: 1,
+    EventPhase.ENDED: 3,
+    EventPhase.CLOSED: 4,
+    EventPhase.CANCELLED: 5,
+}
+_RESULTS: Mapping[OutcomeResultKind, str | None] = {
+    OutcomeResultKind.WON: "1",
+    OutcomeResultKind.LOST: "0",
+    OutcomeResultKind.UNDECIDED: None,  # UOF leaves `result` out of an outcome not yet known
+}
+_MILLISECOND = timedelta(milliseconds=1)
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+def encode(message: FeedMessage) -> bytes:
+    """One message as UOF's XML, the inverse of `decode`. A ValueError for what UOF cannot express: a producer it
+    has no product for, a time finer than a millisecond, a `placed` result, a `bet_stop` of listed markets, a score
+    with one side only, specifiers or text XML cannot carry. `FixtureChange.fixture` has no UOF form (UOF's
+    consumers read fixtures from its Sports API): only `start_time` is written."""
+    root = Element(message.type.value)
+    product = _PRODUCTS.get(message.producer)
+    if product is None:
+        raise ValueError(f"UOF has no product for the producer {message.producer!r}")
+    _set(root, "product", str(product))
+    if isinstance(message, Alive | SnapshotComplete):
+        if message.event is not None:
+            raise ValueError(f"UOF's {message.type} names no event")
+    else:
+        if message.event is None:
+            raise ValueError(f"UOF's {message.type} names its event")
+        _set(root, "event_id", message.event)
+    _set(root, "timestamp", _to_millis(message.timestamp))
+    match message:
+        case OddsChange():
+            _encode_odds_change(root, message)
+        case BetStop():
+            if message.markets:
+                raise ValueError("UOF's bet_stop stops market groups, not listed markets")
+            _set(root, "groups", "all")
+        case BetSettlement():
+            _encode_settlement(root, message)
+        case RollbackBetSettlement():
+            _market_children(root, message.markets)
+        case BetCancel() | RollbackBetCancel():
+            if message.start is not None:
+                _set(root, "start_time", _to_millis(message.start))
+            if message.end is not None:
+                _set(root, "end_time", _to_millis(message.end))
+            _market_children(root, message.markets)
+        case FixtureChange():
+            if message.start_time is not None:
+                _set(root, "start_time", _to_millis(message.start_time))
+        case Alive():
+            _set(root, "subscribed", "1" if message.subscribed else "0")
+        case SnapshotComplete():
+            _set(root, "request_id", str(message.request_id))
+    body: bytes = tostring(root, encoding="utf-8")
+    return _DECLARATION + body
+
+
+def _encode_odds_change(root: Element, message: OddsChange) -> None:
+    # UOF's order: sport_event_status, then odds
+    state = message.state
+    if state is not None:
+        status = SubElement(root, "sport_event_status")
+        _set(status, "status", str(_PHASE_NUMBERS[state.phase]))
+        if (state.home_score is None) != (state.away_score is None):
+            raise ValueError("UOF's sport_event_status has a score with both sides or none")
+        if state.home_score is not None and state.away_score is not None:
+            _set(status, "home_score", str(state.home_score))
+            _set(status, "away_score", str(state.away_score))
+    if not message.markets:
+        return
+    odds = SubElement(root, "odds")
+    for market in message.markets:
+        element = _market(odds, market.market)
+        _set(element, "status", str(_STATUS_NUMBERS[market.status]))
+        for outcome in market.outcomes:
+            child = SubElement(element, "outcome")
+            _set(child, "id", outcome.outcome_id)
+            if outcome.odds is not None:
+                _set(child, "odds", _decimal(outcome.odds))
+            if outcome.probability is not None:
+                _set(child, "probabilities", _decimal(outcome.probability))
+            _set(child, "active", "1" if outcome.active else "0")
+
+
+def _encode_settlement(root: Element, message: BetSettlement) -> None:
+    container = SubElement(root, "outcomes")
+    for market in message.markets:
+        element = _market(container, market.market)
+        for outcome in market.outcomes:
+            if outcome.result is OutcomeResultKind.PLACED:
+                raise ValueError("UOF has no `placed` result (it settles place markets of their own)")
+            child = SubElement(element, "outcome")
+            _set(child, "id", outcome.outcome_id)
+            result = _RESULTS[outcome.result]
+            if result is not None:
+                _set(child, "result", result)
+            if outcome.void_factor != 0:
+                _set(child, "void_factor", _decimal(outcome.void_factor))
+            if outcome.dead_heat_factor is not None:
+                _set(child, "dead_heat_factor", _decimal(outcome.dead_heat_factor))
+
+
+def _market_children(root: Element, markets: tuple[MarketRef, ...]) -> None:
+    for ref in markets:
+        _market(root, ref)
+
+
+def _market(parent: Element, ref: MarketRef) -> Element:
+    element = SubElement(parent, "market")
+    _set(element, "id", str(ref.market_id))
+    if ref.specifiers:
+        _set(element, "specifiers", format_specifiers(ref.specifiers))
+    return element
+
+
+def format_specifiers(values: Specifiers) -> str:
+    """Specifiers as UOF's `specifiers` attribute (`total=2.5`, several joined by `|`), the inverse of
+    `parse_specifiers`; a ValueError for a name or value the attribute cannot carry."""
+    parts = []
+    for name, value in values:
+        if not name or "=" in name or "|" in name or "|" in value:
+            raise ValueError(f"UOF's specifiers cannot carry {name!r}={value!r}")
+        parts.append(f"{name}={value}")
+    return "|".join(parts)
+
+
+def _to_millis(at: datetime) -> str:
+    if at.tzinfo is None:
+        raise ValueError("a feed time is timezone-aware")
+    since, rest = divmod(at - _EPOCH, _MILLISECOND)
+    if rest:
+        raise ValueError(f"UOF's times are whole milliseconds, not {at.isoformat()}")
+    return str(since)
+
+
+def _decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"{value} is not a finite number")
+    return str(value)
+
+
+def _set(element: Element, name: str, value: str) -> None:
+    """An attribute, refused when XML 1.0 cannot carry its text (control characters, lone surrogates)."""
+    bad = next((c for c in value if not _xml_char(c)), None)
+    if bad is not None:
+        raise ValueError(f"{element.tag}.{name}: XML cannot carry the character {bad!r}")
+    element.set(name, value)
+
+
+def _xml_char(c: str) -> bool:
+    code = ord(c)
+    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
