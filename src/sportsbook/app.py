@@ -23,6 +23,10 @@ from sportsbook.events.factory import build_bus
 from sportsbook.events.relay import OutboxRelay
 from sportsbook.idempotency.service import Idempotency
 from sportsbook.ledger.service import Ledger
+from sportsbook.odds import routes as odds_routes
+from sportsbook.odds.channel import MarketChannel
+from sportsbook.odds.memory import MemoryMarkets
+from sportsbook.odds.service import LiveOdds
 from sportsbook.ops import docs, health, metrics
 from sportsbook.ops.fastlane import FastLane
 from sportsbook.ops.http import install_error_handlers
@@ -46,6 +50,15 @@ def build_revocations(settings: Settings) -> RevocationChannel:
 
         return RedisRevocations(settings.redis_url)
     return MemoryRevocations()
+
+
+def build_market_channel(settings: Settings) -> MarketChannel:
+    """Redis pub/sub when `redis_url` is set (every node shares it), else the in-process channel."""
+    if settings.redis_url:
+        from sportsbook.odds.redis import RedisMarkets
+
+        return RedisMarkets(settings.redis_url)
+    return MemoryMarkets()
 
 
 def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
@@ -76,6 +89,15 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
         betting=betting,
         settlements=settlements,
         jobs=jobs,
+        odds=LiveOdds(
+            catalog,
+            build_market_channel(settings),
+            heartbeat_s=settings.odds_heartbeat_s,
+            max_pending=settings.odds_max_pending,
+            stall_s=settings.odds_stall_s,
+            max_subscriptions=settings.odds_max_subscriptions,
+            max_connections=settings.odds_max_connections,
+        ),
     )
 
 
@@ -84,6 +106,7 @@ async def start_platform(platform: Platform, *, relay: bool = True) -> None:
     await platform.bus.start()
     await platform.players.start()
     await platform.catalog.start()
+    await platform.odds.start()
     await platform.betting.start()
     if relay and platform.settings.outbox_relay:
         await platform.relay.start()
@@ -92,6 +115,7 @@ async def start_platform(platform: Platform, *, relay: bool = True) -> None:
 
 async def stop_platform(platform: Platform) -> None:
     platform.started = False  # readiness fails first, so load balancers drain this node while it stops
+    await platform.odds.stop()
     await platform.betting.stop()
     await platform.relay.stop()
     await platform.players.stop()
@@ -194,4 +218,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(wallet_routes.router)
     app.include_router(catalog_routes.router)
     app.include_router(betting_routes.router)
+    app.include_router(odds_routes.router)
     return app

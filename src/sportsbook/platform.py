@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sportsbook.events.relay import OutboxRelay
     from sportsbook.idempotency.service import Idempotency
     from sportsbook.ledger.service import Ledger
+    from sportsbook.odds.service import LiveOdds
     from sportsbook.players.service import Players
     from sportsbook.wallet.service import Wallets
 
@@ -41,6 +42,7 @@ class Platform:
     betting: Betting
     settlements: Settlements
     jobs: SettlementJobs
+    odds: LiveOdds
     started: bool = field(default=False)
 
 
