@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.platform = platform
     # Added before the error handlers' middleware, so it runs inside it (text with NUL never reaches a lane).
     app.add_middleware(FastLane, lanes={("POST", "/api/v1/bets"): betting_routes.post_bet_fast})
+    app.add_middleware(odds_routes.OddsLane)  # /ws/odds without the framework's layers: docs/odds.md
     install_error_handlers(app)
     install_openapi(app)
     install_request_context(app)

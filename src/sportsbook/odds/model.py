@@ -32,6 +32,11 @@ TRY_AGAIN_LATER: Final = 1013  # a slow consumer dropped, or the node is full: c
 SLOW_CONSUMER: Final = "slow_consumer"  # the close reason of a dropped slow consumer
 NODE_FULL: Final = "too_many_connections"
 
+# The WebSocket subprotocol a client may ask for to receive frames batched: each message a JSON array of the frames
+# waiting for it, in order (the same frames; an addition to the contract, which stays the default).
+BATCH_SUBPROTOCOL: Final = "sportsbook.odds.batch"
+MAX_BATCH_FRAMES: Final = 256  # frames in one batched message
+
 MAX_MESSAGE_BYTES: Final = 16_384  # a subscribe naming 200 ids is ~8 KB
 MAX_EVENTS_PER_MESSAGE: Final = 1_000
 _MAX_ECHO = 100  # at most this much of an id a client sent comes back in an error
@@ -96,6 +101,11 @@ def error_frame(code: str, message: str, *, event_id: str | None = None) -> str:
     if event_id is not None:
         frame["event_id"] = event_id[:_MAX_ECHO]
     return orjson.dumps(frame).decode()
+
+
+def batch(frames: list[str]) -> str:
+    """Frames as one batched message: a JSON array of them, in order."""
+    return f"[{','.join(frames)}]"
 
 
 def with_conflated(frame: str, replaced: int) -> str:
@@ -236,3 +246,14 @@ class Outbox:
         if self._grown and not self._pending:
             self.clear()
         return with_conflated(frame, replaced) if replaced else frame
+
+    def pop_many(self, limit: int) -> list[str]:
+        """The oldest waiting frames, at most `limit`, as `pop` gives them."""
+        pending = self._pending
+        frames: list[str] = []
+        while pending and len(frames) < limit:
+            _key, (frame, replaced) = pending.popitem(last=False)
+            frames.append(with_conflated(frame, replaced) if replaced else frame)
+        if self._grown and not pending:
+            self.clear()
+        return frames

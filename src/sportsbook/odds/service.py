@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 from uuid import UUID
 
@@ -26,8 +26,10 @@ from sportsbook.catalog.model import EventNotFound, Market
 from sportsbook.catalog.service import Catalog
 from sportsbook.odds.channel import MarketChannel
 from sportsbook.odds.model import (
+    BATCH_SUBPROTOCOL,
     EVENT_NOT_FOUND,
     GOING_AWAY,
+    MAX_BATCH_FRAMES,
     NODE_FULL,
     SLOW_CONSUMER,
     TOO_MANY_SUBSCRIPTIONS,
@@ -35,6 +37,7 @@ from sportsbook.odds.model import (
     InvalidMessage,
     Outbox,
     Subscribe,
+    batch,
     error_frame,
     odds_frame,
     parse_event_id,
@@ -77,7 +80,11 @@ CLOSE_TIMEOUT_S = 1.0  # a close frame a stuck socket cannot take is given up on
 class Socket(Protocol):
     """One client's WebSocket as the route hands it over."""
 
-    async def accept(self) -> None: ...
+    @property
+    def subprotocols(self) -> Sequence[str]:
+        """The subprotocols the client offered (`Sec-WebSocket-Protocol`), in its order of preference."""
+
+    async def accept(self, subprotocol: str | None = None) -> None: ...
 
     async def receive(self) -> str | bytes | None:
         """The client's next message; None once it has gone."""
@@ -91,10 +98,12 @@ class Socket(Protocol):
 class _Connection:
     """One subscriber: its socket, the events it watches, its outbox and the state of its writer."""
 
-    __slots__ = ("closing", "deadline", "events", "outbox", "since", "socket", "writer")
+    __slots__ = ("batched", "closing", "deadline", "due", "events", "outbox", "since", "socket", "writer")
 
-    def __init__(self, socket: Socket) -> None:
+    def __init__(self, socket: Socket, *, batched: bool) -> None:
         self.socket = socket
+        self.batched = batched  # frames go out as JSON arrays of what waits (the batch subprotocol)
+        self.due = False  # a batched connection waiting for the next flush to start its writer
         self.events: dict[UUID, None] = {}  # a dict: a third of a set's size for a few dozen ids
         self.outbox = Outbox()
         # The writer runs only while the outbox holds frames: an idle connection has no task of its own but the
@@ -129,6 +138,7 @@ class LiveOdds:
         stall_s: float = 10.0,
         max_subscriptions: int = 200,
         max_connections: int = 20_000,
+        batch_tick_s: float = 0.01,
     ) -> None:
         self._catalog = catalog
         self._channel = channel
@@ -137,6 +147,9 @@ class LiveOdds:
         self._stall_s = stall_s
         self._max_subscriptions = max_subscriptions
         self._max_connections = max_connections
+        self._batch_tick_s = batch_tick_s
+        self._due: list[_Connection] = []  # batched connections whose writer starts at the next flush
+        self._flush_at: asyncio.TimerHandle | None = None
         self._seq: dict[UUID, int] = {}  # every event this node has seen change: its last seq
         self._feeds: dict[UUID, _Feed] = {}  # the events watched here
         self._connections: set[_Connection] = set()
@@ -159,6 +172,10 @@ class LiveOdds:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        self._due = []
         for conn in self._connections:
             self._end_soon(conn, GOING_AWAY, "going_away")
         await self._channel.stop()
@@ -175,12 +192,13 @@ class LiveOdds:
 
     async def serve(self, socket: Socket) -> None:
         """Run one client's connection until it or this node ends it."""
-        await socket.accept()
+        batched = BATCH_SUBPROTOCOL in socket.subprotocols
+        await socket.accept(BATCH_SUBPROTOCOL if batched else None)
         if not self._running or len(self._connections) >= self._max_connections:
             REFUSED.inc()
             await self._close(socket, TRY_AGAIN_LATER, NODE_FULL)
             return
-        conn = _Connection(socket)
+        conn = _Connection(socket, batched=batched)
         self._connections.add(conn)
         CONNECTIONS.inc()
         try:
@@ -290,6 +308,12 @@ class LiveOdds:
         send = conn.socket.send
         sent = 0
         try:
+            if conn.batched:
+                while outbox:
+                    frames = outbox.pop_many(MAX_BATCH_FRAMES)
+                    conn.since = time.monotonic()
+                    await send(batch(frames))
+                    sent += len(frames)
             while outbox:
                 frame = outbox.pop()
                 conn.since = time.monotonic()
@@ -363,11 +387,30 @@ class LiveOdds:
                 elif len(outbox) > max_pending:
                     self._end_soon(conn, TRY_AGAIN_LATER, SLOW_CONSUMER, dropped="max_pending")
                 if conn.writer is None and conn.closing is None:
-                    conn.writer = create_task(self._write(conn), name="odds-writer")
+                    if conn.batched:
+                        self._defer(conn)
+                    else:
+                        conn.writer = create_task(self._write(conn), name="odds-writer")
             if conflated:
                 CONFLATED.inc(conflated)
         except Exception:
             log.exception("odds.fan_out_failed", event_id=str(event_id), market_id=str(market.id))
+
+    def _defer(self, conn: _Connection) -> None:
+        """Start a batched connection's writer at the next flush, `batch_tick_s` away, rather than at once: the
+        updates of that time go out in one message. Its client asked for batches; one timer serves every connection."""
+        if not conn.due:
+            conn.due = True
+            self._due.append(conn)
+            if self._flush_at is None:
+                self._flush_at = asyncio.get_running_loop().call_later(self._batch_tick_s, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_at = None
+        due, self._due = self._due, []
+        for conn in due:
+            conn.due = False
+            self._kick(conn)
 
     def _snapshot(self, event_id: UUID, feed: _Feed) -> str:
         """The event's snapshot at its current seq, built once per seq for every subscriber asking."""
