@@ -189,7 +189,9 @@ class Outbox:
     __slots__ = ("_answers", "_grown", "_pending")
 
     def __init__(self) -> None:
-        # key -> [frame, how many older frames of the same key it replaced]
+        # key -> [frame, how many older frames of the same key it replaced, its event's id as an int (or None)].
+        # An odds frame's key is its market's id as an int (market ids are unique across events), hashed in C: a
+        # UUID's hash is Python code, and every change is put into every subscriber's outbox.
         self._pending: OrderedDict[Hashable, list[Any]] = OrderedDict()
         self._answers = 0
         # A dict keeps its table at its largest size: after a burst (a subscription's snapshots), an emptied outbox
@@ -204,10 +206,10 @@ class Outbox:
 
     def put_update(self, event_id: UUID, market_id: UUID, frame: str) -> bool:
         """Queue a market's odds frame; True if it replaced one still waiting (conflated)."""
-        key = (event_id, market_id)
+        key = market_id.int
         held = self._pending.get(key)
         if held is None:
-            self._pending[key] = [frame, 0]
+            self._pending[key] = [frame, 0, event_id.int]
             return False
         held[0] = frame
         held[1] += 1
@@ -217,22 +219,23 @@ class Outbox:
     def put_snapshot(self, event_id: UUID, frame: str) -> None:
         """Queue an event's snapshot in place of everything of the event still waiting."""
         self.forget_event(event_id)
-        self._pending[(event_id, None)] = [frame, 0]
+        self._pending[("snapshot", event_id.int)] = [frame, 0, event_id.int]
         self._grown = self._grown or len(self._pending) > 5
 
     def put_heartbeat(self, frame: str = HEARTBEAT) -> None:
         """Queue a heartbeat, unless one is waiting already."""
         if _HEARTBEAT_KEY not in self._pending:
-            self._pending[_HEARTBEAT_KEY] = [frame, 0]
+            self._pending[_HEARTBEAT_KEY] = [frame, 0, None]
 
     def put_answer(self, frame: str) -> None:
         """Queue a frame that is never replaced (an error answering a client's message)."""
         self._answers += 1
-        self._pending[("answer", self._answers)] = [frame, 0]
+        self._pending[("answer", self._answers)] = [frame, 0, None]
 
     def forget_event(self, event_id: UUID) -> None:
         """Drop every frame of an event still waiting (its snapshot superseded them, or it was unsubscribed)."""
-        for key in [k for k in self._pending if isinstance(k, tuple) and k[0] == event_id]:
+        event = event_id.int
+        for key in [k for k, held in self._pending.items() if held[2] == event]:
             del self._pending[key]
 
     def clear(self) -> None:
@@ -242,7 +245,7 @@ class Outbox:
     def pop(self) -> str:
         """The oldest waiting frame, as sent (a conflated one says how many it replaced). Raises KeyError when
         empty."""
-        _key, (frame, replaced) = self._pending.popitem(last=False)
+        _key, (frame, replaced, _event) = self._pending.popitem(last=False)
         if self._grown and not self._pending:
             self.clear()
         return with_conflated(frame, replaced) if replaced else frame
@@ -252,7 +255,7 @@ class Outbox:
         pending = self._pending
         frames: list[str] = []
         while pending and len(frames) < limit:
-            _key, (frame, replaced) = pending.popitem(last=False)
+            _key, (frame, replaced, _event) = pending.popitem(last=False)
             frames.append(with_conflated(frame, replaced) if replaced else frame)
         if self._grown and not pending:
             self.clear()

@@ -200,7 +200,7 @@ def test_event_ids_in_any_form_uuid_reads_and_nothing_else() -> None:
 # --- the outbox ---
 
 E1, E2 = uuid.uuid4(), uuid.uuid4()
-M1, M2, M3 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+M1, M2, M3 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()  # market ids are unique across events, as the catalogue's are
 
 
 def frame(event_id: uuid.UUID, market_id: uuid.UUID, seq: int) -> str:
@@ -217,7 +217,7 @@ def drain(outbox: Outbox) -> list[Any]:
 def test_frames_leave_oldest_first() -> None:
     outbox = Outbox()
     outbox.put_update(E1, M1, frame(E1, M1, 1))
-    outbox.put_update(E2, M2, frame(E2, M2, 1))
+    outbox.put_update(E2, M3, frame(E2, M3, 1))
     outbox.put_update(E1, M2, frame(E1, M2, 2))
     assert [(f["event_id"], f["seq"]) for f in drain(outbox)] == [(str(E1), 1), (str(E2), 1), (str(E1), 2)]
     assert not outbox
@@ -239,7 +239,7 @@ def test_a_newer_frame_of_a_waiting_market_replaces_it_at_the_back_and_says_how_
 def test_a_snapshot_supersedes_what_waits_for_its_event_only() -> None:
     outbox = Outbox()
     outbox.put_update(E1, M1, frame(E1, M1, 1))
-    outbox.put_update(E2, M1, frame(E2, M1, 1))
+    outbox.put_update(E2, M3, frame(E2, M3, 1))
     outbox.put_update(E1, M2, frame(E1, M2, 2))
     outbox.put_snapshot(E1, '{"type":"snapshot","seq":2}')
     outbox.put_update(E1, M1, frame(E1, M1, 3))
@@ -259,7 +259,7 @@ def test_forgetting_an_event_drops_its_frames_and_its_snapshot() -> None:
     outbox = Outbox()
     outbox.put_snapshot(E1, '{"type":"snapshot"}')
     outbox.put_update(E1, M1, frame(E1, M1, 1))
-    outbox.put_update(E2, M1, frame(E2, M1, 1))
+    outbox.put_update(E2, M3, frame(E2, M3, 1))
     outbox.forget_event(E1)
     assert [f["event_id"] for f in drain(outbox)] == [str(E2)]
 
