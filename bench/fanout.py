@@ -13,9 +13,11 @@ Phases, each for `seconds`:
   bounds it far below what fan-out can carry, so the phases below drive the fan-out directly:
 - `feed`: an open-loop feed of price updates at an offered rate, each taken by the catalogue's read model as a market
   another node committed arrives through the market channel (`Catalog.take_markets`), up to MAX_PER_TURN per turn of
-  the event loop. `<mode>_sat` offers SATURATE updates/s (more than the node can send): what it delivers per second
-  is its capacity, conflation absorbing the rest; `<mode>_lat` then offers half the capacity just measured: its p99
-  is the latency at a high but sustainable rate. Each update is stamped with the time it was due
+  the event loop. Capacity: a ramp of steps of `seconds`/2, the offered rate doubling from RAMP_FROM until less
+  than 80% of what was offered is delivered (`<mode>_ramp`: [offered, delivered/s, share] per step); the step that
+  delivered most is `<mode>_sat` (past it the node spends its time on updates conflated away before they are sent,
+  and delivers less). `<mode>_lat` then offers half the updates/s of `<mode>_sat`: its p99 is the latency at a
+  high but sustainable rate. Each update is stamped with the time it was due
   (`time.monotonic_ns()`, one clock for every process of the machine), so time spent waiting for the loop counts;
   the clients note when one odds frame in SAMPLE_EVERY arrived.
 - Modes: `single`, the contract's default (one frame per WebSocket message), then `batch`, the same clients
@@ -34,6 +36,7 @@ counted at the clients; `single_throughput_ratio` the same for the default mode.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import os
 import random
@@ -66,7 +69,9 @@ from sportsbook.platform import Platform
 CLIENTS = int(os.environ.get("SPORTSBOOK_BENCH_CLIENTS", "1000"))
 SUBSCRIPTIONS = 20  # events per client
 EVENTS = 100
-SATURATE = int(os.environ.get("SPORTSBOOK_BENCH_SATURATE", "6000"))  # updates/s offered to find the capacity
+# the offered rates (updates/s) the capacity ramp starts from, per mode, and the highest it tries
+RAMP_FROM = {"single": 200, "batch": 800}
+RAMP_TO = 12_800
 MAX_PER_TURN = 500  # updates the feed hands over per turn of the event loop, at most
 WRITERS = 8  # concurrent traders in the committed phase
 SAMPLE_EVERY = 50
@@ -86,6 +91,12 @@ def _server_counts() -> dict[str, float]:
     for reason in ("max_pending", "stalled"):
         out[f"dropped_{reason}"] = REGISTRY.get_sample_value("sportsbook_odds_dropped_total", {"reason": reason}) or 0.0
     return out
+
+
+def _renamed(key: str, prefix: str) -> str:
+    """`batch_at_1600_p99_ms` -> `batch_sat_p99_ms`."""
+    _mode, _at, rest = key.split("_", 2)
+    return f"{prefix}_{rest.split('_', 1)[1]}"
 
 
 def _free_port() -> int:
@@ -152,6 +163,33 @@ def _repriced(market: Market, rng: random.Random) -> Market:
     it)."""
     selections = tuple(replace(s, odds=Decimal(rng.choice(PRICES))) for s in market.selections)
     return replace(market, selections=selections, version=market.version + 1)
+
+
+class GcPauses:
+    """The collector's pauses in this process (gc.callbacks): the longest and their sum since the last reset."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self.longest = 0.0
+        self.total = 0.0
+        gc.callbacks.append(self._on)
+
+    def _on(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            pause = time.perf_counter() - self._started
+            self.longest = max(self.longest, pause)
+            self.total += pause
+
+    def reset(self) -> None:
+        self.longest = self.total = 0.0
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._on)
+
+
+GC = GcPauses()
 
 
 class Stamps:
@@ -235,6 +273,7 @@ async def _phase(
     await pool.reset(SAMPLE_EVERY)
     before = await pool.report()
     cpu_before = process_cpu_s(server_pid)
+    GC.reset()
     started = time.perf_counter()
     made = await drive()
     elapsed = time.perf_counter() - started
@@ -256,6 +295,8 @@ async def _phase(
         f"{name}_other_frames": {k: report[k] - before[k] for k in ("snapshots", "heartbeats", "other", "closed")},
         f"{name}_server": _server_counts(),
         f"{name}_client_cpu_share": round((report["cpu_s"] - before["cpu_s"]) / elapsed, 2),
+        f"{name}_gc_longest_pause_ms": round(GC.longest * 1000, 1),
+        f"{name}_gc_share": round(GC.total / elapsed, 3),
     }
     if cpu_before is not None and cpu_after is not None:
         figures[f"{name}_server_cpu_share"] = round((cpu_after - cpu_before) / elapsed, 2)
@@ -348,13 +389,14 @@ async def _platform_phases(
         pid = os.getpid()
         stamps = Stamps()
 
-        async def phase(name: str, drive: Callable[[], Any]) -> dict[str, Any]:
+        async def phase(name: str, drive: Callable[[], Any], record: bool = True) -> dict[str, Any]:
             found = await _phase(name, pool, drive, stamps, seconds, pid)
-            figures.update(found)
+            if record:
+                figures.update(found)
             echo(
                 f"{name}: {found[f'{name}_updates_per_s']} updates/s, {found[f'{name}_delivered_per_s']} delivered/s "
                 f"(share {found[f'{name}_delivered_share']}), p50 {found[f'{name}_p50_ms']} ms, "
-                f"p99 {found[f'{name}_p99_ms']} ms"
+                f"p99 {found[f'{name}_p99_ms']} ms, longest GC pause {found[f'{name}_gc_longest_pause_ms']} ms"
             )
             return found
 
@@ -365,12 +407,32 @@ async def _platform_phases(
             if offer is not None:
                 await pool.close_all()
                 await pool.connect(port, "/ws/odds", hellos, snapshots=CLIENTS * SUBSCRIPTIONS, subprotocol=offer)
-            saturated = await phase(
-                f"{mode}_sat", lambda: _drive_feed(platform, markets, seconds, SATURATE, stamps, seed=1)
-            )
-            capacity = saturated[f"{mode}_sat_delivered_per_s"] / (CLIENTS * SUBSCRIPTIONS / EVENTS)
-            figures[f"{mode}_lat_offered_per_s"] = round(capacity / 2)
-            half = capacity / 2
+            # capacity: the offered rate doubles until the node falls behind (past that, it spends its time on
+            # updates conflated away before they are sent, and delivers less): the best step is `<mode>_sat`
+            ramp: list[dict[str, Any]] = []
+            rate = RAMP_FROM[mode]
+            while rate <= RAMP_TO:
+                step = f"{mode}_at_{rate}"
+                ramp.append(
+                    await phase(
+                        step,
+                        functools.partial(_drive_feed, platform, markets, seconds / 2, rate, stamps, seed=1),
+                        record=False,
+                    )
+                )
+                if ramp[-1][f"{step}_delivered_share"] < 0.8:
+                    break
+                rate *= 2
+            best = max(ramp, key=lambda found: next(v for k, v in found.items() if k.endswith("_delivered_per_s")))
+            figures.update({_renamed(k, f"{mode}_sat"): v for k, v in best.items()})
+            figures[f"{mode}_ramp"] = [
+                [int(k.split("_")[2]), v, found[k.replace("_per_s", "_share")]]
+                for found in ramp
+                for k, v in found.items()
+                if k.endswith("_delivered_per_s")
+            ]
+            half = figures[f"{mode}_sat_delivered_per_s"] / (CLIENTS * SUBSCRIPTIONS / EVENTS) / 2
+            figures[f"{mode}_lat_offered_per_s"] = round(half)
             await phase(f"{mode}_lat", lambda: _drive_feed(platform, markets, seconds, half, stamps, seed=2))  # noqa: B023
         await pool.close_all()
     finally:
