@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -25,6 +26,10 @@ from sportsbook.feed.adapter import FeedAdapter
 from sportsbook.feed.service import FeedIngestion
 from sportsbook.idempotency.service import Idempotency
 from sportsbook.ledger.service import Ledger
+from sportsbook.odds import routes as odds_routes
+from sportsbook.odds.channel import MarketChannel
+from sportsbook.odds.memory import MemoryMarkets
+from sportsbook.odds.service import LiveOdds
 from sportsbook.ops import docs, health, metrics
 from sportsbook.ops.fastlane import FastLane
 from sportsbook.ops.http import install_error_handlers
@@ -50,6 +55,15 @@ def build_revocations(settings: Settings) -> RevocationChannel:
 
         return RedisRevocations(settings.redis_url)
     return MemoryRevocations()
+
+
+def build_market_channel(settings: Settings) -> MarketChannel:
+    """Redis pub/sub when `redis_url` is set (every node shares it), else the in-process channel."""
+    if settings.redis_url:
+        from sportsbook.odds.redis import RedisMarkets
+
+        return RedisMarkets(settings.redis_url)
+    return MemoryMarkets()
 
 
 def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
@@ -82,6 +96,15 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
         settlements=settlements,
         jobs=jobs,
         pricing=pricing,
+        odds=LiveOdds(
+            catalog,
+            build_market_channel(settings),
+            heartbeat_s=settings.odds_heartbeat_s,
+            max_pending=settings.odds_max_pending,
+            stall_s=settings.odds_stall_s,
+            max_subscriptions=settings.odds_max_subscriptions,
+            max_connections=settings.odds_max_connections,
+        ),
     )
 
 
@@ -91,6 +114,7 @@ async def start_platform(platform: Platform, *, relay: bool = True) -> None:
     await platform.players.start()
     await platform.catalog.start()
     await platform.pricing.start()
+    await platform.odds.start()
     await platform.betting.start()
     if relay and platform.settings.outbox_relay:
         await platform.relay.start()
@@ -99,6 +123,7 @@ async def start_platform(platform: Platform, *, relay: bool = True) -> None:
 
 async def stop_platform(platform: Platform) -> None:
     platform.started = False  # readiness fails first, so load balancers drain this node while it stops
+    await platform.odds.stop()
     await platform.betting.stop()
     await platform.relay.stop()
     await platform.players.stop()
@@ -166,7 +191,18 @@ def build_feed_adapter(settings: Settings, clock: Clock) -> FeedAdapter:
             node_id=settings.uof_node_id,
             clock=clock,
         )
-    raise ValueError("the simulator adapter is not wired yet")
+    from sportsbook.feed.simulated import SimulatorAdapter
+    from sportsbook.feed.simulator import SimulatorConfig
+
+    config = SimulatorConfig(
+        seed=settings.simulator_seed,
+        live_matches=settings.simulator_live_matches,
+        prematch_matches=settings.simulator_prematch_matches,
+        races=settings.simulator_races,
+        update_interval=timedelta(seconds=settings.simulator_update_s),
+        match_seconds_per_second=settings.simulator_speed,
+    )
+    return SimulatorAdapter(config, clock)
 
 
 async def run_feed(settings: Settings, stopping: asyncio.Event, *, ready: Callable[[], None] | None = None) -> None:
@@ -227,6 +263,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await start_platform(platform)
+        feed = build_feed(platform, build_feed_adapter(settings, platform.clock)) if settings.embedded_feed else None
+        if feed is not None:
+            await feed.start()
         worker = WorkerThread(settings) if settings.embedded_worker else None
         if worker is not None:
             await asyncio.to_thread(worker.start)
@@ -235,6 +274,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         try:
             yield
         finally:
+            if feed is not None:
+                await feed.stop()
             if worker is not None:
                 await asyncio.to_thread(worker.stop)
             await stop_platform(platform)
@@ -244,6 +285,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.platform = platform
     # Added before the error handlers' middleware, so it runs inside it (text with NUL never reaches a lane).
     app.add_middleware(FastLane, lanes={("POST", "/api/v1/bets"): betting_routes.post_bet_fast})
+    app.add_middleware(odds_routes.OddsLane)  # /ws/odds without the framework's layers: docs/odds.md
     install_error_handlers(app)
     install_openapi(app)
     install_request_context(app)
@@ -255,4 +297,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(catalog_routes.router)
     app.include_router(betting_routes.router)
     app.include_router(pricing_routes.router)
+    app.include_router(odds_routes.router)
     return app

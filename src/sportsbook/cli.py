@@ -110,7 +110,8 @@ def demo(port: Annotated[int, typer.Option(help="Port to listen on")] = 8000) ->
     """The whole platform on the embedded default (SQLite, in-process bus), seeded with demo users."""
     from sportsbook.db.migrate import upgrade
 
-    settings = Settings(embedded_worker=True)  # every role in one process: the worker on a thread of its own
+    # every role in one process: the worker on a thread of its own, the simulated feed in the API's loop
+    settings = Settings(embedded_worker=True, embedded_feed=True, feed_adapter="simulator")
     upgrade(settings.database_url)
     asyncio.run(_seed_demo(settings))
     typer.echo(f"Sportsbook demo on http://127.0.0.1:{port}  (API docs: http://127.0.0.1:{port}/docs)")

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     # their prepared statements), measured in bench/placement_http.py
     database_pool_size: int = Field(default=20, ge=1, le=200)
     broker_url: str | None = None  # amqp://... selects RabbitMQ; none means the in-process bus
-    redis_url: str | None = None  # redis://... : session revocations reach every node through its pub/sub
+    redis_url: str | None = None  # redis://... : session revocations and live odds reach every node by its pub/sub
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     gc_freeze: bool = True  # freeze the heap once the API has started (see ops/runtime.py); tests turn it off
@@ -71,6 +71,21 @@ class Settings(BaseSettings):
     uof_token: str = ""  # the provider's access token (x-access-token)
     uof_exchange: str = "unifiedfeed"
     uof_node_id: int | None = None
+    # the simulated feed (SPORTSBOOK_FEED_ADAPTER=simulator; docs/odds.md "The simulator")
+    simulator_seed: int = 1
+    simulator_live_matches: int = Field(default=20, ge=0, le=1000)
+    simulator_prematch_matches: int = Field(default=6, ge=0, le=1000)
+    simulator_races: int = Field(default=3, ge=0, le=100)
+    simulator_update_s: float = Field(default=5.0, gt=0, le=3600)  # a live match is repriced this often
+    simulator_speed: float = Field(default=9.0, gt=0, le=3600)  # match seconds per second: 90 minutes in 10
+    # live odds over WebSocket (`GET /ws/odds`, docs/odds.md): a heartbeat to every connection this often (the
+    # contract promises one at least every 10 s); a client is dropped (1013 slow_consumer) when this many markets
+    # wait for it, or when its socket has taken nothing for `odds_stall_s`
+    odds_heartbeat_s: float = Field(default=5.0, gt=0, le=10)
+    odds_max_pending: int = Field(default=2000, ge=1, le=1_000_000)
+    odds_stall_s: float = Field(default=10.0, gt=0, le=3600)
+    odds_max_subscriptions: int = Field(default=200, ge=1, le=100_000)  # events one connection may watch
+    odds_max_connections: int = Field(default=20_000, ge=1)  # per node; beyond, a connection is closed with 1013
 
     @cached_property
     def async_database_url(self) -> str:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sportsbook.events.relay import OutboxRelay
     from sportsbook.idempotency.service import Idempotency
     from sportsbook.ledger.service import Ledger
+    from sportsbook.odds.service import LiveOdds
     from sportsbook.players.service import Players
     from sportsbook.pricing.service import Pricing
     from sportsbook.wallet.service import Wallets
@@ -43,6 +44,7 @@ class Platform:
     settlements: Settlements
     jobs: SettlementJobs
     pricing: Pricing
+    odds: LiveOdds
     started: bool = field(default=False)
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 
 from sportsbook.core.clock import Clock
 from sportsbook.feed.adapter import FeedAdapter, Undecodable
 from sportsbook.feed.model import FeedMessage
-from sportsbook.feed.simulator import LIVE, PREMATCH, Simulator, SimulatorConfig
+from sportsbook.feed.simulator import LIVE, PREMATCH, SIMULATOR_MARKETS, Simulator, SimulatorConfig
+from sportsbook.feed.uof import MarketMapping
 
 DEFAULT_TICK = 0.2  # seconds
 
@@ -26,6 +27,8 @@ class SimulatorAdapter(FeedAdapter):
     manual clock on instead). The simulator starts at the clock's time when the adapter starts."""
 
     name = "simulator"
+    provider = "simulator"  # its event ids are its own, not a provider's: kept apart from real UOF ids
+    markets: Mapping[int, MarketMapping] = SIMULATOR_MARKETS
 
     def __init__(
         self,
