@@ -256,6 +256,11 @@ class Catalog:
 
     # --- the odds feed's writes (feed/service.py), in its unit of work ---
 
+    async def create_feed_event(self, draft: EventDraft) -> Event:
+        """`create_feed_event_in` in a unit of work of its own."""
+        async with unit_of_work(self.db) as uow:
+            return await self.create_feed_event_in(uow, draft)
+
     async def create_feed_event_in(self, uow: UnitOfWork, draft: EventDraft) -> Event:
         """An event an odds feed announced (its fixture), with its feed id, before or with its first markets."""
         event = model.build_event(draft, new_id=new_id, defaults=self.defaults, require_markets=False)

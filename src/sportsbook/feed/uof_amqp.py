@@ -29,7 +29,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustC
 from sportsbook.core.clock import Clock, SystemClock
 from sportsbook.feed.adapter import FeedAdapter, Undecodable
 from sportsbook.feed.model import FeedMessage
-from sportsbook.feed.uof import UOF_MARKETS, MarketMapping, UofError, decode
+from sportsbook.feed.uof import UOF_MARKETS, MarketMapping, UofError, decode, encode
 
 log = structlog.get_logger(__name__)
 
@@ -144,3 +144,38 @@ def routing_key(message: FeedMessage, *, priority: str = "hi") -> str:
     pre, live = ("-", "live") if message.producer == "live" else ("pre", "-")
     urn_type, _, event_id = message.event.rpartition(":")
     return f"{priority}.{pre}.{live}.{message.type.value}.-.{urn_type}.{event_id}.-"
+
+
+class UofPublisher:
+    """Publishes the feed's messages as UOF's XML under UOF's routing keys on a topic exchange: how the simulator
+    stands in for the provider's broker (the UOF adapter's integration test, an operator's staging setup)."""
+
+    def __init__(self, broker_url: str, *, exchange: str = UOF_EXCHANGE) -> None:
+        self.broker_url = broker_url
+        self.exchange_name = exchange
+        self._connection: AbstractRobustConnection | None = None
+        self._exchange: aio_pika.abc.AbstractExchange | None = None
+
+    async def start(self) -> None:
+        self._connection = await aio_pika.connect_robust(self.broker_url)
+        channel = await self._connection.channel()
+        self._exchange = await channel.declare_exchange(self.exchange_name, aio_pika.ExchangeType.TOPIC)
+
+    async def publish(self, messages: Sequence[FeedMessage]) -> int:
+        """Publish those UOF can express (`uof.encode`); how many were."""
+        if self._exchange is None:
+            raise RuntimeError("the publisher is not started")
+        sent = 0
+        for message in messages:
+            try:
+                body = encode(message)
+            except ValueError:
+                continue  # not expressible in UOF's XML (a race's placed result): the simulator's own feed carries it
+            await self._exchange.publish(aio_pika.Message(body), routing_key=routing_key(message))
+            sent += 1
+        return sent
+
+    async def stop(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
