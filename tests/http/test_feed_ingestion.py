@@ -39,6 +39,7 @@ from sportsbook.feed.model import (
     SnapshotComplete,
 )
 from sportsbook.feed.service import FeedIngestion
+from sportsbook.feed.simulator import RACE_WINNER_MARKET, SIMULATOR_MARKETS
 from sportsbook.feed.store import FeedStore
 from sportsbook.feed.uof import UOF_MARKETS, MarketMapping
 from tests.http.conftest import Account, Api
@@ -377,3 +378,40 @@ async def test_whatever_the_order_and_repeats_a_market_ends_at_its_newest_price(
     expected = {m.markets[0].outcomes[0].odds for m in messages if m.timestamp == at(base + newest)}
     home = prices(market_of(await event_view(api), "1x2"))["home"]
     assert Decimal(home) in expected
+
+
+class SimulatorMarketsAdapter(ScriptedAdapter):
+    """As the scripted adapter, with the simulator's markets (its race winner market among them)."""
+
+    markets = SIMULATOR_MARKETS
+
+
+async def test_a_runner_the_feed_takes_out_before_the_off_is_a_non_runner_with_rule_4(api: Api) -> None:
+    feed = build_feed(api.platform, SimulatorMarketsAdapter(), liveness=False)
+    race = "sr:stage:77"
+    runners = ("Red Rum", "Arkle", "Kauto Star", "Denman", "Sea Bird", "Frankel")
+    fixture = Fixture("horse_racing", "Ascot 14:30", T0 + timedelta(hours=1), runners=runners)
+    await feed.process(FixtureChange(producer="prematch", timestamp=at(0), event=race, fixture=fixture))
+    terms = (("ew_fraction", "1/4"), ("ew_places", "2"))
+    prices = ("3.00", "4.00", "5.00", "7.00", "9.00", "12.00")
+
+    def winner(seconds: float, out: str | None = None) -> OddsChange:
+        outcomes = tuple(OutcomeOdds(r, Decimal(p), active=r != out) for r, p in zip(runners, prices, strict=True))
+        market = MarketOdds(MarketRef(RACE_WINNER_MARKET, terms), FeedMarketStatus.ACTIVE, outcomes)
+        return OddsChange(producer="prematch", timestamp=at(seconds), event=race, markets=(market,))
+
+    await feed.process(winner(1))
+    await feed.flush()
+    report = await feed.process(winner(2, out="Arkle"))
+    assert any(c.startswith("non-runner Arkle at 4.00: Rule 4 deduction 1/4") for c in report.changed), report
+    await feed.flush()
+    event = api.platform.catalog.event_by_external_id("uof", race)
+    assert event is not None
+    market = event.markets[0]
+    assert market.each_way is not None
+    assert market.each_way.places == 2
+    status = {s.outcome: s.status.value for s in market.selections}
+    assert status["Arkle"] == "non_runner"
+    assert {v for k, v in status.items() if k != "Arkle"} == {"active"}
+    # the same state again withdraws nobody twice
+    assert not [c for c in (await feed.process(winner(3, out="Arkle"))).changed if c.startswith("non-runner")]

@@ -333,7 +333,11 @@ class FeedIngestion:
                 if created is None:
                     continue
                 known = created
+            held = self._book.get(known.market_id)
+            before = dict(held.prices) if held is not None else {}
             prices = self._stage_odds(known, odds, message, event.id)
+            if known.market_type == MarketType.WINNER.value and event.status is EventStatus.UPCOMING:
+                changed += await self._non_runners(known, odds, before)
             if self.explain:
                 changed.append(_describe(known, odds, prices))
             moved += 1
@@ -342,6 +346,25 @@ class FeedIngestion:
         if message.state is not None:
             changed += await self._event_state(event, message.state)
         return Report(message.type.value, message.event, tuple(changed), tuple(skipped))
+
+    async def _non_runners(
+        self, known: _Known, odds: MarketOdds, before: Mapping[UUID, tuple[Decimal, bool]]
+    ) -> list[str]:
+        """A runner the feed takes out before the off (its outcome inactive, priced before) is a non-runner: its
+        bets are void and Rule 4 deducts from the winning bets struck before, by its last price."""
+        withdrawn = []
+        for outcome in odds.outcomes:
+            selection_id = known.by_feed.get(outcome.outcome_id)
+            last = before.get(selection_id) if selection_id is not None else None
+            if outcome.active or selection_id is None or last is None or not last[1]:
+                continue
+            try:
+                deduction = await self.jobs.settlements.non_runner(known.market_id, selection_id, last[0])
+            except DomainError as exc:
+                withdrawn.append(f"non-runner {outcome.outcome_id} refused ({exc.code})")
+                continue
+            withdrawn.append(f"non-runner {outcome.outcome_id} at {last[0]}: Rule 4 deduction {deduction}")
+        return withdrawn
 
     def _stage_odds(
         self, known: _Known, odds: MarketOdds, message: OddsChange, event_id: UUID
