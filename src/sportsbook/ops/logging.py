@@ -105,9 +105,20 @@ def _render_json(_logger: WrappedLogger, _method: str, event_dict: EventDict) ->
     return orjson.dumps(line, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+_LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+}
+
+
 def _level_number(level: str) -> int:
-    number = logging.getLevelName(level.strip().upper())
-    if not isinstance(number, int):
+    # the standard levels only: a library may add its own to `logging` (uvicorn adds TRACE), which structlog
+    # has no logger for
+    number = _LEVELS.get(level.strip().upper())
+    if number is None:
         raise ValueError(f"unknown log level {level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
     return number
 
