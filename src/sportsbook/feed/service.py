@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -398,7 +398,7 @@ class FeedIngestion:
         if active and len(named) == len(known.selections) and all(n[3] is not None for n in active):
             total = sum((Fraction(n[3]) for n in active if n[3] is not None), Fraction(0))
             if total > 0:
-                margin = policy.margin_for(known.sport, _market_type(known.market_type))
+                margin = policy.margin_for(known.sport, MarketType(known.market_type))
                 fair = [Fraction(n[3]) / total for n in active if n[3] is not None]
                 ladder = apply_margin(fair, margin, min_odds=policy.min_odds, max_odds=policy.max_odds)
                 priced = {n[0]: p for n, p in zip(active, ladder, strict=True)}
@@ -750,20 +750,12 @@ class FeedIngestion:
             if book is not None:
                 self._stage(market.id, book)
 
-    def markets_of(self, producer: str) -> Sequence[UUID]:
-        """The markets a producer priced last (what its going down suspends)."""
-        return [m for m, b in self._book.items() if b.producer == producer]
-
 
 class _Skip(Exception):
     """A market of a message left alone, and why (its unit of work rolls back)."""
 
 
 _DEFAULT_POLICY = PricingPolicy(Decimal("0.05"))
-
-
-def _market_type(value: str) -> MarketType:
-    return MarketType(value)
 
 
 def _describe(known: _Known, odds: MarketOdds, prices: Mapping[UUID, tuple[Decimal, bool]]) -> str:
