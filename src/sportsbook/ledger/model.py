@@ -39,6 +39,7 @@ class AccountKind(enum.StrEnum):
     BETS_IN_PLAY = "bets_in_play"  # house: stakes of open bets
     REVENUE = "revenue"  # house: gross gaming revenue
     PSP_CLEARING = "psp_clearing"  # house: money in flight with a payment connector (sub = connector)
+    PSP_FEES = "psp_fees"  # house: what the payment connectors charged
     ADJUSTMENTS = "adjustments"  # house: counterpart of manual credits and debits
     EQUITY = "equity"  # house: counterpart for tests, benchmarks and opening balances
     RECEIVABLE = "receivable"  # house, sub = player: what a player owes after a resettlement took back winnings

@@ -21,7 +21,9 @@ from sportsbook.core.money import MAX_AMOUNT
 from sportsbook.ledger.model import HOUSE, AccountKey, AccountKind, Flag, Phase, Result, Transfer, TransferRequest
 
 __all__ = [
+    "BookFee",
     "Counterpart",
+    "HoldCash",
     "MoveCash",
     "Movements",
     "PayReturn",
@@ -40,6 +42,7 @@ STAKE = "bet_stake"
 STAKE_REFUND = "bet_stake_refund"
 RETURN = "bet_return"
 TAKE_BACK = "bet_resettle"
+FEE = "psp_fee"
 _CLOSES_UNDER_HOLD_CODE = ""
 
 Ids = Sequence[int | None]  # the ids of a verb's `accounts()`, in order; None where the account does not exist
@@ -50,6 +53,7 @@ class Counterpart(enum.StrEnum):
 
     ADJUSTMENTS = "adjustments"  # staff adjustments
     EQUITY = "equity"  # opening balances, tests and benchmarks
+    PSP_CLEARING = "psp_clearing"  # money in flight with a payment connector (`sub`: the connector's name)
 
 
 def cash_of(player_id: UUID, currency: str) -> AccountKey:
@@ -184,6 +188,9 @@ class TakeBackReturn:
     currency: str
     amount: int
     reference: str
+    code: str = TAKE_BACK
+    counterpart: Counterpart | None = None  # None: house revenue (a resettled bet); else that house account
+    sub: str = ""
 
     @property
     def ids(self) -> tuple[UUID, ...]:
@@ -191,11 +198,10 @@ class TakeBackReturn:
 
     def accounts(self) -> tuple[AccountKey, ...]:
         """Cash, revenue, and the receivable (found; the ledger creates it only when something is owed)."""
-        return (
-            cash_of(self.player_id, self.currency),
-            revenue_in(self.currency),
-            receivable_of(self.player_id, self.currency),
+        house = (
+            revenue_in(self.currency) if self.counterpart is None else _house(self.counterpart, self.currency, self.sub)
         )
+        return cash_of(self.player_id, self.currency), house, receivable_of(self.player_id, self.currency)
 
     def refusal(self, ids: Ids) -> Result | None:
         """Why the take-back cannot apply whatever the balances, if it cannot."""
@@ -216,12 +222,12 @@ class TakeBackReturn:
         if from_cash:
             out.append(
                 TransferRequest(
-                    cash_id, cash, revenue, from_cash, code=TAKE_BACK, reference=self.reference, linked=owed > 0
+                    cash_id, cash, revenue, from_cash, code=self.code, reference=self.reference, linked=owed > 0
                 )
             )
         if owed:
             assert receivable is not None
-            out.append(TransferRequest(owed_id, receivable, revenue, owed, code=TAKE_BACK, reference=self.reference))
+            out.append(TransferRequest(owed_id, receivable, revenue, owed, code=self.code, reference=self.reference))
         return tuple(out)
 
     def replay(self, ids: Ids, cash_part: Transfer | None, owed_part: Transfer | None) -> Result:
@@ -234,7 +240,7 @@ class TakeBackReturn:
             if row is None:
                 continue
             fields = (row.debit_account_id, row.credit_account_id, row.flags, row.code, row.reference)
-            same = fields == (debit, revenue, Flag.NONE, TAKE_BACK, self.reference)
+            same = fields == (debit, revenue, Flag.NONE, self.code, self.reference)
             if not same:
                 return Result.EXISTS_WITH_DIFFERENT_FIELDS
             total += row.amount
@@ -288,13 +294,14 @@ class MoveCash:
     reference: str
     counterpart: Counterpart = Counterpart.ADJUSTMENTS
     credit: bool = True
+    sub: str = ""  # which of the counterpart's accounts (a connector's clearing)
 
     @property
     def ids(self) -> tuple[UUID, ...]:
         return (self.transfer_id,)
 
     def accounts(self) -> tuple[AccountKey, ...]:
-        return cash_of(self.player_id, self.currency), AccountKey(HOUSE, self.counterpart.value, self.currency)
+        return cash_of(self.player_id, self.currency), _house(self.counterpart, self.currency, self.sub)
 
     def transfers(self, ids: Ids) -> tuple[TransferRequest, ...] | Result:
         cash, house = ids
@@ -306,7 +313,78 @@ class MoveCash:
         )
 
 
-Verb = ReserveStake | VoidHold | PostStake | PayReturn | TakeBackReturn | ReserveStakeAgain | MoveCash
+@dataclass(frozen=True, slots=True)
+class HoldCash:
+    """Hold a player's cash bound for a house counterpart: pending player cash -> (player reserved) ->
+    counterpart (a withdrawal on its way to the PSP, a refund); posted or voided later like a stake's hold."""
+
+    transfer_id: UUID
+    player_id: UUID
+    currency: str
+    amount: int
+    code: str
+    reference: str
+    counterpart: Counterpart
+    sub: str = ""
+
+    @property
+    def ids(self) -> tuple[UUID, ...]:
+        return (self.transfer_id,)
+
+    def accounts(self) -> tuple[AccountKey, ...]:
+        return cash_of(self.player_id, self.currency), _house(self.counterpart, self.currency, self.sub)
+
+    def transfers(self, ids: Ids) -> tuple[TransferRequest, ...] | Result:
+        cash, house = ids
+        if cash is None or house is None:
+            return Result.ACCOUNT_NOT_FOUND
+        return (
+            TransferRequest(
+                self.transfer_id, cash, house, self.amount, Phase.PENDING, code=self.code, reference=self.reference
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BookFee:
+    """A PSP's fee on a payment: house PSP fees -> the connector's clearing (what the PSP owes the house shrinks
+    by the fee). Booked on the shard of the payment's player, whose cash it names only to find that shard."""
+
+    transfer_id: UUID
+    player_id: UUID
+    currency: str
+    amount: int
+    connector: str
+    reference: str
+
+    @property
+    def ids(self) -> tuple[UUID, ...]:
+        return (self.transfer_id,)
+
+    def accounts(self) -> tuple[AccountKey, ...]:
+        return (
+            cash_of(self.player_id, self.currency),
+            AccountKey(HOUSE, AccountKind.PSP_FEES, self.currency),
+            _house(Counterpart.PSP_CLEARING, self.currency, self.connector),
+        )
+
+    def transfers(self, ids: Ids) -> tuple[TransferRequest, ...] | Result:
+        _cash, fees, clearing = ids
+        if fees is None or clearing is None:
+            return Result.ACCOUNT_NOT_FOUND
+        refused = _amount_refused(self.amount)
+        if refused is not None:
+            return refused
+        return (TransferRequest(self.transfer_id, fees, clearing, self.amount, code=FEE, reference=self.reference),)
+
+
+def _house(counterpart: Counterpart, currency: str, sub: str) -> AccountKey:
+    return AccountKey(HOUSE, counterpart.value, currency, sub)
+
+
+Verb = (
+    ReserveStake | VoidHold | PostStake | PayReturn | TakeBackReturn | ReserveStakeAgain | MoveCash | HoldCash | BookFee
+)
 
 
 class Movements:
@@ -351,6 +429,21 @@ class Movements:
         positive (`amount_must_be_positive`): a bet that paid nothing has nothing to take back."""
         self._verbs.append(TakeBackReturn(transfer_ids, player_id, currency, amount, reference))
 
+    def take_back_cash(
+        self,
+        transfer_ids: tuple[UUID, UUID],
+        player_id: UUID,
+        currency: str,
+        amount: int,
+        code: str,
+        reference: str,
+        counterpart: Counterpart,
+        sub: str = "",
+    ) -> None:
+        """Take `amount` from the player back to the house `counterpart` (a chargeback to the connector's
+        clearing): from their cash as far as it covers it, the rest booked as owed by the player."""
+        self._verbs.append(TakeBackReturn(transfer_ids, player_id, currency, amount, reference, code, counterpart, sub))
+
     def reserve_stake_again(
         self, refund_id: UUID, hold_id: UUID, player_id: UUID, currency: str, amount: int, reference: str
     ) -> None:
@@ -366,9 +459,10 @@ class Movements:
         code: str,
         reference: str,
         counterpart: Counterpart = Counterpart.ADJUSTMENTS,
+        sub: str = "",
     ) -> None:
-        """Credit `amount` to the player's cash from the house `counterpart`."""
-        self._verbs.append(MoveCash(transfer_id, player_id, currency, amount, code, reference, counterpart))
+        """Credit `amount` to the player's cash from the house `counterpart` (`sub`: which of its accounts)."""
+        self._verbs.append(MoveCash(transfer_id, player_id, currency, amount, code, reference, counterpart, sub=sub))
 
     def debit_cash(
         self,
@@ -379,11 +473,37 @@ class Movements:
         code: str,
         reference: str,
         counterpart: Counterpart = Counterpart.ADJUSTMENTS,
+        sub: str = "",
     ) -> None:
         """Debit `amount` from the player's cash to the house `counterpart` (never below zero)."""
         self._verbs.append(
-            MoveCash(transfer_id, player_id, currency, amount, code, reference, counterpart, credit=False)
+            MoveCash(transfer_id, player_id, currency, amount, code, reference, counterpart, credit=False, sub=sub)
         )
+
+    def hold_cash(
+        self,
+        transfer_id: UUID,
+        player_id: UUID,
+        currency: str,
+        amount: int,
+        code: str,
+        reference: str,
+        counterpart: Counterpart,
+        sub: str = "",
+    ) -> None:
+        """Hold `amount` of the player's cash bound for the house `counterpart` (`insufficient_funds` beyond
+        their cash); `post_hold` or `void_hold` closes it."""
+        self._verbs.append(HoldCash(transfer_id, player_id, currency, amount, code, reference, counterpart, sub))
+
+    def post_hold(self, transfer_id: UUID, hold_id: UUID, amount: int) -> None:
+        """Post `amount` of a hold to where it was bound, releasing the rest to cash (0 < amount <= held)."""
+        self._verbs.append(PostStake(transfer_id, hold_id, amount))
+
+    def book_fee(
+        self, transfer_id: UUID, player_id: UUID, currency: str, amount: int, connector: str, reference: str
+    ) -> None:
+        """Book a connector's fee on a payment of this player's (PSP fees <- the connector's clearing)."""
+        self._verbs.append(BookFee(transfer_id, player_id, currency, amount, connector, reference))
 
 
 def verb_result(results: Sequence[Result]) -> Result:

@@ -49,3 +49,21 @@ class SessionStartedV1(Typed):
 
     def payload(self) -> dict[str, Any]:
         return {"player_id": str(self.player_id), "session_id": str(self.session_id)}
+
+
+@dataclass(frozen=True, slots=True)
+class KycChangedV1(Typed):
+    """Staff set a player's KYC status."""
+
+    TYPE: ClassVar[str] = "player.kyc_changed"
+
+    player_id: UUID
+    status: str
+    staff_id: UUID
+    occurred_at: datetime
+
+    def key(self) -> str:
+        return str(self.player_id)
+
+    def payload(self) -> dict[str, Any]:
+        return {"player_id": str(self.player_id), "status": self.status, "staff_id": str(self.staff_id)}

@@ -14,7 +14,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 from zxcvbn import zxcvbn
 
-from sportsbook.core.errors import Conflict, DomainError, Forbidden, InvalidRequest, Unauthorized
+from sportsbook.core.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound, Unauthorized
 from sportsbook.core.money import check_currency
 
 MIN_AGE_YEARS = 18
@@ -45,6 +45,21 @@ class Status(StrEnum):
 
     ACTIVE = "active"
     DISABLED = "disabled"
+
+
+class Kyc(StrEnum):
+    """Where a player's identity check stands (know your customer): only a verified player may withdraw."""
+
+    UNVERIFIED = "unverified"
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class PlayerNotFound(NotFound):
+    """No player has this id."""
+
+    code = "player_not_found"
 
 
 class EmailTaken(Conflict):

@@ -14,7 +14,7 @@ from sportsbook.core.errors import RateLimited
 from sportsbook.core.money import InvalidCurrency
 from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
-from sportsbook.players.auth import bearer_token, current_user
+from sportsbook.players.auth import bearer_token, current_user, require_role
 from sportsbook.players.model import (
     AccountDisabled,
     AccountLocked,
@@ -22,7 +22,10 @@ from sportsbook.players.model import (
     InvalidCountry,
     InvalidCredentials,
     InvalidEmail,
+    Kyc,
+    PlayerNotFound,
     Principal,
+    Role,
     Underage,
     WeakPassword,
 )
@@ -82,6 +85,7 @@ class MeOut(BaseModel):
     currency: str | None
     date_of_birth: date | None
     created_at: datetime
+    kyc_status: str | None = Field(default=None, description="A player's identity check: only `verified` may withdraw")
 
 
 @router.post(
@@ -137,4 +141,32 @@ async def me(user: Principal = Depends(current_user), platform: Platform = Depen
         currency=profile.currency,
         date_of_birth=profile.date_of_birth,
         created_at=profile.created_at,
+        kyc_status=profile.kyc_status.value if profile.role is Role.PLAYER else None,
     )
+
+
+class KycIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Kyc
+
+
+class KycOut(BaseModel):
+    player_id: UUID
+    kyc_status: Kyc
+
+
+@router.put(
+    "/api/v1/admin/players/{player_id}/kyc",
+    response_model=KycOut,
+    responses=error_responses(PlayerNotFound),
+)
+async def put_kyc(
+    player_id: UUID,
+    body: KycIn,
+    staff: Principal = Depends(require_role(Role.PAYMENTS, Role.RISK, Role.SUPPORT)),
+    platform: Platform = Depends(get_platform),
+) -> KycOut:
+    """Set a player's KYC status: only a `verified` player may withdraw."""
+    profile = await platform.players.set_kyc(player_id, body.status, staff.id)
+    return KycOut(player_id=profile.id, kyc_status=profile.kyc_status)

@@ -25,13 +25,15 @@ from sportsbook.core.ids import new_id
 from sportsbook.db.engine import Database
 from sportsbook.db.unit_of_work import reading, unit_of_work
 from sportsbook.players import model, store
-from sportsbook.players.events import PlayerRegisteredV1, SessionStartedV1
+from sportsbook.players.events import KycChangedV1, PlayerRegisteredV1, SessionStartedV1
 from sportsbook.players.model import (
     AccountDisabled,
     InvalidCredentials,
     InvalidEmail,
+    Kyc,
     LockoutPolicy,
     LoginState,
+    PlayerNotFound,
     Principal,
     Role,
     Status,
@@ -67,6 +69,7 @@ class Profile:
     currency: str | None
     date_of_birth: date | None
     created_at: datetime
+    kyc_status: Kyc = Kyc.UNVERIFIED
 
 
 def token_hash(token: str) -> str:
@@ -243,7 +246,16 @@ class Players:
             currency=user.currency,
             date_of_birth=user.date_of_birth,
             created_at=user.created_at,
+            kyc_status=user.kyc_status,
         )
+
+    async def set_kyc(self, player_id: UUID, status: Kyc, staff_id: UUID) -> Profile:
+        """Set a player's KYC status (staff), with `player.kyc_changed`; `player_not_found` for anyone else."""
+        async with unit_of_work(self._db) as uow:
+            if not await uow.store(PlayerStore).set_kyc(player_id, status):
+                raise PlayerNotFound()
+            await uow.outbox.add([KycChangedV1(player_id, status.value, staff_id, self._clock.now())])
+        return await self.profile(player_id)
 
     async def _open_session(self, user: store.UserRecord, password: str) -> tuple[str, datetime]:
         token = secrets.token_urlsafe(32)

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sportsbook.core.clock import utc
 from sportsbook.db.metadata import metadata
-from sportsbook.players.model import EmailTaken, LoginState, Principal, Role, Status
+from sportsbook.players.model import EmailTaken, Kyc, LoginState, Principal, Role, Status
 
 users = Table(
     "users",
@@ -40,12 +40,14 @@ users = Table(
     Column("country", String(2), nullable=True),  # staff have none
     Column("currency", String(3), nullable=True),  # staff hold no wallet
     Column("status", String(16), nullable=False),
+    Column("kyc_status", String(16), nullable=False, server_default="unverified"),
     Column("failed_logins", Integer, nullable=False, server_default="0"),
     Column("locked_until", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("failed_logins >= 0", name="failed_logins_non_negative"),
     CheckConstraint("role IN ('player', 'admin', 'trader', 'risk', 'payments', 'support')", name="role_known"),
     CheckConstraint("status IN ('active', 'disabled')", name="status_known"),
+    CheckConstraint("kyc_status IN ('unverified', 'pending', 'verified', 'rejected')", name="kyc_status_known"),
     # A player always has a wallet currency, a country and a date of birth; staff never need them.
     CheckConstraint(
         "role <> 'player' OR (currency IS NOT NULL AND country IS NOT NULL AND date_of_birth IS NOT NULL)",
@@ -81,6 +83,7 @@ class UserRecord:
     status: Status
     login: LoginState
     created_at: datetime
+    kyc_status: Kyc = Kyc.UNVERIFIED
 
     def principal(self) -> Principal:
         return Principal(id=self.id, email=self.email, role=self.role, currency=self.currency)
@@ -117,6 +120,7 @@ def _user(m: RowMapping) -> UserRecord:
         status=Status(m["status"]),
         login=LoginState(failed_logins=m["failed_logins"], locked_until=_aware(m["locked_until"])),
         created_at=utc(m["created_at"]),
+        kyc_status=Kyc(m["kyc_status"]),
     )
 
 
@@ -161,6 +165,15 @@ class PlayerStore:
         conn = self.conn
         row = (await conn.execute(select(users).where(users.c.email == email))).mappings().first()
         return None if row is None else _user(row)
+
+    async def set_kyc(self, user_id: UUID, status: Kyc) -> bool:
+        """Set a player's KYC status; False if no player has this id."""
+        result = await self.conn.execute(
+            update(users)
+            .where(users.c.id == user_id, users.c.role == Role.PLAYER.value)
+            .values(kyc_status=status.value)
+        )
+        return bool(result.rowcount == 1)
 
     async def user_by_id(self, user_id: UUID) -> UserRecord | None:
         conn = self.conn

@@ -18,8 +18,8 @@ from sportsbook.idempotency.service import Once, idempotency_key
 from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
 from sportsbook.players.auth import current_player, require_role
-from sportsbook.players.model import Principal, Role
-from sportsbook.wallet.service import Adjustment, PlayerNotFound
+from sportsbook.players.model import PlayerNotFound, Principal, Role
+from sportsbook.wallet.service import Adjustment
 
 router = APIRouter(tags=["wallet"])
 

@@ -6,20 +6,15 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from sportsbook.core.clock import Clock
-from sportsbook.core.errors import InsufficientFunds, InvalidCursor, InvalidRequest, NotFound
+from sportsbook.core.errors import InsufficientFunds, InvalidCursor, InvalidRequest
 from sportsbook.core.ids import derived_id
 from sportsbook.core.money import check_amount
 from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.ledger.service import Ledger, StatementLine
 from sportsbook.ledger.verbs import Movements, Result
+from sportsbook.players.model import PlayerNotFound
 from sportsbook.wallet.events import WalletAdjustedV1
 from sportsbook.wallet.store import WalletStore
-
-
-class PlayerNotFound(NotFound):
-    """No player has this id."""
-
-    code = "player_not_found"
 
 
 @dataclass(frozen=True, slots=True)

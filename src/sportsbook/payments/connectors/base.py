@@ -200,5 +200,5 @@ class Connector(ABC):
         """Set a simulated connector's switches (a real PSP's connector refuses)."""
         raise NotImplementedError(f"{self.name} is not simulated")
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - most connectors hold nothing to release
         """Release connections."""
