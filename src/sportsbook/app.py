@@ -20,6 +20,7 @@ from sportsbook.catalog.service import Catalog
 from sportsbook.config import Settings
 from sportsbook.core.clock import Clock, SystemClock
 from sportsbook.db.engine import Database
+from sportsbook.events.bus import EventBus
 from sportsbook.events.factory import build_bus
 from sportsbook.events.relay import OutboxRelay
 from sportsbook.feed.adapter import FeedAdapter
@@ -36,6 +37,8 @@ from sportsbook.ops.http import install_error_handlers
 from sportsbook.ops.logging import configure_logging, install_request_context
 from sportsbook.ops.openapi import install_openapi
 from sportsbook.ops.runtime import freeze_heap
+from sportsbook.payments import routes as payments_routes
+from sportsbook.payments.service import Payments
 from sportsbook.platform import Platform
 from sportsbook.players import routes as players_routes
 from sportsbook.players.revocation.channel import RevocationChannel
@@ -81,6 +84,7 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
     jobs = SettlementJobs(
         db, clock, settlements, bus, lease_s=settings.settlement_lease_s, poll_s=settings.settlement_poll_s
     )
+    payments = build_payments(settings, db, ledger, players, clock, bus, node=catalog.node)
     return Platform(
         settings=settings,
         clock=clock,
@@ -105,7 +109,94 @@ def build_platform(settings: Settings, clock: Clock | None = None) -> Platform:
             max_subscriptions=settings.odds_max_subscriptions,
             max_connections=settings.odds_max_connections,
         ),
+        payments=payments,
+        payments_key=settings.payments_fingerprint_key.encode(),
     )
+
+
+def build_payments(
+    settings: Settings, db: Database, ledger: Ledger, players: Players, clock: Clock, bus: EventBus, *, node: str
+) -> Payments:
+    """Payments through the connectors the settings name: the simulated PSPs (their webhooks delivered to this
+    node's own handler, late, twice or out of order now and then, as a PSP's are), and Stripe's when its key is
+    set."""
+    from sportsbook.payments import routing
+    from sportsbook.payments.bins import BinTable
+    from sportsbook.payments.breakers import Breakers
+    from sportsbook.payments.connectors.base import Connector
+    from sportsbook.payments.connectors.simulated import PROFILES, SimulatedConnector, WebhookChaos, with_seed
+    from sportsbook.payments.service import RoutingConfig
+
+    names = [n.strip() for n in settings.payments_connectors.split(",") if n.strip()]
+    if settings.stripe_api_key and "stripe" not in names:
+        names.append("stripe")
+    handler: list[Payments] = []
+
+    async def deliver(name: str, body: bytes, headers: dict[str, str]) -> None:
+        await handler[0].webhook(name, body, headers)
+
+    scale = settings.payments_sim_latency_scale
+    chaos = WebhookChaos(
+        delay_ms=(20 * scale, 3000 * scale),
+        duplicate_rate=0.05,
+        reorder_rate=0.1,
+        reorder_window_ms=1000 * scale,
+        seed=settings.payments_sim_seed,
+    )
+    connectors: dict[str, Connector] = {}
+    for name in names:
+        if name in PROFILES:
+            connectors[name] = SimulatedConnector(
+                with_seed(PROFILES[name], settings.payments_sim_seed),
+                clock=clock,
+                latency_scale=scale,
+                webhook_secret=settings.payments_sim_webhook_secret,
+                deliver=deliver,
+                chaos=chaos,
+            )
+        elif name == "stripe":
+            from sportsbook.payments.connectors.stripe import StripeConnector
+
+            if not settings.stripe_api_key:
+                raise ValueError("the stripe connector needs SPORTSBOOK_STRIPE_API_KEY")
+            connectors[name] = StripeConnector(
+                api_key=settings.stripe_api_key,
+                base_url=settings.stripe_base_url,
+                webhook_secret=settings.stripe_webhook_secret,
+                timeout_s=settings.payments_call_timeout_s,
+            )
+        else:
+            raise ValueError(f"unknown payment connector {name!r} in SPORTSBOOK_PAYMENTS_CONNECTORS")
+    rules = routing.DEFAULT_RULES
+    if settings.payments_rules_file:
+        with open(settings.payments_rules_file, encoding="utf-8") as f:
+            rules = routing.rules_from_json(f.read())
+    policy = routing.Policy(adaptive=settings.payments_adaptive, exploration=settings.payments_exploration)
+    payments = Payments(
+        db=db,
+        ledger=ledger,
+        profile_of_player=players.country_and_kyc,
+        clock=clock,
+        connectors=connectors,
+        routing=RoutingConfig(
+            rules,
+            {**routing.DEFAULT_CONNECTORS, "stripe": routing.ConnectorProfile("stripe", routing.FeeModel(150, 25))},
+            policy,
+        ),
+        breakers=Breakers(
+            clock,
+            fail_max=settings.payments_breaker_fail_max,
+            reset_timeout_s=settings.payments_breaker_reset_s,
+            names=list(connectors),
+        ),
+        bins=BinTable.shipped(),
+        fingerprint_key=settings.payments_fingerprint_key.encode(),
+        call_timeout_s=settings.payments_call_timeout_s,
+        bus=bus,
+        node=node,
+    )
+    handler.append(payments)
+    return payments
 
 
 async def start_platform(platform: Platform, *, relay: bool = True) -> None:
@@ -116,6 +207,7 @@ async def start_platform(platform: Platform, *, relay: bool = True) -> None:
     await platform.pricing.start()
     await platform.odds.start()
     await platform.betting.start()
+    await platform.payments.start()
     if relay and platform.settings.outbox_relay:
         await platform.relay.start()
     platform.started = True
@@ -125,6 +217,7 @@ async def stop_platform(platform: Platform) -> None:
     platform.started = False  # readiness fails first, so load balancers drain this node while it stops
     await platform.odds.stop()
     await platform.betting.stop()
+    await platform.payments.stop()
     await platform.relay.stop()
     await platform.players.stop()
     await platform.bus.stop()
@@ -145,6 +238,7 @@ async def run_worker(
     platform = build_platform(settings)
     await start_platform(platform, relay=relay)
     await platform.jobs.start()
+    platform.payments.start_resolver(every_s=5.0, older_than_s=platform.settings.payments_resolve_after_s)
     if freeze:
         freeze_heap()
     if ready is not None:
@@ -298,4 +392,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(betting_routes.router)
     app.include_router(pricing_routes.router)
     app.include_router(odds_routes.router)
+    app.include_router(payments_routes.router)
     return app

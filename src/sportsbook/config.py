@@ -86,6 +86,29 @@ class Settings(BaseSettings):
     odds_stall_s: float = Field(default=10.0, gt=0, le=3600)
     odds_max_subscriptions: int = Field(default=200, ge=1, le=100_000)  # events one connection may watch
     odds_max_connections: int = Field(default=20_000, ge=1)  # per node; beyond, a connection is closed with 1013
+    # payments (docs/payments.md): the connectors in play, comma-separated (routing orders them). The simulated
+    # PSPs are `sim-europa`, `sim-atlas` and `sim-harbour`; `stripe` joins when its API key is set.
+    payments_connectors: str = "sim-europa,sim-atlas,sim-harbour"
+    # the key of the cards' fingerprints (HMAC-SHA256): set a secret of your own in production; changing it makes
+    # every known card (block list, retry limits) unknown
+    payments_fingerprint_key: str = "sportsbook-development-fingerprint-key"
+    payments_call_timeout_s: float = Field(default=30.0, gt=0, le=300)  # the longest one PSP call may take
+    payments_rules_file: str | None = None  # routing rules as JSON (docs/payments.md); none: the built-in rules
+    payments_adaptive: bool = True  # order each rule's connectors by their learnt success rate
+    payments_exploration: float = Field(default=0.05, ge=0, le=1)  # share of payments routed in a random order
+    payments_breaker_fail_max: int = Field(default=5, ge=1)  # errors and timeouts in a row that open a breaker
+    payments_breaker_reset_s: float = Field(default=30.0, gt=0)  # an open breaker lets a probe through after this
+    payments_resolve_after_s: float = Field(default=30.0, gt=0)  # an unknown attempt this old is asked about
+    # the simulated PSPs: latency as in their profiles times this (0: they answer at once), their seed, and the
+    # secret their webhooks are signed with
+    payments_sim_latency_scale: float = Field(default=1.0, ge=0, le=100)
+    payments_sim_seed: int = 1
+    payments_sim_webhook_secret: str = "whsec_simulated_development_secret"
+    # Stripe (the `stripe` connector): its API key, base URL (Stripe's, or the local simulator's) and the secret
+    # of its webhook endpoint
+    stripe_api_key: str | None = None
+    stripe_base_url: str = "https://api.stripe.com"
+    stripe_webhook_secret: str = ""
 
     @cached_property
     def async_database_url(self) -> str:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sportsbook.idempotency.service import Idempotency
     from sportsbook.ledger.service import Ledger
     from sportsbook.odds.service import LiveOdds
+    from sportsbook.payments.service import Payments
     from sportsbook.players.service import Players
     from sportsbook.pricing.service import Pricing
     from sportsbook.wallet.service import Wallets
@@ -45,6 +46,8 @@ class Platform:
     jobs: SettlementJobs
     pricing: Pricing
     odds: LiveOdds
+    payments: Payments
+    payments_key: bytes  # the key of the cards' fingerprints
     started: bool = field(default=False)
 
 

@@ -52,6 +52,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "outbox_poll_s": 0.05,
         "gc_freeze": False,  # frozen garbage is never collected: a test run starts hundreds of apps
         "ledger_shards": 4,  # every test of the app runs on a sharded ledger: a batch spans shards, a bet does not
+        "payments_sim_latency_scale": 0.0,  # the simulated PSPs answer at once
     }
     values.update(overrides)
     return Settings(**values)

@@ -249,6 +249,11 @@ class Players:
             kyc_status=user.kyc_status,
         )
 
+    async def country_and_kyc(self, player_id: UUID) -> tuple[str | None, Kyc]:
+        """A player's country and KYC status (payments ask before a withdrawal)."""
+        profile = await self.profile(player_id)
+        return profile.country, profile.kyc_status
+
     async def set_kyc(self, player_id: UUID, status: Kyc, staff_id: UUID) -> Profile:
         """Set a player's KYC status (staff), with `player.kyc_changed`; `player_not_found` for anyone else."""
         async with unit_of_work(self._db) as uow:
