@@ -21,6 +21,9 @@ outcomes, and the memory is two floats per cell rather than a window of outcomes
 rather than ranking by its mean explores in proportion to uncertainty: a new or rarely used connector gets
 traffic until its counts say otherwise, and a settled one keeps its share. A segment with fewer than
 `min_observations` (effective) outcomes for a connector falls back to that connector's counts over all segments.
+The price of a short memory is noise: where the rules' order is already the best, sampling from ~50 outcomes
+(and from all segments' counts in a sparse segment) approves ~2 points fewer than the static order; where the
+best connector degrades, it approves ~8 points more (`sportsbook bench routing`).
 """
 
 from __future__ import annotations
