@@ -122,6 +122,7 @@ class StripeSimulator:
     cards: dict[str, _Card] = field(default_factory=dict)
     pending: dict[str, Authorisation] = field(default_factory=dict)  # a challenged intent's answer once passed
     idempotent: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)
+    in_flight: set[str] = field(default_factory=set)  # keys whose first request is still running
     events: list[Json] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -181,10 +182,20 @@ class StripeSimulator:
                         replay[2], replay[1], media_type="application/json",
                         headers={"Request-Id": request_id, "Idempotent-Replayed": "true"},
                     )  # fmt: skip
+                if key in self.in_flight:
+                    raise StripeApiError(
+                        409, "idempotency_error",
+                        "There is currently another in-progress request using this Idempotent Key.",
+                        code="idempotency_key_in_use",
+                    )  # fmt: skip
+                self.in_flight.add(key)
             try:
                 response = await handler(request, params)
             except StripeApiError as exc:
                 response = JSONResponse(exc.body, exc.status)
+            finally:
+                if key is not None:
+                    self.in_flight.discard(key)
             if request.method == "POST" and key is not None and response.status_code < 500:
                 self.idempotent[key] = (fingerprint, response.status_code, bytes(response.body))
         except StripeApiError as exc:

@@ -357,8 +357,10 @@ def _payout_result(payout: stripe.Payout) -> Result:
 
 
 def _failure(exc: stripe.StripeError) -> Result:
-    """A call that did not give Stripe's answer about the money. No connection, or a 5xx (Stripe documents a 500
-    as indeterminate): TIMEOUT, for a status query to resolve. A request Stripe refused (4xx): nothing moved."""
-    if isinstance(exc, stripe.APIConnectionError) or (exc.http_status or 0) >= 500:
+    """A call that did not give Stripe's answer about the money. No connection, a 5xx (Stripe documents a 500 as
+    indeterminate) or a 409 (the same key's first request still running): TIMEOUT, for a status query to resolve.
+    A request Stripe refused (another 4xx): nothing moved."""
+    status = exc.http_status or 0
+    if isinstance(exc, stripe.APIConnectionError) or status >= 500 or status == 409:
         return Result(Outcome.TIMEOUT, message=f"{type(exc).__name__}: {exc.user_message or ''}")
     return Result(Outcome.ERROR, message=f"{type(exc).__name__}: {exc.user_message or exc.code or ''}")
