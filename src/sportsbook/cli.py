@@ -27,6 +27,8 @@ feed_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(feed_app, name="feed")
+psp_sim_app = typer.Typer(help="Local simulators of PSPs' HTTP APIs, to test their connectors.", no_args_is_help=True)
+app.add_typer(psp_sim_app, name="psp-sim")
 
 DEMO_ADMIN = ("admin@demo.example.com", "Demo-Admin-Password-2026")
 DEMO_PLAYER = ("player@demo.example.com", "Demo-Player-Password-2026")
@@ -222,6 +224,33 @@ def bench(
     else:
         for key, value in figures.items():
             typer.echo(f"{key:>28}: {value}")
+
+
+@psp_sim_app.command("stripe")
+def psp_sim_stripe(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 12111,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    api_key: Annotated[str, typer.Option(help="The secret key clients must present")] = "sk_test_simulated",
+    webhook_url: Annotated[str | None, typer.Option(help="Where to POST signed webhooks")] = None,
+    webhook_secret: Annotated[str, typer.Option(help="The webhooks' signing secret")] = "whsec_simulated",
+    profile: Annotated[str, typer.Option(help="The simulated issuers' profile")] = "sim-atlas",
+    latency_scale: Annotated[float, typer.Option(help="Multiplies the profile's latency (0: none)")] = 1.0,
+) -> None:
+    """Serve a local simulator of Stripe's HTTP API (PaymentIntents, refunds, payouts, signed webhooks)."""
+    import uvicorn
+
+    from sportsbook.payments.connectors.simulated import PROFILES
+    from sportsbook.payments.stripe_sim import StripeSimulator
+
+    if profile not in PROFILES:
+        typer.echo(f"unknown profile {profile!r}: one of {', '.join(PROFILES)}", err=True)
+        raise typer.Exit(2)
+    simulator = StripeSimulator(
+        api_key=api_key, webhook_url=webhook_url, webhook_secret=webhook_secret, profile=PROFILES[profile],
+        latency_scale=latency_scale, public_url=f"http://{host}:{port}",
+    )  # fmt: skip
+    typer.echo(f"stripe simulator on http://{host}:{port}")
+    uvicorn.run(simulator.app(), host=host, port=port, log_config=None, access_log=False)
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
