@@ -316,6 +316,49 @@ register(
     ),
 )
 
+# Players' KYC (players/service.py) and payments (payments/service.py): risk, CRM and analytics follow money in and
+# out; every node follows the connectors' switches. No card data beyond what `payment_changed` names.
+register(
+    EventSchema(
+        "player.kyc_changed",
+        1,
+        "Staff set a player's KYC status.",
+        {
+            "player_id": "uuid: the player",
+            "status": "str: unverified, pending, verified or rejected",
+            "staff_id": "uuid: who set it",
+        },
+    ),
+    EventSchema(
+        "payments.payment_changed",
+        1,
+        "A deposit, withdrawal, refund or chargeback succeeded, failed, or waits for the player's 3-D Secure answer.",
+        {
+            "payment_id": "uuid: the payment",
+            "player_id": "uuid: whose money",
+            "direction": "str: deposit, withdrawal, refund or chargeback",
+            "status": "str: succeeded, failed or requires_action",
+            "amount": "int: minor units",
+            "currency": "str: ISO 4217",
+            "connector": "str or null: the connector that took it",
+            "decline_code": "str or null: why it failed",
+        },
+    ),
+    EventSchema(
+        "payments.connector_changed",
+        1,
+        "Staff switched a payment connector on or off, or changed a simulated connector's switches.",
+        {
+            "name": "str: the connector",
+            "enabled": "bool: routing may choose it",
+            "outage": "bool: a simulated outage",
+            "approval_rate": "float or null: a simulated approval rate (0..1), null for the connector's model",
+            "latency_ms": "float or null: a simulated median latency, null for the connector's model",
+            "staff_id": "uuid: who changed it",
+        },
+    ),
+)
+
 # Betting (betting/service.py): risk, CRM and analytics consumers follow a bet's life through these.
 register(
     EventSchema(

@@ -42,8 +42,10 @@ class Status(enum.StrEnum):
 
 
 class Direction(enum.StrEnum):
-    DEPOSIT = "deposit"
-    WITHDRAWAL = "withdrawal"
+    DEPOSIT = "deposit"  # card -> player's cash
+    WITHDRAWAL = "withdrawal"  # player's cash -> card
+    REFUND = "refund"  # a deposit (part of it) given back to its card by staff
+    CHARGEBACK = "chargeback"  # a deposit taken back by the cardholder's bank
 
 
 class DeclineClass(enum.StrEnum):

@@ -129,7 +129,9 @@ def _out(view: PaymentView) -> PaymentOut:
         connector=p.connector,
         decline_code=p.decline_code,
         attempts=[
-            AttemptOut(connector=a.connector, outcome=a.outcome.value if a.outcome else None, decline_code=a.decline_code)
+            AttemptOut(
+                connector=a.connector, outcome=a.outcome.value if a.outcome else None, decline_code=a.decline_code
+            )
             for a in view.attempts
         ],
         card=CardOut(
@@ -445,7 +447,10 @@ class BlockOut(BaseModel):
 
 @router.get("/api/v1/admin/payments/blocks", response_model=list[BlockOut])
 async def get_blocks(staff: Principal = Depends(_STAFF), platform: Platform = Depends(get_platform)) -> list[BlockOut]:
-    return [BlockOut(kind=b.kind, value=b.value, reason=b.reason, created_at=b.created_at) for b in await platform.payments.blocks()]
+    return [
+        BlockOut(kind=b.kind, value=b.value, reason=b.reason, created_at=b.created_at)
+        for b in await platform.payments.blocks()
+    ]
 
 
 @router.post("/api/v1/admin/payments/blocks", status_code=201, response_model=BlockOut)

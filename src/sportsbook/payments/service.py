@@ -830,7 +830,8 @@ class Payments:
         """A cardholder's dispute won at the PSP: the amount comes back from the player's cash, what it does not
         cover is booked as owed."""
         store = uow.store(PaymentStore)
-        attempt = await store.attempt(_uuid(event.reference))
+        reference = _uuid(event.reference)
+        attempt = await store.attempt(reference) if reference is not None else None
         deposit = await store.get(attempt.payment_id, for_update=True) if attempt else None
         if deposit is None or deposit.direction is not Direction.DEPOSIT or deposit.status is not Status.SUCCEEDED:
             return "unknown_reference"
@@ -944,7 +945,7 @@ class Payments:
             connector = self.connectors.get(attempt.connector)
             if connector is None:
                 continue
-            kind = Kind(attempt.operation) if attempt.operation in Kind else Kind.CHARGE
+            kind = Kind(attempt.operation)
             result = await self._call(attempt.connector, "status", connector.status(kind, str(attempt.reference)))
             if result.outcome in (Outcome.TIMEOUT, Outcome.ERROR):
                 continue

@@ -207,7 +207,7 @@ def _payment(m: Any) -> Payment:
     return Payment(
         id=m["id"],
         player_id=m["player_id"],
-        direction=Direction(m["direction"]) if m["direction"] in Direction else m["direction"],
+        direction=Direction(m["direction"]),
         status=Status(m["status"]),
         amount=m["amount"],
         currency=m["currency"],
