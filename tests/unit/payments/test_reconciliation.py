@@ -328,11 +328,11 @@ def test_only_settled_records_are_expected() -> None:
     ours = [
         booked("c", status="requires_action"),
         booked("r", REFUND, status="pending"),
-        booked("p", PAYOUT, status="succeeded"),  # a payout settles as paid
-        booked("x", CHARGEBACK, status="reversed"),
+        booked("p", PAYOUT, status="pending"),  # a payout the PSP has not paid yet
+        booked("x", CHARGEBACK, status="failed"),
     ]
     assert reconcile([], ours).missing == ()
-    assert [e.our_status for e in reconcile([row("p", PAYOUT)], ours).extra] == ["succeeded"]
+    assert [e.our_status for e in reconcile([row("p", PAYOUT)], ours).extra] == ["pending"]
 
 
 def test_our_records_holding_a_settled_operation_twice_is_a_bug_not_a_result() -> None:
