@@ -39,7 +39,7 @@ from sportsbook.events.bus import EventBus
 from sportsbook.events.model import Event
 from sportsbook.ledger.service import Ledger
 from sportsbook.ledger.verbs import Counterpart, Movements, Result
-from sportsbook.payments import model
+from sportsbook.payments import model, reconciliation
 from sportsbook.payments.bins import BinTable
 from sportsbook.payments.breakers import Breakers
 from sportsbook.payments.connectors.base import (
@@ -974,6 +974,67 @@ class Payments:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    # ---- reconciliation ----
+
+    async def reconcile(
+        self, text: str, *, since: datetime | None = None, until: datetime | None = None, book_fees: bool = True
+    ) -> reconciliation.Reconciliation:
+        """Match a PSP's settlement report against what we recorded, and book its fees through the ledger once
+        (a report imported again books nothing twice). Our side is what the report's connectors settled between
+        `since` and `until` (by default the report's own span, from a day before its first row), and whatever
+        the report names besides."""
+        report = reconciliation.parse_report(text)
+        connectors = sorted({r.connector for r in report.rows})
+        times = [r.settled_at for r in report.rows]
+        since = since or (min(times) - timedelta(days=1) if times else self.clock.now())
+        until = until or (max(times) if times else self.clock.now())
+        async with reading(self.db) as uow:
+            store = uow.store(PaymentStore)
+            found = {a.reference: (p, a) for p, a in await store.attempts_settled(connectors, since, until)}
+            named = [u for r in report.rows if (u := _uuid(r.reference)) is not None and u not in found]
+            found.update((a.reference, (p, a)) for p, a in await store.attempts_by_references(named))
+            booked = [_booked(p, a) for p, a in found.values()]
+            owners = {str(a.reference): p for p, a in found.values()}
+            for chargeback in await store.chargebacks_between(connectors, since, until):
+                charge = await store.approved_attempt(chargeback.parent_id) if chargeback.parent_id else None
+                if charge is not None:
+                    booked.append(
+                        reconciliation.Booked(
+                            reconciliation.SettlementType.CHARGEBACK,
+                            str(charge.reference),
+                            chargeback.connector or charge.connector,
+                            chargeback.amount,
+                            chargeback.currency,
+                            chargeback.status.value,
+                        )
+                    )
+                    owners.setdefault(str(charge.reference), chargeback)
+        result = reconciliation.reconcile(report, booked)
+        if book_fees and result.fees:
+            already = await self._book_fees(result.fees, owners)
+            result = replace(result, fees_already_booked=result.fees_already_booked + already)
+        return result
+
+    async def _book_fees(self, fees: Sequence[reconciliation.Fee], owners: Mapping[str, Payment]) -> int:
+        """Book each fee on its payment's player's shard (PSP fees <- the connector's clearing), 500 to a unit of
+        work; the transfer id is derived from the fee's key, so a fee is booked once whatever is imported again.
+        Returns how many were booked before."""
+        already = 0
+        for at in range(0, len(fees), 500):
+            moves = Movements()
+            async with unit_of_work(self.db) as uow:
+                for fee in fees[at : at + 500]:
+                    owner = owners[fee.reference]
+                    moves.book_fee(
+                        derived_id("psp_fee", fee.key), owner.player_id, fee.currency, fee.amount, fee.connector, fee.key
+                    )
+                results = await self.ledger.apply(uow, moves)
+            already += sum(1 for r in results if r is Result.EXISTS)
+            refused = [r for r in results if r not in (Result.OK, Result.EXISTS)]
+            if refused:
+                raise Conflict(f"the ledger refused {len(refused)} fees: {refused[0].value}")
+        return already
+
     # ---- reads ----
 
     async def view(self, payment_id: UUID, *, player_id: UUID | None = None) -> PaymentView:
@@ -1127,6 +1188,29 @@ class CardBlocked(Forbidden):
 
 class _Replay(IdempotencyKeyReused):
     """A concurrent request with the same Idempotency-Key got there first: retry to read its answer."""
+
+
+_SETTLEMENT_TYPE = {
+    "charge": reconciliation.SettlementType.CHARGE,
+    "refund": reconciliation.SettlementType.REFUND,
+    "payout": reconciliation.SettlementType.PAYOUT,
+}
+
+
+def _booked(payment: Payment, attempt: Attempt) -> reconciliation.Booked:
+    """What we recorded of one attempt, as reconciliation compares it: settled when the attempt was approved and
+    its payment succeeded (a capture of a payment another attempt had captured was given back)."""
+    settled = attempt.outcome is Outcome.APPROVED and payment.status is Status.SUCCEEDED
+    if settled and payment.direction is Direction.DEPOSIT and payment.psp_reference != attempt.psp_reference:
+        settled = False
+    return reconciliation.Booked(
+        _SETTLEMENT_TYPE[attempt.operation],
+        str(attempt.reference),
+        attempt.connector,
+        payment.amount,
+        payment.currency,
+        Status.SUCCEEDED.value if settled else (attempt.outcome.value if attempt.outcome else "unknown"),
+    )
 
 
 def _answer_changes(recorded: Outcome | None, new: Outcome) -> bool:

@@ -244,6 +244,10 @@ def _attempt(m: Any) -> Attempt:
     )
 
 
+def _joined(m: Any) -> tuple[Payment, Attempt]:
+    return _payment(m), _attempt({c.name: m[f"a_{c.name}"] for c in payment_attempts.c})
+
+
 def _payment_values(p: Payment) -> dict[str, Any]:
     card = p.card
     return {
@@ -445,6 +449,56 @@ class PaymentStore:
             .order_by(column)
         )
         return [RateRow(r.key or "unknown", int(r.attempts), int(r.approved or 0)) for r in rows]
+
+    async def attempts_settled(
+        self, connectors: Sequence[str], since: datetime, until: datetime
+    ) -> list[tuple[Payment, Attempt]]:
+        """Approved attempts at these connectors that finished in [since, until], with their payments."""
+        rows = await self.conn.execute(
+            sa.select(payments, *[c.label(f"a_{c.name}") for c in payment_attempts.c])
+            .select_from(payment_attempts.join(payments, payments.c.id == payment_attempts.c.payment_id))
+            .where(
+                payment_attempts.c.connector.in_(list(connectors)),
+                payment_attempts.c.outcome == Outcome.APPROVED.value,
+                payment_attempts.c.finished_at >= since,
+                payment_attempts.c.finished_at <= until,
+            )
+        )
+        return [_joined(r._mapping) for r in rows]
+
+    async def attempts_by_references(self, references: Sequence[UUID]) -> list[tuple[Payment, Attempt]]:
+        """Attempts with these references, with their payments."""
+        out: list[tuple[Payment, Attempt]] = []
+        for at in range(0, len(references), 500):
+            rows = await self.conn.execute(
+                sa.select(payments, *[c.label(f"a_{c.name}") for c in payment_attempts.c])
+                .select_from(payment_attempts.join(payments, payments.c.id == payment_attempts.c.payment_id))
+                .where(payment_attempts.c.reference.in_(list(references[at : at + 500])))
+            )
+            out.extend(_joined(r._mapping) for r in rows)
+        return out
+
+    async def chargebacks_between(self, connectors: Sequence[str], since: datetime, until: datetime) -> list[Payment]:
+        rows = await self.conn.execute(
+            sa.select(payments).where(
+                payments.c.direction == Direction.CHARGEBACK.value,
+                payments.c.connector.in_(list(connectors)),
+                payments.c.created_at >= since,
+                payments.c.created_at <= until,
+            )
+        )
+        return [_payment(r._mapping) for r in rows]
+
+    async def approved_attempt(self, payment_id: UUID) -> Attempt | None:
+        row = (
+            await self.conn.execute(
+                sa.select(payment_attempts).where(
+                    payment_attempts.c.payment_id == payment_id,
+                    payment_attempts.c.outcome == Outcome.APPROVED.value,
+                )
+            )
+        ).first()
+        return _attempt(row._mapping) if row is not None else None
 
     # ---- webhooks ----
 
