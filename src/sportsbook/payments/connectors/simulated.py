@@ -23,7 +23,7 @@ import hmac
 import io
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from importlib.resources import files
@@ -743,8 +743,3 @@ def simulated_connectors(
         )
         for name, profile in PROFILES.items()
     ]
-
-
-def with_seed(profile: SimProfile, seed: int) -> SimProfile:
-    """The same profile with another seed: another reproducible run of the same behaviour."""
-    return replace(profile, seed=seed)
