@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -124,7 +125,7 @@ def build_payments(
     from sportsbook.payments.bins import BinTable
     from sportsbook.payments.breakers import Breakers
     from sportsbook.payments.connectors.base import Connector
-    from sportsbook.payments.connectors.simulated import PROFILES, SimulatedConnector, WebhookChaos, with_seed
+    from sportsbook.payments.connectors.simulated import PROFILES, SimulatedConnector, WebhookChaos
     from sportsbook.payments.service import RoutingConfig
 
     names = [n.strip() for n in settings.payments_connectors.split(",") if n.strip()]
@@ -147,7 +148,8 @@ def build_payments(
     for name in names:
         if name in PROFILES:
             connectors[name] = SimulatedConnector(
-                with_seed(PROFILES[name], settings.payments_sim_seed),
+                # seed 1 keeps each profile's own seed; another seed is another reproducible run
+                dataclasses.replace(PROFILES[name], seed=PROFILES[name].seed + 100 * (settings.payments_sim_seed - 1)),
                 clock=clock,
                 latency_scale=scale,
                 webhook_secret=settings.payments_sim_webhook_secret,

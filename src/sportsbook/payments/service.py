@@ -53,6 +53,7 @@ from sportsbook.payments.connectors.base import (
     PayoutRequest,
     RefundRequest,
     Simulation,
+    UnhandledWebhook,
     WebhookEvent,
     WebhookType,
 )
@@ -112,6 +113,7 @@ WITHDRAWAL = "withdrawal"
 REFUND = "refund"
 CHARGEBACK = "chargeback"
 UNKNOWN_OUTCOMES = (None, Outcome.TIMEOUT)
+_SEARCH_LAG = timedelta(minutes=10)  # after this, a lagging PSP's "not found" is final
 
 
 class PaymentNotFound(NotFound):
@@ -413,9 +415,7 @@ class Payments:
             )
             if result.outcome is Outcome.TIMEOUT:
                 # unknown: ask before anything else, never retry blind
-                asked = await self._call(name, "status", connector.status(Kind.CHARGE, str(attempt.reference)))
-                if asked.outcome not in (Outcome.TIMEOUT, Outcome.ERROR):
-                    result = asked
+                result = await self._ask(name, Kind.CHARGE, attempt.reference, result)
             if result.outcome is not Outcome.REQUIRES_ACTION:
                 self.stats.record(name, segment, result.outcome is Outcome.APPROVED)
             ATTEMPTS.labels(
@@ -441,6 +441,17 @@ class Payments:
             return PaymentView(payment, tuple(attempts))  # done, challenged, stopped, or unknown
         payment = await self._fail(payment.id, last_code or "no_connector_available")
         return PaymentView(payment, tuple(attempts))
+
+    async def _ask(self, name: str, kind: Kind, reference: UUID, timed_out: PspResult) -> PspResult:
+        """A status query after a timeout: what the PSP says, or still `timed_out` when it cannot tell yet (no
+        answer, or "not found" from a PSP whose search lags behind what it took)."""
+        connector = self.connectors[name]
+        asked = await self._call(name, "status", connector.status(kind, str(reference)))
+        if asked.outcome in (Outcome.TIMEOUT, Outcome.ERROR):
+            return timed_out
+        if asked.outcome is Outcome.NOT_FOUND and not connector.capabilities.consistent_status:
+            return timed_out
+        return asked
 
     async def _call(self, name: str, operation: str, call: Awaitable[PspResult]) -> PspResult:
         """One connector call, bounded in time, its failures counted by the connector's circuit breaker. A
@@ -684,9 +695,7 @@ class Payments:
             self.connectors[name].payout(PayoutRequest(str(attempt.reference), amount, currency, card, profile)),
         )
         if result_.outcome is Outcome.TIMEOUT:
-            asked = await self._call(name, "status", self.connectors[name].status(Kind.PAYOUT, str(attempt.reference)))
-            if asked.outcome not in (Outcome.TIMEOUT, Outcome.ERROR):
-                result_ = asked
+            result_ = await self._ask(name, Kind.PAYOUT, attempt.reference, result_)
         ATTEMPTS.labels(
             name, "payout", result_.outcome.value, profile.country or "unknown", profile.card_type or "unknown"
         ).inc()
@@ -819,9 +828,7 @@ class Payments:
             connector.refund(RefundRequest(str(attempt.reference), deposit.psp_reference, amount, deposit.currency)),
         )
         if result_.outcome is Outcome.TIMEOUT:
-            asked = await self._call(deposit.connector, "status", connector.status(Kind.REFUND, str(attempt.reference)))
-            if asked.outcome not in (Outcome.TIMEOUT, Outcome.ERROR):
-                result_ = asked
+            result_ = await self._ask(deposit.connector, Kind.REFUND, attempt.reference, result_)
         await self._record_hold_answer(payment.id, attempt, result_)
         log.info("payments.refund", payment_id=str(payment.id), deposit_id=str(deposit.id), staff_id=str(staff_id))
         return await self.view(payment.id)
@@ -832,6 +839,8 @@ class Payments:
         store = uow.store(PaymentStore)
         reference = _uuid(event.reference)
         attempt = await store.attempt(reference) if reference is not None else None
+        if attempt is None and event.psp_reference:  # a dispute may name the PSP's payment only
+            attempt = await store.attempt_by_psp_reference(connector, event.psp_reference)
         deposit = await store.get(attempt.payment_id, for_update=True) if attempt else None
         if deposit is None or deposit.direction is not Direction.DEPOSIT or deposit.status is not Status.SUCCEEDED:
             return "unknown_reference"
@@ -880,6 +889,9 @@ class Payments:
             raise ConnectorNotFound()
         try:
             event = connector.verify_webhook(body, {k.lower(): v for k, v in headers.items()})
+        except UnhandledWebhook:
+            WEBHOOKS.labels(connector_name, "ignored").inc()
+            return "ignored"
         except InvalidWebhook as exc:
             WEBHOOKS.labels(connector_name, "invalid").inc()
             raise InvalidSignature(str(exc) or "the webhook's signature does not verify") from None
@@ -949,6 +961,9 @@ class Payments:
             result = await self._call(attempt.connector, "status", connector.status(kind, str(attempt.reference)))
             if result.outcome in (Outcome.TIMEOUT, Outcome.ERROR):
                 continue
+            lagging = not connector.capabilities.consistent_status
+            if result.outcome is Outcome.NOT_FOUND and lagging and attempt.started_at > self.clock.now() - _SEARCH_LAG:
+                continue  # its search may not show it yet
             if kind is Kind.CHARGE:
                 step = Step.DONE if result.outcome is Outcome.APPROVED else Step.STOP
                 if result.outcome is Outcome.NOT_FOUND:
@@ -1026,7 +1041,12 @@ class Payments:
                 for fee in fees[at : at + 500]:
                     owner = owners[fee.reference]
                     moves.book_fee(
-                        derived_id("psp_fee", fee.key), owner.player_id, fee.currency, fee.amount, fee.connector, fee.key
+                        derived_id("psp_fee", fee.key),
+                        owner.player_id,
+                        fee.currency,
+                        fee.amount,
+                        fee.connector,
+                        fee.key,
                     )
                 results = await self.ledger.apply(uow, moves)
             already += sum(1 for r in results if r is Result.EXISTS)

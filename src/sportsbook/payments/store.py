@@ -77,6 +77,7 @@ payment_attempts = sa.Table(
     sa.UniqueConstraint("payment_id", "seq", name="uq_payment_attempts_seq"),
     sa.Index("ix_payment_attempts_card", "card_fingerprint", "started_at"),
     sa.Index("ix_payment_attempts_open", "outcome", "started_at"),
+    sa.Index("ix_payment_attempts_psp", "connector", "psp_reference"),
 )
 
 payment_webhooks = sa.Table(
@@ -389,6 +390,16 @@ class PaymentStore:
     async def attempt(self, reference: UUID) -> Attempt | None:
         row = (
             await self.conn.execute(sa.select(payment_attempts).where(payment_attempts.c.reference == reference))
+        ).first()
+        return _attempt(row._mapping) if row is not None else None
+
+    async def attempt_by_psp_reference(self, connector: str, psp_reference: str) -> Attempt | None:
+        row = (
+            await self.conn.execute(
+                sa.select(payment_attempts).where(
+                    payment_attempts.c.connector == connector, payment_attempts.c.psp_reference == psp_reference
+                )
+            )
         ).first()
         return _attempt(row._mapping) if row is not None else None
 

@@ -144,6 +144,11 @@ class InvalidWebhook(Exception):
     """A webhook whose signature does not verify, that is too old, or that cannot be read."""
 
 
+class UnhandledWebhook(InvalidWebhook):
+    """A genuine webhook (its signature verifies) about something the platform does not act on: answered 2xx,
+    or the PSP resends it for days."""
+
+
 @dataclass(frozen=True, slots=True)
 class Simulation:
     """A simulated connector's switches, set at run time by staff."""
@@ -158,6 +163,9 @@ class Capabilities:
     currencies: frozenset[str] = field(default_factory=frozenset)  # empty: any
     payouts: bool = True
     three_ds: bool = True
+    # whether a status query sees an operation the moment the PSP took it: then "not found" after a timeout means
+    # nothing moved; where the PSP's search lags (Stripe's), it means "not known yet" and the attempt stays unknown
+    consistent_status: bool = True
 
 
 class Connector(ABC):

@@ -37,6 +37,7 @@ from sportsbook.payments.connectors.base import (
     PayoutRequest,
     RefundRequest,
     Result,
+    UnhandledWebhook,
     WebhookEvent,
     WebhookType,
 )
@@ -44,11 +45,6 @@ from sportsbook.payments.stripe_codes import stripe_to_network
 
 STRIPE_API = "https://api.stripe.com"
 TOLERANCE_S = 300
-
-
-class UnhandledWebhook(InvalidWebhook):
-    """A genuine webhook of a type the platform does not act on (or about a payment it did not make): answer it
-    2xx so that Stripe stops sending it."""
 
 
 class StripeConnector(Connector):
@@ -66,7 +62,7 @@ class StripeConnector(Connector):
         return_url: str = "https://sportsbook.invalid/payments/3ds-return",
     ) -> None:
         self.name = name
-        self.capabilities = Capabilities()
+        self.capabilities = Capabilities(consistent_status=False)  # Stripe's search lags by up to a minute
         self._webhook_secret = webhook_secret
         self._clock: Clock = clock or SystemClock()
         self._return_url = return_url
@@ -301,12 +297,12 @@ class StripeConnector(Connector):
             reference = self._references.get(psp_reference, reference)
         else:
             raise UnhandledWebhook(f"event type {type_} is not handled")
-        if not reference:
+        if not reference and ours is not WebhookType.CHARGEBACK:  # a dispute is found by the intent's id
             raise UnhandledWebhook(f"{type_} {obj['id']} names no reference of ours")
         return WebhookEvent(
             id=str(event["id"]),
             type=ours,
-            reference=str(reference),
+            reference=str(reference or ""),
             psp_reference=str(psp_reference),
             amount=int(obj["amount"]),
             currency=str(obj["currency"]).upper(),

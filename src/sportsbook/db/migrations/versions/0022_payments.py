@@ -78,6 +78,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_payment_attempts_card", "payment_attempts", ["card_fingerprint", "started_at"])
     op.create_index("ix_payment_attempts_open", "payment_attempts", ["outcome", "started_at"])
+    op.create_index("ix_payment_attempts_psp", "payment_attempts", ["connector", "psp_reference"])
     op.create_table(
         "payment_webhooks",
         sa.Column("connector", sa.String(40), primary_key=True),
@@ -112,6 +113,7 @@ def downgrade() -> None:
     op.drop_table("payment_connectors")
     op.drop_table("payment_blocks")
     op.drop_table("payment_webhooks")
+    op.drop_index("ix_payment_attempts_psp", "payment_attempts")
     op.drop_index("ix_payment_attempts_open", "payment_attempts")
     op.drop_index("ix_payment_attempts_card", "payment_attempts")
     op.drop_table("payment_attempts")
