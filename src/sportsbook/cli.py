@@ -27,6 +27,8 @@ feed_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(feed_app, name="feed")
+payments_app = typer.Typer(help="Payments: PSP settlement reports.", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
 psp_sim_app = typer.Typer(help="Local simulators of PSPs' HTTP APIs, to test their connectors.", no_args_is_help=True)
 app.add_typer(psp_sim_app, name="psp-sim")
 
@@ -140,6 +142,64 @@ def feed(ctx: typer.Context) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    file: Annotated[Path, typer.Argument(help="A PSP settlement report (CSV; docs/payments.md gives its columns)")],
+    since: Annotated[
+        str | None, typer.Option(help="Our side from this time (ISO 8601); default: a day before the first row")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Our side up to this time; default: the last row's")] = None,
+    book_fees: Annotated[bool, typer.Option(help="Book the matched rows' fees through the ledger")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Match a PSP's settlement report against SPORTSBOOK_DATABASE_URL's payments by reference and amount: what
+    is missing, extra or different, and book the fees once (importing the same report again books none). Exits
+    1 when anything does not match, 2 when the file cannot be read."""
+    from datetime import datetime
+
+    from sportsbook.app import build_platform, start_platform, stop_platform
+    from sportsbook.ops.logging import configure_logging
+    from sportsbook.payments.reconciliation import ReportError, render
+
+    if not file.is_file():
+        typer.echo(f"error: no such file: {file}", err=True)
+        raise typer.Exit(2)
+
+    def moment(text: str | None, name: str) -> datetime | None:
+        if text is None:
+            return None
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            value = None
+        if value is None or value.tzinfo is None:
+            typer.echo(f"error: --{name} must be an ISO 8601 time with its zone", err=True)
+            raise typer.Exit(2)
+        return value
+
+    start, end = moment(since, "since"), moment(until, "until")
+
+    async def main() -> bool:
+        settings = Settings(log_level="ERROR")
+        configure_logging(settings.log_level, json=False)
+        platform = build_platform(settings)
+        await start_platform(platform, relay=False)
+        try:
+            try:
+                text = file.read_text("utf-8")
+                result = await platform.payments.reconcile(text, since=start, until=end, book_fees=book_fees)
+            except (ReportError, UnicodeDecodeError) as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(2) from None
+        finally:
+            await stop_platform(platform)
+        typer.echo(json.dumps(result.as_json(), default=str) if as_json else render(result))
+        return result.clean
+
+    if not asyncio.run(main()):
+        raise typer.Exit(1)
 
 
 @feed_app.command("replay")
