@@ -121,6 +121,7 @@ def demo(port: Annotated[int, typer.Option(help="Port to listen on")] = 8000) ->
     typer.echo(f"Sportsbook demo on http://127.0.0.1:{port}  (API docs: http://127.0.0.1:{port}/docs)")
     typer.echo(f"  staff (admin): {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
     typer.echo(f"  player:        {DEMO_PLAYER[0]} / {DEMO_PLAYER[1]}")
+    typer.echo("  test cards:    4242 4242 4242 4242 approved, 4000 0000 0000 3220 3-D Secure (docs/payments.md)")
     _serve(settings, "127.0.0.1", port)
 
 
@@ -334,7 +335,7 @@ async def _seed_demo(settings: Settings) -> None:
     from sportsbook.app import build_platform
     from sportsbook.catalog.demo import seed_demo_card
     from sportsbook.core.ids import derived_id
-    from sportsbook.players.model import EmailTaken
+    from sportsbook.players.model import EmailTaken, Kyc
     from sportsbook.players.service import Registration
 
     platform = build_platform(settings)
@@ -360,6 +361,7 @@ async def _seed_demo(settings: Settings) -> None:
                 reason="demo opening balance",
                 staff_id=admin_id,
             )
+        await platform.players.set_kyc(player.id, Kyc.VERIFIED, admin_id)  # so that the demo player may withdraw
     finally:
         await platform.db.dispose()
 
