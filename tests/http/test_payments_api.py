@@ -439,3 +439,15 @@ async def test_no_full_card_number_is_stored_anywhere(api: Api) -> None:
             text = repr(rows)
             for number in digits:
                 assert number not in text, f"{table} holds a card number"
+
+
+async def test_prepaid_card_goes_to_the_high_risk_acquirer_with_3ds_forced(api: Api) -> None:
+    player = await api.new_player()
+    body = (await _deposit(api, player, "5313 0600 0000 0005")).json()  # a GB prepaid Mastercard BIN
+    assert body["card"]["prepaid"] is True
+    assert body["attempts"][0]["connector"] == "sim-harbour"
+    assert body["status"] == "requires_action"  # 3-D Secure forced by the rule, so the issuer challenges
+    answered = await api.client.post(
+        f"/api/v1/payments/{body['id']}/authenticate", json={"passed": True}, headers=player.headers
+    )
+    assert answered.json()["status"] in ("succeeded", "failed")  # the simulated issuer's approval model decides

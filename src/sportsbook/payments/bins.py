@@ -23,6 +23,9 @@ class BinInfo:
     bank: str | None
 
 
+_FLAGS = {"y": True, "yes": True, "true": True, "1": True, "n": False, "no": False, "false": False, "0": False}
+
+
 class _Ranges:
     """Non-overlapping ranges of one prefix length, sorted by start: the last start at or below a key is the
     only range that may hold it."""
@@ -52,7 +55,7 @@ class BinTable:
             end = row.get("iin_end", "").strip() or start
             if not end.isdigit() or len(end) != len(start):
                 continue
-            prepaid = {"true": True, "false": False, "1": True, "0": False}.get(row.get("prepaid", "").strip().lower())
+            prepaid = _FLAGS.get(row.get("prepaid", "").strip().lower())  # binlist writes "y"
             info = BinInfo(
                 scheme=row.get("scheme") or None,
                 card_type=row.get("type") or None,

@@ -50,3 +50,12 @@ def test_the_shipped_ranges_load_and_answer() -> None:
 def test_any_number_is_found_or_unknown(number: str) -> None:
     found = TABLE.lookup(number)
     assert found is None or isinstance(found, BinInfo)
+
+
+def test_binlists_prepaid_flag_is_read() -> None:
+    table = BinTable.shipped()
+    prepaid = table.lookup("5313060000000000")
+    assert prepaid is not None
+    assert (prepaid.prepaid, prepaid.country, prepaid.card_type) == (True, "GB", "debit")
+    flagged = [table.lookup(b + "0000000000") for b in ("453748", "467726", "467765", "516511", "528061")]
+    assert all(info is not None and info.prepaid for info in flagged)
