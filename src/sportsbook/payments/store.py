@@ -115,6 +115,9 @@ payment_connectors = sa.Table(
 )
 
 
+_TAKEN = "taken"  # a webhook's result until what it causes is recorded
+
+
 @dataclass(frozen=True, slots=True)
 class Card:
     """What is kept of a card: never its number."""
@@ -514,7 +517,9 @@ class PaymentStore:
     # ---- webhooks ----
 
     async def take_webhook(self, connector: str, event_id: str, type_: str, reference: str, now: datetime) -> bool:
-        """Record a webhook as taken; False if it was taken before (a duplicate: do nothing)."""
+        """Record a webhook as taken; False if one was taken and applied before (a duplicate: do nothing). A
+        webhook taken but never applied (the node stopped in between) is taken again: its effects are
+        idempotent, and the PSP's resend is then not lost."""
         try:
             async with self.conn.begin_nested():
                 await self.conn.execute(
@@ -523,12 +528,17 @@ class PaymentStore:
                         event_id=event_id,
                         type=type_,
                         reference=reference,
-                        result="taken",
+                        result=_TAKEN,
                         received_at=now,
                     )
                 )
         except IntegrityError:
-            return False
+            found = await self.conn.execute(
+                sa.select(payment_webhooks.c.result).where(
+                    payment_webhooks.c.connector == connector, payment_webhooks.c.event_id == event_id
+                )
+            )
+            return found.scalar_one_or_none() == _TAKEN
         return True
 
     async def webhook_result(self, connector: str, event_id: str, result: str) -> None:
