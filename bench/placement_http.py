@@ -33,7 +33,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -243,7 +243,7 @@ def _sportsbook_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "sportsbook.cli"]
 
 
-def _start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+def _start_server(settings: Settings, port: int, extra_env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "SPORTSBOOK_DATABASE_URL": settings.database_url,
@@ -251,6 +251,7 @@ def _start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "SPORTSBOOK_ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
         "SPORTSBOOK_ARGON2_PARALLELISM": str(settings.argon2_parallelism),
         "SPORTSBOOK_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     command = [*_sportsbook_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -471,11 +472,18 @@ def _wrk_load(
         "mix": ",".join(f"{{{n},{w}}}" for n, w in MIX),
         "run_id": _lua_string(run_id),
     }
+    return run_wrk(wrk, script, f"{base}/api/v1/bets", seconds)
+
+
+def run_wrk(wrk: str, script: str, url: str, seconds: float) -> dict[str, Any]:
+    """wrk with WRK_THREADS threads and CONNECTIONS connections for `seconds`, driven by a Lua `script` whose
+    `done` prints a `WRK_RESULT {json}` line (requests, duration, percentiles, socket errors, statuses), and
+    its figures. The script may add a `"bodies":{...}` object of its own counts; it is returned as `bodies`."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bets.lua"
+        path = Path(tmp) / "load.lua"
         path.write_text(script)
         command = [wrk, "-t", str(WRK_THREADS), "-c", str(CONNECTIONS), "-d", f"{max(1, round(seconds))}s"]
-        command += ["--timeout", "10s", "-s", str(path), f"{base}/api/v1/bets"]
+        command += ["--timeout", "10s", "-s", str(path), url]
         result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=seconds + 60)
     line = next((x for x in result.stdout.splitlines() if x.startswith("WRK_RESULT ")), None)
     if line is None:
@@ -495,6 +503,7 @@ def _wrk_load(
         "ok": ok,
         "non_2xx": {k: v for k, v in statuses.items() if not k.startswith("2")},
         "socket_errors": raw["socket_errors"],
+        **({"bodies": raw["bodies"]} if "bodies" in raw else {}),
     }
 
 

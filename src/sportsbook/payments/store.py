@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -115,7 +116,7 @@ payment_connectors = sa.Table(
 )
 
 
-_TAKEN = "taken"  # a webhook's result until what it causes is recorded
+_TAKEN = "taken"  # a webhook's result until what it caused is written beside it, in the same transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +301,15 @@ def _attempt_values(a: Attempt) -> dict[str, Any]:
     }
 
 
+def _insert_if_absent(conn: AsyncConnection, table: sa.Table) -> sa.Insert:
+    """`INSERT ... ON CONFLICT DO NOTHING` (the same SQL on both backends, spelt in each dialect's own insert):
+    a row already there is found by the rowcount, without the two round trips of a savepoint around an insert
+    that may fail, as on PostgreSQL a failed statement aborts the whole transaction."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
 class PaymentStore:
     """Payments' tables in one transaction, a unit of work's."""
 
@@ -310,12 +320,8 @@ class PaymentStore:
 
     async def insert(self, payment: Payment) -> bool:
         """Insert a payment; False if its (player, direction, Idempotency-Key) is taken (nothing written)."""
-        try:
-            async with self.conn.begin_nested():
-                await self.conn.execute(payments.insert().values(**_payment_values(payment)))
-        except IntegrityError:
-            return False
-        return True
+        inserted = await self.conn.execute(_insert_if_absent(self.conn, payments).values(**_payment_values(payment)))
+        return bool(inserted.rowcount)
 
     async def by_key(self, player_id: UUID, direction: Direction, key: str) -> Payment | None:
         row = (
@@ -517,29 +523,18 @@ class PaymentStore:
     # ---- webhooks ----
 
     async def take_webhook(self, connector: str, event_id: str, type_: str, reference: str, now: datetime) -> bool:
-        """Record a webhook as taken; False if one was taken and applied before (a duplicate: do nothing). A
-        webhook taken but never applied (the node stopped in between) is taken again: its effects are
-        idempotent, and the PSP's resend is then not lost."""
-        try:
-            async with self.conn.begin_nested():
-                await self.conn.execute(
-                    payment_webhooks.insert().values(
-                        connector=connector,
-                        event_id=event_id,
-                        type=type_,
-                        reference=reference,
-                        result=_TAKEN,
-                        received_at=now,
-                    )
-                )
-        except IntegrityError:
-            found = await self.conn.execute(
-                sa.select(payment_webhooks.c.result).where(
-                    payment_webhooks.c.connector == connector, payment_webhooks.c.event_id == event_id
-                )
+        """Record a webhook as taken; False if it was taken before (a duplicate: do nothing)."""
+        inserted = await self.conn.execute(
+            _insert_if_absent(self.conn, payment_webhooks).values(
+                connector=connector,
+                event_id=event_id,
+                type=type_,
+                reference=reference,
+                result=_TAKEN,
+                received_at=now,
             )
-            return found.scalar_one_or_none() == _TAKEN
-        return True
+        )
+        return bool(inserted.rowcount)
 
     async def webhook_result(self, connector: str, event_id: str, result: str) -> None:
         await self.conn.execute(
