@@ -362,6 +362,7 @@ async def test_me_shows_the_player(api: Api) -> None:
         "currency": "EUR",
         "date_of_birth": "1985-11-03",
         "created_at": body["created_at"],
+        "kyc_status": "unverified",
     }
     assert datetime.fromisoformat(body["created_at"]) == START
 

@@ -25,6 +25,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from sportsbook.core.clock import Clock
 from sportsbook.core.errors import (
     Conflict,
+    DomainError,
     Forbidden,
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -269,14 +270,17 @@ class Payments:
     ) -> PaymentView:
         """Charge a card and credit the player's cash once it is captured. A replay of the same key and request
         answers the payment as it stands; the same key with another request is refused."""
-        found = await self._replay(player_id, Direction.DEPOSIT, key, hash_)
-        if found is not None:
-            return found
         now = self.clock.now()
-        card, profile, fp = self._card(card_in, now)
-        check_amount(amount)
-        if currency_asked != currency:
-            raise InvalidCurrency(f"your wallet holds {currency}")
+        try:
+            card, profile, fp = self._card(card_in, now)
+            check_amount(amount)
+            if currency_asked != currency:
+                raise InvalidCurrency(f"your wallet holds {currency}")
+        except DomainError:
+            found = await self._replay(player_id, Direction.DEPOSIT, key, hash_)  # answered once: answer the same
+            if found is not None:
+                return found
+            raise
         payment = Payment(
             id=new_id(),
             player_id=player_id,
@@ -290,22 +294,14 @@ class Payments:
             request_hash=hash_,
             card=_card_row(profile, fp),
         )
-        request = self._route_request(payment, profile, fp)
-        decision = self._decide(request)
-        if decision.blocked is not None:
-            payment = replace(payment, status=Status.FAILED, decline_code="card_blocked")
-        elif not decision.connectors:
-            payment = replace(payment, status=Status.FAILED, decline_code="no_connector_available")
-        async with unit_of_work(self.db) as uow:
-            store = uow.store(PaymentStore)
-            if not await store.insert(payment):
-                raise _Replay()
-            if payment.status is Status.FAILED:
-                await self._announce(uow, payment)
-        if payment.status is Status.FAILED:
-            PAYMENTS.labels(DEPOSIT, "failed").inc()
-            return PaymentView(payment, ())
-        return await self._charge_cascade(payment, card, profile, request, decision, tried=())
+        decision = self._decide(self._route_request(payment, profile, fp))
+        try:
+            return await self._charge_cascade(payment, card, profile, decision)
+        except _Replay:
+            found = await self._replay(player_id, Direction.DEPOSIT, key, hash_)
+            if found is None:
+                raise
+            return found
 
     async def _replay(self, player_id: UUID, direction: Direction, key: str, hash_: str) -> PaymentView | None:
         async with reading(self.db) as uow:
@@ -353,50 +349,56 @@ class Payments:
         )
 
     async def _charge_cascade(
-        self,
-        payment: Payment,
-        card: CardData,
-        profile: CardProfile,
-        request: RouteRequest,
-        decision: Decision,
-        tried: Sequence[Attempt],
+        self, payment: Payment, card: CardData, profile: CardProfile, decision: Decision
     ) -> PaymentView:
-        """Try the decision's connectors in order until one captures, a decline forbids going on, or an attempt's
-        answer is unknown."""
-        attempts = list(tried)
-        three_ds = decision.force_3ds or any(a.three_ds for a in attempts)
-        stepped_up = any(a.three_ds for a in attempts)
-        async with reading(self.db) as uow:
-            window = model.longest_retry_window(profile.scheme)
-            declines = (
-                await uow.store(PaymentStore).declines_of_card(payment.card.fingerprint, self.clock.now() - window)
-                if payment.card
-                else []
-            )
-        queue = [c for c in decision.connectors if c not in {a.connector for a in attempts}]
-        last_code = attempts[-1].decline_code if attempts else None
-        segment = decision.segment
-        while queue:
-            name = queue[0]
-            if not self.breakers.allow(name):
+        """Record the payment, then try the decision's connectors in order until one captures, a decline forbids
+        going on, or an attempt's answer is unknown. The payment, the card's recent declines (for the retry
+        limits) and the first attempt go in one unit of work; each answer in one more."""
+        attempts: list[Attempt] = []
+        three_ds = stepped_up = decision.force_3ds
+        queue = list(decision.connectors)
+        declines: list[datetime] = []
+        recorded = False
+        fp = payment.card.fingerprint if payment.card else None
+        while True:
+            while queue and not self.breakers.allow(queue[0]):
                 queue.pop(0)
-                continue
             now = self.clock.now()
-            if not model.retry_allowed(profile.scheme, declines, now):
-                last_code = "retry_limit_reached"
-                break
-            attempt = Attempt(
-                reference=new_id(),
-                payment_id=payment.id,
-                seq=len(attempts) + 1,
-                connector=name,
-                operation="charge",
-                started_at=now,
-                three_ds=three_ds,
-                card_fingerprint=payment.card.fingerprint if payment.card else None,
-            )
             async with unit_of_work(self.db) as uow:
-                await uow.store(PaymentStore).add_attempt(attempt)
+                store = uow.store(PaymentStore)
+                if not recorded:
+                    if not await store.insert(payment):
+                        raise _Replay()
+                    recorded = True
+                    if fp is not None:
+                        declines = await store.declines_of_card(fp, now - model.longest_retry_window(profile.scheme))
+                stop = _stop_before(decision, queue, attempts, profile, declines, now)
+                if stop is not None:
+                    # read again: a webhook may have recorded a capture since the last answer
+                    current = await store.get(payment.id, for_update=True) if attempts else payment
+                    assert current is not None
+                    payment = current
+                    if not payment.status.final:
+                        payment = replace(payment, status=Status.FAILED, decline_code=stop, updated_at=now)
+                        await store.save(payment)
+                        await self._announce(uow, payment)
+                        PAYMENTS.labels(DEPOSIT, "failed").inc()
+                    attempt = None
+                else:
+                    attempt = Attempt(
+                        reference=new_id(),
+                        payment_id=payment.id,
+                        seq=len(attempts) + 1,
+                        connector=queue[0],
+                        operation="charge",
+                        started_at=now,
+                        three_ds=three_ds,
+                        card_fingerprint=fp,
+                    )
+                    await store.add_attempt(attempt)
+            if attempt is None:
+                return PaymentView(payment, tuple(attempts))
+            name = attempt.connector
             connector = self.connectors[name]
             result = await self._call(
                 name,
@@ -417,7 +419,7 @@ class Payments:
                 # unknown: ask before anything else, never retry blind
                 result = await self._ask(name, Kind.CHARGE, attempt.reference, result)
             if result.outcome is not Outcome.REQUIRES_ACTION:
-                self.stats.record(name, segment, result.outcome is Outcome.APPROVED)
+                self.stats.record(name, decision.segment, result.outcome is Outcome.APPROVED)
             ATTEMPTS.labels(
                 name, "charge", result.outcome.value, profile.country or "unknown", profile.card_type or "unknown"
             ).inc()
@@ -427,9 +429,6 @@ class Payments:
             step = model.next_step(result.outcome, decline, stepped_up=stepped_up)
             if result.outcome is Outcome.DECLINED:
                 declines.append(now)
-                last_code = result.decline_code
-            elif result.outcome is Outcome.ERROR:
-                last_code = "connector_error"
             payment, attempt = await self._record_charge(payment.id, attempt, result, step)
             attempts.append(attempt)
             if step is Step.STEP_UP:
@@ -439,8 +438,6 @@ class Payments:
                 queue.pop(0)
                 continue
             return PaymentView(payment, tuple(attempts))  # done, challenged, stopped, or unknown
-        payment = await self._fail(payment.id, last_code or "no_connector_available")
-        return PaymentView(payment, tuple(attempts))
 
     async def _ask(self, name: str, kind: Kind, reference: UUID, timed_out: PspResult) -> PspResult:
         """A status query after a timeout: what the PSP says, or still `timed_out` when it cannot tell yet (no
@@ -472,49 +469,53 @@ class Payments:
         self, payment_id: UUID, attempt: Attempt, result: PspResult, step: Step
     ) -> tuple[Payment, Attempt]:
         """Record a charge attempt's answer and what it causes, in one unit of work with the payment locked."""
-        now = self.clock.now()
         async with unit_of_work(self.db) as uow:
-            store = uow.store(PaymentStore)
-            payment = await store.get(payment_id, for_update=True)
-            assert payment is not None
-            stored = await store.attempt(attempt.reference)
-            if stored is not None and not _answer_changes(stored.outcome, result.outcome):
-                return payment, stored  # recorded before (a webhook first, or a duplicate)
-            attempt = replace(
-                attempt,
-                outcome=result.outcome,
-                decline_code=result.decline_code,
-                advice_code=result.advice_code,
+            return await self._record_charge_in(uow, payment_id, attempt, result, step)
+
+    async def _record_charge_in(
+        self, uow: UnitOfWork, payment_id: UUID, attempt: Attempt, result: PspResult, step: Step
+    ) -> tuple[Payment, Attempt]:
+        now = self.clock.now()
+        store = uow.store(PaymentStore)
+        payment = await store.get(payment_id, for_update=True)  # first: the request and a webhook take turns
+        assert payment is not None
+        stored = await store.attempt(attempt.reference)
+        if stored is not None and not _answer_changes(stored.outcome, result.outcome):
+            return payment, stored  # recorded before (a webhook first, or a duplicate): nothing to write
+        attempt = replace(
+            attempt,
+            outcome=result.outcome,
+            decline_code=result.decline_code,
+            advice_code=result.advice_code,
+            psp_reference=result.psp_reference,
+            finished_at=now,
+        )
+        await store.save_attempt(attempt)
+        if step is Step.DONE:
+            payment = await self._captured(uow, payment, attempt)
+        elif step is Step.CHALLENGE and not payment.status.final:
+            url = result.next_action.url if result.next_action else None
+            payment = replace(
+                payment,
+                status=Status.REQUIRES_ACTION,
+                connector=attempt.connector,
                 psp_reference=result.psp_reference,
-                finished_at=now,
+                three_ds=True,
+                next_action_url=url,
+                updated_at=now,
             )
-            await store.save_attempt(attempt)
-            if step is Step.DONE:
-                payment = await self._captured(uow, payment, attempt)
-            elif step is Step.CHALLENGE and not payment.status.final:
-                url = result.next_action.url if result.next_action else None
-                payment = replace(
-                    payment,
-                    status=Status.REQUIRES_ACTION,
-                    connector=attempt.connector,
-                    psp_reference=result.psp_reference,
-                    three_ds=True,
-                    next_action_url=url,
-                    updated_at=now,
-                )
-                await store.save(payment)
-                await self._announce(uow, payment)
-            elif step is Step.STOP and not payment.status.final:
-                payment = replace(
-                    payment,
-                    status=Status.FAILED,
-                    connector=attempt.connector,
-                    decline_code=result.decline_code,
-                    updated_at=now,
-                )
-                await store.save(payment)
-                await self._announce(uow, payment)
-        if step is Step.STOP and payment.status is Status.FAILED:
+            await store.save(payment)
+            await self._announce(uow, payment)
+        elif step is Step.STOP and not payment.status.final:
+            payment = replace(
+                payment,
+                status=Status.FAILED,
+                connector=attempt.connector,
+                decline_code=result.decline_code,
+                updated_at=now,
+            )
+            await store.save(payment)
+            await self._announce(uow, payment)
             PAYMENTS.labels(str(payment.direction), "failed").inc()
         return payment, attempt
 
@@ -576,19 +577,6 @@ class Payments:
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    async def _fail(self, payment_id: UUID, code: str) -> Payment:
-        async with unit_of_work(self.db) as uow:
-            store = uow.store(PaymentStore)
-            payment = await store.get(payment_id, for_update=True)
-            assert payment is not None
-            if payment.status.final:
-                return payment
-            payment = replace(payment, status=Status.FAILED, decline_code=code, updated_at=self.clock.now())
-            await store.save(payment)
-            await self._announce(uow, payment)
-        PAYMENTS.labels(str(payment.direction), "failed").inc()
-        return payment
 
     async def authenticate(self, player_id: UUID, payment_id: UUID, passed: bool) -> PaymentView:
         """The player's answer to a 3-D Secure challenge: the connector completes the charge. The card's number
@@ -705,36 +693,39 @@ class Payments:
     async def _record_hold_answer(self, payment_id: UUID, attempt: Attempt, result: PspResult) -> Payment:
         """Record a payout's or refund's answer: approved posts its hold, declined or failed voids it, pending or
         unknown leaves it reserved until a webhook or the resolver says."""
-        now = self.clock.now()
         async with unit_of_work(self.db) as uow:
-            store = uow.store(PaymentStore)
-            payment = await store.get(payment_id, for_update=True)
-            assert payment is not None
-            stored = await store.attempt(attempt.reference)
-            if stored is not None and stored.outcome not in (*UNKNOWN_OUTCOMES, Outcome.PENDING):
-                return payment
-            outcome = result.outcome
-            await store.save_attempt(
-                replace(
-                    stored or attempt,
-                    outcome=outcome,
-                    decline_code=result.decline_code,
-                    psp_reference=result.psp_reference or (stored.psp_reference if stored else None),
-                    finished_at=now if outcome not in (Outcome.PENDING, Outcome.TIMEOUT) else None,
-                )
+            return await self._record_hold_answer_in(uow, payment_id, attempt, result)
+
+    async def _record_hold_answer_in(
+        self, uow: UnitOfWork, payment_id: UUID, attempt: Attempt, result: PspResult
+    ) -> Payment:
+        now = self.clock.now()
+        store = uow.store(PaymentStore)
+        payment = await store.get(payment_id, for_update=True)
+        assert payment is not None
+        stored = await store.attempt(attempt.reference)
+        if stored is not None and stored.outcome not in (*UNKNOWN_OUTCOMES, Outcome.PENDING):
+            return payment
+        outcome = result.outcome
+        await store.save_attempt(
+            replace(
+                stored or attempt,
+                outcome=outcome,
+                decline_code=result.decline_code,
+                psp_reference=result.psp_reference or (stored.psp_reference if stored else None),
+                finished_at=now if outcome not in (Outcome.PENDING, Outcome.TIMEOUT) else None,
             )
-            if payment.status.final:
-                return payment
-            if outcome is Outcome.APPROVED:
-                payment = await self._close_hold(
-                    uow, payment, posted=True, code=None, psp_reference=result.psp_reference
-                )
-            elif outcome in (Outcome.DECLINED, Outcome.ERROR, Outcome.NOT_FOUND):
-                code = result.decline_code or ("connector_error" if outcome is Outcome.ERROR else "not_sent")
-                payment = await self._close_hold(uow, payment, posted=False, code=code, psp_reference=None)
-            elif result.psp_reference and payment.psp_reference is None:
-                payment = replace(payment, psp_reference=result.psp_reference, updated_at=now)
-                await store.save(payment)
+        )
+        if payment.status.final:
+            return payment
+        if outcome is Outcome.APPROVED:
+            payment = await self._close_hold(uow, payment, posted=True, code=None, psp_reference=result.psp_reference)
+        elif outcome in (Outcome.DECLINED, Outcome.ERROR, Outcome.NOT_FOUND):
+            code = result.decline_code or ("connector_error" if outcome is Outcome.ERROR else "not_sent")
+            payment = await self._close_hold(uow, payment, posted=False, code=code, psp_reference=None)
+        elif result.psp_reference and payment.psp_reference is None:
+            payment = replace(payment, psp_reference=result.psp_reference, updated_at=now)
+            await store.save(payment)
         return payment
 
     async def _close_hold(
@@ -900,48 +891,48 @@ class Payments:
         return outcome
 
     async def _apply_webhook(self, name: str, event: WebhookEvent) -> str:
-        now = self.clock.now()
+        """Take the webhook and record what it causes in one unit of work: a webhook is applied once, or not at
+        all and then again when the PSP resends it."""
         async with unit_of_work(self.db) as uow:
             store = uow.store(PaymentStore)
-            if not await store.take_webhook(name, event.id, event.type.value, event.reference, now):
+            if not await store.take_webhook(name, event.id, event.type.value, event.reference, self.clock.now()):
                 return "duplicate"
             if event.type is WebhookType.CHARGEBACK:
                 outcome = await self._chargeback(uow, name, event)
-                await store.webhook_result(name, event.id, outcome)
-                return outcome
-        reference = _uuid(event.reference)
-        async with reading(self.db) as uow:
-            attempt = await uow.store(PaymentStore).attempt(reference) if reference else None
-        if attempt is None:
-            outcome = "unknown_reference"
-        elif event.type in (WebhookType.CHARGE_SUCCEEDED, WebhookType.CHARGE_FAILED):
-            outcome = await self._charge_webhook(attempt, event)
-        else:
-            outcome = await self._hold_webhook(attempt, event)
-        async with unit_of_work(self.db) as uow:
-            await uow.store(PaymentStore).webhook_result(name, event.id, outcome)
+            else:
+                reference = _uuid(event.reference)
+                attempt = await store.attempt(reference) if reference else None
+                if attempt is None:
+                    outcome = "unknown_reference"
+                elif event.type in (WebhookType.CHARGE_SUCCEEDED, WebhookType.CHARGE_FAILED):
+                    outcome = await self._charge_webhook(uow, attempt, event)
+                else:
+                    outcome = await self._hold_webhook(uow, attempt, event)
+            await store.webhook_result(name, event.id, outcome)
         return outcome
 
-    async def _charge_webhook(self, attempt: Attempt, event: WebhookEvent) -> str:
+    async def _charge_webhook(self, uow: UnitOfWork, attempt: Attempt, event: WebhookEvent) -> str:
         if event.type is WebhookType.CHARGE_SUCCEEDED:
+            if attempt.outcome is Outcome.APPROVED:
+                return "recorded"  # the request recorded the capture already
             result = PspResult(Outcome.APPROVED, psp_reference=event.psp_reference)
-            payment, _ = await self._record_charge(attempt.payment_id, attempt, result, Step.DONE)
+            payment, _ = await self._record_charge_in(uow, attempt.payment_id, attempt, result, Step.DONE)
             return "captured" if payment.status is Status.SUCCEEDED else "ignored"
         if attempt.outcome not in UNKNOWN_OUTCOMES:
-            return "ignored"  # the request recorded this attempt's answer already
+            return "recorded"  # the request recorded this attempt's answer already
         result = PspResult(Outcome.DECLINED, psp_reference=event.psp_reference, decline_code=event.decline_code)
         # an attempt given up as unknown: the payment stops here (the request has returned; nothing retries it)
-        await self._record_charge(attempt.payment_id, attempt, result, Step.STOP)
+        await self._record_charge_in(uow, attempt.payment_id, attempt, result, Step.STOP)
         return "declined"
 
-    async def _hold_webhook(self, attempt: Attempt, event: WebhookEvent) -> str:
+    async def _hold_webhook(self, uow: UnitOfWork, attempt: Attempt, event: WebhookEvent) -> str:
         approved = event.type in (WebhookType.PAYOUT_PAID, WebhookType.REFUND_SUCCEEDED)
         result = PspResult(
             Outcome.APPROVED if approved else Outcome.DECLINED,
             psp_reference=event.psp_reference,
             decline_code=event.decline_code or (None if approved else "psp_failed"),
         )
-        payment = await self._record_hold_answer(attempt.payment_id, attempt, result)
+        payment = await self._record_hold_answer_in(uow, attempt.payment_id, attempt, result)
         return payment.status.value
 
     # ---- the resolver: answers nobody recorded ----
@@ -1231,6 +1222,28 @@ def _booked(payment: Payment, attempt: Attempt) -> reconciliation.Booked:
         payment.currency,
         Status.SUCCEEDED.value if settled else (attempt.outcome.value if attempt.outcome else "unknown"),
     )
+
+
+def _stop_before(
+    decision: Decision,
+    queue: Sequence[str],
+    attempts: Sequence[Attempt],
+    profile: CardProfile,
+    declines: Sequence[datetime],
+    now: datetime,
+) -> str | None:
+    """Why a deposit fails before its next attempt, or None to make it: a blocked card, no connector left, or the
+    networks' retry limit on the card reached."""
+    if decision.blocked is not None:
+        return "card_blocked"
+    if not queue:
+        last = attempts[-1] if attempts else None
+        if last is None:
+            return "no_connector_available"
+        return last.decline_code or ("connector_error" if last.outcome is Outcome.ERROR else "not_sent")
+    if not model.retry_allowed(profile.scheme, declines, now):
+        return "retry_limit_reached"
+    return None
 
 
 def _answer_changes(recorded: Outcome | None, new: Outcome) -> bool:
