@@ -889,17 +889,24 @@ class Payments:
 
     async def _apply_webhook(self, name: str, event: WebhookEvent) -> str:
         now = self.clock.now()
-        async with unit_of_work(self.db) as uow:
-            store = uow.store(PaymentStore)
-            if not await store.take_webhook(name, event.id, event.type.value, event.reference, now):
-                return "duplicate"
-            if event.type is WebhookType.CHARGEBACK:
+        if event.type is WebhookType.CHARGEBACK:
+            async with unit_of_work(self.db) as uow:
+                store = uow.store(PaymentStore)
+                if not await store.take_webhook(name, event.id, event.type.value, event.reference, now):
+                    return "duplicate"
                 outcome = await self._chargeback(uow, name, event)
                 await store.webhook_result(name, event.id, outcome)
                 return outcome
+        # Applied first, then recorded as taken: a failure in between leaves the webhook to the PSP's next delivery
+        # (taken first, it would be lost: the next delivery a duplicate, and a pending payout's hold never closed).
+        # Two deliveries at once may both apply it, which is harmless: each answer is recorded once, under the
+        # payment's lock, and the later delivery finds it taken.
         reference = _uuid(event.reference)
         async with reading(self.db) as uow:
-            attempt = await uow.store(PaymentStore).attempt(reference) if reference else None
+            store = uow.store(PaymentStore)
+            if await store.webhook_taken(name, event.id):
+                return "duplicate"
+            attempt = await store.attempt(reference) if reference else None
         if attempt is None:
             outcome = "unknown_reference"
         elif event.type in (WebhookType.CHARGE_SUCCEEDED, WebhookType.CHARGE_FAILED):
@@ -907,7 +914,10 @@ class Payments:
         else:
             outcome = await self._hold_webhook(attempt, event)
         async with unit_of_work(self.db) as uow:
-            await uow.store(PaymentStore).webhook_result(name, event.id, outcome)
+            if not await uow.store(PaymentStore).take_webhook(
+                name, event.id, event.type.value, event.reference, now, result=outcome
+            ):
+                return "duplicate"
         return outcome
 
     async def _charge_webhook(self, attempt: Attempt, event: WebhookEvent) -> str:

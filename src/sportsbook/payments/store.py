@@ -448,8 +448,20 @@ class PaymentStore:
 
     # ---- webhooks ----
 
-    async def take_webhook(self, connector: str, event_id: str, type_: str, reference: str, now: datetime) -> bool:
-        """Record a webhook as taken; False if it was taken before (a duplicate: do nothing)."""
+    async def webhook_taken(self, connector: str, event_id: str) -> bool:
+        """Whether this webhook was taken before."""
+        row = await self.conn.execute(
+            sa.select(payment_webhooks.c.result).where(
+                payment_webhooks.c.connector == connector, payment_webhooks.c.event_id == event_id
+            )
+        )
+        return row.first() is not None
+
+    async def take_webhook(
+        self, connector: str, event_id: str, type_: str, reference: str, now: datetime, *, result: str = "taken"
+    ) -> bool:
+        """Record a webhook as taken (with its result, when applied already); False if it was taken before (a
+        duplicate: do nothing)."""
         try:
             async with self.conn.begin_nested():
                 await self.conn.execute(
@@ -458,7 +470,7 @@ class PaymentStore:
                         event_id=event_id,
                         type=type_,
                         reference=reference,
-                        result="taken",
+                        result=result[:40],
                         received_at=now,
                     )
                 )
