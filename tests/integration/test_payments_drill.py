@@ -18,7 +18,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from importlib.resources import files
 from typing import Any
 from uuid import UUID
@@ -74,7 +74,7 @@ TEST_CARDS = (
     TestCard.FIRST_ATTEMPT_MALFUNCTION,
 )
 AMOUNTS = (500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 45_000, 120_000, 250_000)
-CURRENCIES = (("EUR", 0.7), ("GBP", 0.15), ("USD", 0.15))
+CURRENCIES, CURRENCY_WEIGHTS = ("EUR", "GBP", "USD"), (0.7, 0.15, 0.15)
 
 
 # ---- cards: Luhn-valid numbers from real BIN ranges ----------------------------------------------------------------
@@ -135,10 +135,9 @@ async def drain(platform: Platform) -> None:
 
 async def new_players(platform: Platform, count: int, rng: random.Random) -> list[tuple[UUID, str]]:
     """`count` registered players, (id, wallet currency), in a mix of currencies."""
-    names, weights = zip(*CURRENCIES, strict=True)
     out = []
     for _ in range(count):
-        currency = rng.choices(names, weights)[0]
+        currency = rng.choices(CURRENCIES, CURRENCY_WEIGHTS)[0]
         principal = await platform.players.register(
             Registration(unique_email("drill"), STRONG_PASSWORD, date(1990, 5, 17), "GB", currency)
         )
@@ -158,26 +157,29 @@ class Planned:
 # ---- what the database and the ledger say ---------------------------------------------------------------------------
 
 
+Row = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class Books:
     """The payments, their attempts and the ledger's deposit credits and player cash, as stored."""
 
-    payments: dict[UUID, Mapping[str, Any]]
-    attempts: dict[UUID, list[Mapping[str, Any]]]  # by payment, in seq order
-    credits: dict[str, list[Mapping[str, Any]]]  # the `deposit` transfers by reference ("payment:<id>")
+    payments: dict[UUID, Row]
+    attempts: dict[UUID, list[Row]]  # by payment, in seq order
+    credits: dict[str, list[Row]]  # the `deposit` transfers by reference ("payment:<id>")
     cash: dict[UUID, dict[str, int]]  # players' cash balances by currency
     cash_accounts: dict[int, UUID]  # a player's cash account id -> the player
 
 
 async def read_books(platform: Platform) -> Books:
     async with platform.db.engine.connect() as conn:
-        pays = {r["id"]: r for r in (await conn.execute(sa.select(payments_table))).mappings()}
-        attempts: dict[UUID, list[Mapping[str, Any]]] = defaultdict(list)
+        pays = {r["id"]: dict(r) for r in (await conn.execute(sa.select(payments_table))).mappings()}
+        attempts: dict[UUID, list[Row]] = defaultdict(list)
         for r in (await conn.execute(sa.select(payment_attempts).order_by(payment_attempts.c.seq))).mappings():
-            attempts[r["payment_id"]].append(r)
-        credits: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+            attempts[r["payment_id"]].append(dict(r))
+        credits: dict[str, list[Row]] = defaultdict(list)
         for r in (await conn.execute(sa.select(transfers).where(transfers.c.code == "deposit"))).mappings():
-            credits[r["reference"]].append(r)
+            credits[r["reference"]].append(dict(r))
         cash: dict[UUID, dict[str, int]] = defaultdict(dict)
         cash_accounts: dict[int, UUID] = {}
         rows = await conn.execute(
@@ -234,7 +236,7 @@ def check_attempts(books: Books, payment_ids: Iterable[UUID], max_attempts: int)
                 kind = classify(before["decline_code"], before["advice_code"])
                 assert kind not in (DeclineClass.HARD, DeclineClass.FIX_DATA), f"a {kind} decline retried: {tried}"
                 if kind is DeclineClass.AUTHENTICATION:
-                    assert after["connector"] == before["connector"] and after["three_ds"], tried
+                    assert (after["connector"], after["three_ds"]) == (before["connector"], True), tried
                     step_ups += 1
                     tally["step_up"] += 1
                 else:
@@ -280,7 +282,7 @@ async def check_announcements(api: Api, books: Books, payment_ids: Iterable[UUID
         finals = [s for s in statuses if s in ("succeeded", "failed")]
         stored = books.payments[payment_id]["status"]
         if stored in ("succeeded", "failed"):
-            assert finals == [stored] and statuses[-1] == stored, (statuses, books.attempts.get(payment_id))
+            assert (finals, statuses[-1]) == ([stored], stored), (statuses, books.attempts.get(payment_id))
         else:
             assert finals == [], (statuses, books.attempts.get(payment_id))
 
@@ -319,7 +321,7 @@ async def database_text(platform: Platform) -> Iterable[tuple[str, str]]:
         else:
             query = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
         tables = (await conn.execute(sa.text(query))).scalars().all()
-        assert "payments" in tables and "payment_attempts" in tables
+        assert {"payments", "payment_attempts", "payment_webhooks", "outbox"} <= set(tables)
         return [(t, repr((await conn.execute(sa.text(f'SELECT * FROM "{t}"'))).all())) for t in tables]
 
 
@@ -396,9 +398,7 @@ async def failover_drill(api: Api, capsys: pytest.CaptureFixture[str], label: st
     ids = [v.payment.id for v in views]
     assert len(set(ids)) == DEPOSITS
     statuses = Counter(books.payments[i]["status"] for i in ids)
-    assert statuses["pending"] == 0 and statuses["requires_action"] + statuses["succeeded"] + statuses["failed"] == (
-        DEPOSITS
-    ), statuses
+    assert set(statuses) <= {"succeeded", "failed", "requires_action"}, statuses  # nothing left pending
     check_credits(books, ids)
     check_captures(platform, books, ids)
     tally = check_attempts(books, ids, payments.routing.policy.max_attempts)
@@ -409,25 +409,35 @@ async def failover_drill(api: Api, capsys: pytest.CaptureFixture[str], label: st
     # the player's statement says the same as the journal, for a sample of players
     for player, currency in players[:10]:
         mine = {i for i in ids if books.payments[i]["player_id"] == player}
-        succeeded = {
+        credited = {
             f"payment:{i}": books.payments[i]["amount"] for i in mine if books.payments[i]["status"] == "succeeded"
         }
         lines = await platform.ledger.statement(player, currency, limit=10_000)
-        assert sorted((line.reference, line.amount) for line in lines) == sorted(succeeded.items())
+        assert sorted((line.reference, line.amount) for line in lines) == sorted(credited.items())
         assert all(line.kind == "deposit" for line in lines)
 
     # what failed over: the outage's attempts are connector errors, and the degraded connector approved about half
     by_phase: dict[str, Counter[str]] = defaultdict(Counter)
     for i in ids:
         by_phase[phase_of[i]][books.payments[i]["status"]] += 1
-    assert tally["cascade_after_error"] > 0 and tally["cascade_after_soft_decline"] > 0, tally
-    declines_by_card: dict[str, list[datetime]] = defaultdict(list)
-    for tried in books.attempts.values():
+    assert min(tally["cascade_after_error"], tally["cascade_after_soft_decline"], tally["step_up"]) > 0, tally
+    # the run lasts minutes of the clock: no card may have more declines than its network's shortest limit allows
+    declines_by_card: Counter[str] = Counter()
+    scheme_of: dict[str, str] = {}
+    for payment_id, tried in books.attempts.items():
         for a in tried:
             if a["outcome"] == Outcome.DECLINED:
-                declines_by_card[a["card_fingerprint"]].append(a["started_at"])
+                declines_by_card[a["card_fingerprint"]] += 1
+                scheme_of[a["card_fingerprint"]] = books.payments[payment_id]["card_scheme"]
+    # Known race, reported not asserted: two deposits of one card at once both read the card's declines before
+    # either is recorded, so a card used concurrently can pass its network's limit by a decline or two.
+    over_limit = {
+        card: declines
+        for card, declines in declines_by_card.items()
+        if declines > min((limit.attempts for limit in RETRY_LIMITS.get(scheme_of[card], ())), default=declines)
+    }
     succeeded = statuses["succeeded"]
-    total = sum(b for p in books.payments.values() if p["status"] == "succeeded" for b in [p["amount"]])
+    total = sum(p["amount"] for p in books.payments.values() if p["status"] == "succeeded")
     with capsys.disabled():
         print(f"\n[{label}] payments drill: {DEPOSITS} deposits, {PLAYERS} players, waves of {WAVE}")
         print(f"  set-up {set_up:.1f} s, deposits {run:.1f} s ({DEPOSITS / run:.0f}/s)")
@@ -436,7 +446,7 @@ async def failover_drill(api: Api, capsys: pytest.CaptureFixture[str], label: st
             n = sum(counts.values())
             print(f"    {name}: {counts['succeeded'] / n:.1%} of {n}")
         print(f"  cascades: {dict(sorted(tally.items()))}")
-        print(f"  most declines on one card: {max(len(v) for v in declines_by_card.values())}")
+        print(f"  most declines on one card: {max(declines_by_card.values())}; cards past their limit: {over_limit}")
     logs = capsys.readouterr().out
     numbers = set(own_cards) | {str(c) for c in TEST_CARDS}
     await assert_no_card_number_anywhere(api, numbers, logs)
@@ -444,8 +454,7 @@ async def failover_drill(api: Api, capsys: pytest.CaptureFixture[str], label: st
 
 @pytest.mark.timeout(1800)
 async def test_failover_drill_on_sqlite(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    sync = os.environ.get("DRILL_SYNC", "FULL")
-    async with open_api(sqlite_url, clock=ManualClock(START), log_level="INFO", sqlite_synchronous=sync) as api:
+    async with open_api(sqlite_url, clock=ManualClock(START), log_level="INFO") as api:
         await failover_drill(api, capsys, "sqlite")
 
 
@@ -548,7 +557,7 @@ async def test_a_charge_that_times_out_is_resolved_later_and_credited_once(sqlit
         assert first.payment.status == "pending"
         assert [a.outcome for a in first.attempts] == [Outcome.TIMEOUT]  # asked once at once: no answer either
         again = await payments.deposit(player, currency, 5_000, currency, card, "t-1", "t-1")
-        assert again.payment.id == first.payment.id and len(again.attempts) == 1
+        assert (again.payment.id, len(again.attempts)) == (first.payment.id, 1)
         assert await payments.resolve_unknown(older_than_s=30) == 0  # too recent to ask about
         api.clock.advance(31)
         assert await payments.resolve_unknown(older_than_s=30) == 0  # the PSP still does not answer
@@ -582,7 +591,7 @@ async def test_a_timed_out_charge_whose_webhook_comes_first_is_credited_once(sql
         await inner.drain()
         view = await payments.view(view.payment.id)
         assert view.payment.status == "succeeded"
-        assert len(view.attempts) == 1 and len(unanswered.charges) == 1
+        assert (len(view.attempts), len(unanswered.charges)) == (1, 1)
         assert (await platform.ledger.wallet(player, currency)).cash == 7_000
         assert captures_of(inner, unanswered.charges) == 1
 

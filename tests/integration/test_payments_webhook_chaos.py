@@ -11,7 +11,6 @@ import random
 from collections import Counter, defaultdict
 from uuid import UUID
 
-import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -33,8 +32,8 @@ from tests.integration.test_payments_drill import (
     new_players,
     only,
     read_books,
-    simulated,
     sims,
+    simulated,
 )
 
 pytestmark = pytest.mark.slow
@@ -74,7 +73,7 @@ async def test_webhooks_late_twice_out_of_order_and_posted_again_move_money_once
                     cash -= 3_000
         assert len(withdrawals) > 20
         await drain(platform)
-        outcomes = Counter()
+        outcomes: Counter[str] = Counter()
         bodies = [(c, body) for c in sims(platform) for body in c.sent]
         rng.shuffle(bodies)
         for connector, body in bodies:  # every webhook again, in a random order, through the route
@@ -108,7 +107,7 @@ async def test_webhooks_late_twice_out_of_order_and_posted_again_move_money_once
             assert hold == {Flag.PENDING: 1, closing: 1}, (p, hold)
             if p["status"] == "succeeded":
                 expected[(p["player_id"], p["currency"])] -= p["amount"]
-        assert statuses["succeeded"] and statuses["failed"], statuses
+        assert min(statuses["succeeded"], statuses["failed"]) > 0, statuses
         for player, currency in players:
             wallet = await platform.ledger.wallet(player, currency)
             assert (wallet.cash, wallet.reserved) == (expected[(player, currency)], 0)
@@ -179,7 +178,7 @@ async def test_a_webhook_whose_application_fails_is_applied_when_the_psp_sends_i
         assert deposit.payment.status == "succeeded"
         await drain(platform)
         record = payments._record_hold_answer
-        failures = []
+        failures: list[int] = []
 
         async def fails_once(payment_id: UUID, attempt: Attempt, result: PspResult) -> Payment:
             if result.outcome is Outcome.APPROVED and not failures:  # the webhook's, not the request's PENDING
