@@ -918,8 +918,11 @@ class Payments:
             result = PspResult(Outcome.APPROVED, psp_reference=event.psp_reference)
             payment, _ = await self._record_charge_in(uow, attempt.payment_id, attempt, result, Step.DONE)
             return "captured" if payment.status is Status.SUCCEEDED else "ignored"
-        if attempt.outcome not in UNKNOWN_OUTCOMES:
-            return "recorded"  # the request recorded this attempt's answer already
+        if attempt.outcome is not Outcome.TIMEOUT:
+            # recorded by its request already, or its request is still waiting for this answer and goes on from it
+            # (the cascade's next connector, maybe): a decline that overtakes the answer must not end the payment.
+            # A request whose node died is the resolver's: its status query says what the webhook says.
+            return "ignored"
         result = PspResult(Outcome.DECLINED, psp_reference=event.psp_reference, decline_code=event.decline_code)
         # an attempt given up as unknown: the payment stops here (the request has returned; nothing retries it)
         await self._record_charge_in(uow, attempt.payment_id, attempt, result, Step.STOP)
