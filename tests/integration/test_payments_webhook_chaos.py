@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from sportsbook.core.clock import ManualClock
 from sportsbook.core.ids import derived_id
+from sportsbook.db.unit_of_work import UnitOfWork
 from sportsbook.ledger.model import Flag
 from sportsbook.ledger.store import transfers
 from sportsbook.payments.connectors.base import ChargeRequest, Outcome
@@ -177,19 +178,19 @@ async def test_a_webhook_whose_application_fails_is_applied_when_the_psp_sends_i
         deposit = await payments.deposit(player, currency, 5_000, currency, card_in(TestCard.APPROVED), "d", "d")
         assert deposit.payment.status == "succeeded"
         await drain(platform)
-        record = payments._record_hold_answer
+        record = payments._record_hold_answer_in
         failures: list[int] = []
 
-        async def fails_once(payment_id: UUID, attempt: Attempt, result: PspResult) -> Payment:
+        async def fails_once(uow: UnitOfWork, payment_id: UUID, attempt: Attempt, result: PspResult) -> Payment:
             if result.outcome is Outcome.APPROVED and not failures:  # the webhook's, not the request's PENDING
                 failures.append(1)
                 raise ConnectionResetError("the database went away")
-            return await record(payment_id, attempt, result)
+            return await record(uow, payment_id, attempt, result)
 
-        payments._record_hold_answer = fails_once  # type: ignore[method-assign]
+        payments._record_hold_answer_in = fails_once  # type: ignore[method-assign]
         withdrawal = await payments.withdraw(player, currency, 2_000, currency, card_in(TestCard.APPROVED), "w", "w")
         await drain(platform)  # the first delivery fails; the PSP sends it again after its backoff
-        payments._record_hold_answer = record  # type: ignore[method-assign]
+        payments._record_hold_answer_in = record  # type: ignore[method-assign]
         assert failures
         view = await payments.view(withdrawal.payment.id)
         assert view.payment.status == "succeeded"
