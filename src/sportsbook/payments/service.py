@@ -272,28 +272,13 @@ class Payments:
         answers the payment as it stands; the same key with another request is refused."""
         now = self.clock.now()
         try:
-            card, profile, fp = self._card(card_in, now)
-            check_amount(amount)
-            if currency_asked != currency:
-                raise InvalidCurrency(f"your wallet holds {currency}")
+            card, profile, fp = self._checked(card_in, amount, currency, currency_asked, now)
         except DomainError:
             found = await self._replay(player_id, Direction.DEPOSIT, key, hash_)  # answered once: answer the same
             if found is not None:
                 return found
             raise
-        payment = Payment(
-            id=new_id(),
-            player_id=player_id,
-            direction=Direction.DEPOSIT,
-            status=Status.PENDING,
-            amount=amount,
-            currency=currency,
-            created_at=now,
-            updated_at=now,
-            idempotency_key=key,
-            request_hash=hash_,
-            card=_card_row(profile, fp),
-        )
+        payment = _asked(Direction.DEPOSIT, player_id, amount, currency, profile, fp, key, hash_, now)
         decision = self._decide(self._route_request(payment, profile, fp))
         try:
             return await self._charge_cascade(payment, card, profile, decision)
@@ -311,6 +296,15 @@ class Payments:
         if found.request_hash != hash_:
             raise IdempotencyKeyReused()
         return await self.view(found.id)
+
+    def _checked(
+        self, card_in: CardIn, amount: int, currency: str, currency_asked: str, now: datetime
+    ) -> tuple[CardData, CardProfile, str]:
+        """A payment request's card, amount and currency checked (the wallet's currency only)."""
+        check_amount(amount)
+        if currency_asked != currency:
+            raise InvalidCurrency(f"your wallet holds {currency}")
+        return self._card(card_in, now)
 
     def _card(self, card_in: CardIn, now: datetime) -> tuple[CardData, CardProfile, str]:
         card = model.card_from(
@@ -628,26 +622,11 @@ class Payments:
         if found is not None:
             return found
         now = self.clock.now()
-        card, profile, fp = self._card(card_in, now)
-        check_amount(amount)
-        if currency_asked != currency:
-            raise InvalidCurrency(f"your wallet holds {currency}")
+        card, profile, fp = self._checked(card_in, amount, currency, currency_asked, now)
         _country, kyc = await self._profile_of_player(player_id)
         if kyc is not Kyc.VERIFIED:
             raise KycRequired()
-        payment = Payment(
-            id=new_id(),
-            player_id=player_id,
-            direction=Direction.WITHDRAWAL,
-            status=Status.PENDING,
-            amount=amount,
-            currency=currency,
-            created_at=now,
-            updated_at=now,
-            idempotency_key=key,
-            request_hash=hash_,
-            card=_card_row(profile, fp),
-        )
+        payment = _asked(Direction.WITHDRAWAL, player_id, amount, currency, profile, fp, key, hash_, now)
         decision = self._decide(self._route_request(payment, profile, fp), payouts=True)
         if decision.blocked is not None:
             raise CardBlocked()
@@ -1267,6 +1246,33 @@ def _uuid(text: str) -> UUID | None:
         return UUID(text)
     except ValueError:
         return None
+
+
+def _asked(
+    direction: Direction,
+    player_id: UUID,
+    amount: int,
+    currency: str,
+    profile: CardProfile,
+    fp: str,
+    key: str,
+    hash_: str,
+    now: datetime,
+) -> Payment:
+    """A player's new deposit or withdrawal, pending, under its Idempotency-Key."""
+    return Payment(
+        id=new_id(),
+        player_id=player_id,
+        direction=direction,
+        status=Status.PENDING,
+        amount=amount,
+        currency=currency,
+        created_at=now,
+        updated_at=now,
+        idempotency_key=key,
+        request_hash=hash_,
+        card=_card_row(profile, fp),
+    )
 
 
 def _card_row(profile: CardProfile, fp: str) -> Card:
