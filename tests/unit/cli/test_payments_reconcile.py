@@ -71,7 +71,7 @@ def test_report_with_planted_mismatches_is_reported_and_its_fees_booked_once(tmp
     url = f"sqlite:///{tmp_path / 'recon.sqlite3'}"
     assert run("db", "upgrade", database_url=url).returncode == 0
     done = _deposits(url)
-    (c1, r1, a1, s1), (c2, r2, a2, _), (c3, r3, a3, _), (_c4, r4, _a4, _), (c5, r5, a5, s5) = done
+    (c1, r1, a1, s1), (c2, r2, a2, _), (c3, r3, a3, _), (c4, r4, _a4, _), (c5, r5, a5, s5) = done
     assert (s1, s5) == ("succeeded", "failed")
     at = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
     rows = [
@@ -80,7 +80,8 @@ def test_report_with_planted_mismatches_is_reported_and_its_fees_booked_once(tmp
         f"{c2},charge,{r2},psp-2,{a2},EUR,35,{at}",  # the same row twice
         f"{c3},charge,{r3},psp-3,{a3 + 1},EUR,45,{at}",  # amount differs
         f"{c5},charge,{r5},psp-5,{a5},EUR,5,{at}",  # we recorded it declined
-        f"sim-atlas,charge,{UUID(int=7)},psp-x,999,EUR,5,{at}",  # we never made it
+        # we never made it; on r4's connector, so the report covers it (a report covers only its own connectors)
+        f"{c4},charge,{UUID(int=7)},psp-x,999,EUR,5,{at}",
         # r4 is missing from the report
     ]
     report = tmp_path / "settlement.csv"
