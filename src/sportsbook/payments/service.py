@@ -346,12 +346,11 @@ class Payments:
         self, payment: Payment, card: CardData, profile: CardProfile, decision: Decision
     ) -> PaymentView:
         """Record the payment, then try the decision's connectors in order until one captures, a decline forbids
-        going on, or an attempt's answer is unknown. The payment, the card's recent declines (for the retry
-        limits) and the first attempt go in one unit of work; each answer in one more."""
+        going on, or an attempt's answer is unknown. The payment and the first attempt go in one unit of work, with
+        the card's recent declines counted under its lock (the retry limits); each answer in one more."""
         attempts: list[Attempt] = []
         three_ds = stepped_up = decision.force_3ds
         queue = list(decision.connectors)
-        declines: list[datetime] = []
         recorded = False
         fp = payment.card.fingerprint if payment.card else None
         while True:
@@ -364,8 +363,12 @@ class Payments:
                     if not await store.insert(payment):
                         raise _Replay()
                     recorded = True
-                    if fp is not None:
-                        declines = await store.declines_of_card(fp, now - model.longest_retry_window(profile.scheme))
+                declines: list[datetime] = []
+                if fp is not None and queue and decision.blocked is None:
+                    # counted afresh under the card's lock before every attempt, which is added under it too:
+                    # deposits on one card take turns here, so together they never pass a network's limit
+                    await store.lock_card(fp)
+                    declines = await store.declines_of_card(fp, now - model.longest_retry_window(profile.scheme))
                 stop = _stop_before(decision, queue, attempts, profile, declines, now)
                 if stop is not None:
                     # read again: a webhook may have recorded a capture since the last answer
@@ -421,8 +424,6 @@ class Payments:
                 model.classify(result.decline_code, result.advice_code) if result.outcome is Outcome.DECLINED else None
             )
             step = model.next_step(result.outcome, decline, stepped_up=stepped_up)
-            if result.outcome is Outcome.DECLINED:
-                declines.append(now)
             payment, attempt = await self._record_charge(payment.id, attempt, result, step)
             attempts.append(attempt)
             if step is Step.STEP_UP:

@@ -425,13 +425,27 @@ class PaymentStore:
             out[r.payment_id].append(_attempt(r._mapping))
         return out
 
+    async def lock_card(self, fingerprint: str) -> None:
+        """Hold a card's lock until this transaction ends, so two deposits on one card count its declines and add
+        their attempts in turn. PostgreSQL: a transaction-scoped advisory lock (no row, released at commit).
+        SQLite has none to take: a unit of work there begins IMMEDIATE, holding the whole file."""
+        if self.conn.dialect.name == "postgresql":
+            key = int.from_bytes(bytes.fromhex(fingerprint[:16]), "big", signed=True)
+            await self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
     async def declines_of_card(self, fingerprint: str, since: datetime) -> list[datetime]:
-        """When this card's charges were declined since a time (the networks' retry limits count them)."""
+        """When this card's charges since a time were declined, or were sent and not answered yet (each may still
+        be a decline): what the networks' retry limits count, taken at its worst so no limit is ever passed."""
         rows = await self.conn.execute(
             sa.select(payment_attempts.c.started_at).where(
                 payment_attempts.c.card_fingerprint == fingerprint,
                 payment_attempts.c.started_at > since,
-                payment_attempts.c.outcome == Outcome.DECLINED.value,
+                payment_attempts.c.operation == "charge",
+                sa.or_(
+                    payment_attempts.c.outcome == Outcome.DECLINED.value,
+                    payment_attempts.c.outcome.is_(None),
+                    payment_attempts.c.outcome == Outcome.TIMEOUT.value,
+                ),
             )
         )
         return [utc(r.started_at) for r in rows]
