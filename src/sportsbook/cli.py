@@ -110,6 +110,23 @@ def serve(
 
 
 @app.command()
+def openapi(
+    output: Annotated[Path | None, typer.Option(help="Write the schema to this file instead of printing it")] = None,
+) -> None:
+    """The HTTP API's OpenAPI schema, as `GET /openapi.json` serves it (the web app's API types are made from it)."""
+    import orjson
+
+    from sportsbook.app import create_app
+
+    text = orjson.dumps(create_app(Settings(log_level="ERROR")).openapi(), option=orjson.OPT_INDENT_2)
+    if output is None:
+        typer.echo(text.decode())
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(text + b"\n")
+
+
+@app.command()
 def demo(port: Annotated[int, typer.Option(help="Port to listen on")] = 8000) -> None:
     """The whole platform on the embedded default (SQLite, in-process bus), seeded with demo users."""
     from sportsbook.db.migrate import upgrade

@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = None
     stripe_base_url: str = "https://api.stripe.com"
     stripe_webhook_secret: str = ""
+    # the built web app (web/dist, built by the README's commands), served at `/`; none there: the API alone
+    web_dir: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
 
     @cached_property
     def async_database_url(self) -> str:
