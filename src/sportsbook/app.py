@@ -395,5 +395,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(pricing_routes.router)
     app.include_router(odds_routes.router)
     app.include_router(payments_routes.router)
-    web.install(app, settings.web_dir)  # last: its catch-all route answers the app's own paths
+    web.install(app, settings.web_dir)  # the router's "no route": GETs of the app's own paths
     return app

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -53,6 +54,7 @@ def test_settings(database_url: str, **overrides: Any) -> Settings:
         "gc_freeze": False,  # frozen garbage is never collected: a test run starts hundreds of apps
         "ledger_shards": 4,  # every test of the app runs on a sharded ledger: a batch spans shards, a bet does not
         "payments_sim_latency_scale": 0.0,  # the simulated PSPs answer at once
+        "web_dir": Path("/nonexistent/web/dist"),  # the API alone, whether or not the web app is built
     }
     values.update(overrides)
     return Settings(**values)
