@@ -34,6 +34,7 @@ app.add_typer(psp_sim_app, name="psp-sim")
 
 DEMO_ADMIN = ("admin@demo.example.com", "Demo-Admin-Password-2026")
 DEMO_PLAYER = ("player@demo.example.com", "Demo-Player-Password-2026")
+DEMO_TRADER = ("trader@demo.example.com", "Demo-Trader-Password-2026")
 
 
 @db_app.command("upgrade")
@@ -136,9 +137,11 @@ def demo(port: Annotated[int, typer.Option(help="Port to listen on")] = 8000) ->
     upgrade(settings.database_url)
     asyncio.run(_seed_demo(settings))
     typer.echo(f"Sportsbook demo on http://127.0.0.1:{port}  (API docs: http://127.0.0.1:{port}/docs)")
-    typer.echo(f"  staff (admin): {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
-    typer.echo(f"  player:        {DEMO_PLAYER[0]} / {DEMO_PLAYER[1]}")
-    typer.echo("  test cards:    4242 4242 4242 4242 approved, 4000 0000 0000 3220 3-D Secure (docs/payments.md)")
+    typer.echo(f"Web app: http://127.0.0.1:{port}/   back office: http://127.0.0.1:{port}/admin")
+    typer.echo(f"  staff (admin):  {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}")
+    typer.echo(f"  staff (trader): {DEMO_TRADER[0]} / {DEMO_TRADER[1]}")
+    typer.echo(f"  player:         {DEMO_PLAYER[0]} / {DEMO_PLAYER[1]}")
+    typer.echo("  test cards:     4242 4242 4242 4242 approved, 4000 0000 0000 3220 3-D Secure (docs/payments.md)")
     _serve(settings, "127.0.0.1", port)
 
 
@@ -348,7 +351,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 
 async def _seed_demo(settings: Settings) -> None:
-    """Demo events, an admin and a player with an audited opening balance. A second run changes nothing."""
+    """Demo events, an admin, a trader and a player with an audited opening balance. A second run changes
+    nothing."""
     from sportsbook.app import build_platform
     from sportsbook.catalog.demo import seed_demo_card
     from sportsbook.core.ids import derived_id
@@ -361,6 +365,7 @@ async def _seed_demo(settings: Settings) -> None:
         await seed_demo_card(platform.catalog, platform.clock.now())
         try:
             admin_id = await platform.players.create_staff(DEMO_ADMIN[0], DEMO_ADMIN[1], "admin")
+            await platform.players.create_staff(DEMO_TRADER[0], DEMO_TRADER[1], "trader")
             registration = Registration(
                 email=DEMO_PLAYER[0], password=DEMO_PLAYER[1], date_of_birth=date(1990, 5, 17), country="GB",
                 currency="EUR",
