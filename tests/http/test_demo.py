@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sportsbook.cli import DEMO_ADMIN, DEMO_PLAYER, _seed_demo
+from sportsbook.cli import DEMO_ADMIN, DEMO_PLAYER, DEMO_TRADER, _seed_demo
 from tests.http.conftest import open_api, test_settings
 from tests.http.test_bets_api import _bet, _event, _funded_player, _selection, _single
 
@@ -21,6 +21,9 @@ async def test_demo_seed_gives_working_logins_and_a_funded_player(sqlite_url: st
         assert admin.status_code == 201, admin.text
         me = await api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {admin.json()['token']}"})
         assert me.json()["role"] == "admin"
+        trader = await api.login(*DEMO_TRADER)
+        me = await api.client.get("/api/v1/me", headers={"Authorization": f"Bearer {trader.json()['token']}"})
+        assert me.json()["role"] == "trader"
         events = (await api.client.get("/api/v1/events")).json()["items"]
         assert {e["status"] for e in events} == {"upcoming", "live"}
         assert len(events) == 4
