@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -54,3 +55,16 @@ def test_bench_refuses_an_unknown_scenario(sqlite_url: str) -> None:
     result = run("bench", "no_such_scenario", database_url=sqlite_url)
     assert result.returncode == 2
     assert "unknown scenario" in result.stderr
+
+
+def test_openapi_prints_the_schema_the_api_serves_and_writes_it_to_a_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sb.sqlite3'}"
+    printed = run("openapi", database_url=url)
+    assert printed.returncode == 0, printed.stderr
+    schema = json.loads(printed.stdout)
+    assert schema["info"]["title"] == "Sportsbook"
+    assert "/api/v1/deposits" in schema["paths"]
+    assert "/api/v1/bets/quote" in schema["paths"]
+    out = tmp_path / "web" / "openapi.json"
+    assert run("openapi", "--output", str(out), database_url=url).returncode == 0
+    assert json.loads(out.read_text()) == schema
