@@ -4,6 +4,7 @@ import { createContext, useCallback, useContext, useMemo, useState, type ReactNo
 import { ODDS_FORMATS, formatOdds, isOddsFormat, type OddsFormat } from "./convert";
 
 export { formatOdds, ODDS_FORMATS, type OddsFormat } from "./convert";
+import "../components/prices.css";
 
 const KEY = "sportsbook.oddsFormat";
 

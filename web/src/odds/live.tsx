@@ -2,7 +2,7 @@
 // (useLiveEvent, ref-counted); the connection subscribes to those, reconnects with backoff, resubscribes after a
 // gap in an event's seq or a frame of an unknown market, and feeds the OddsStore. Prices are read per key
 // (useSelection, useMarket, useEventMarkets), so one price change re-renders only what shows it.
-import { createContext, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
 import {
   OddsStore,
   SeqTracker,
@@ -241,4 +241,37 @@ export function useMarket(id: string): MarketState | undefined {
 /** The ids of an event's markets, in the platform's order. */
 export function useEventMarkets(eventId: string): readonly string[] | undefined {
   return useKey(`e:${eventId}`, (s) => s.marketsOf(eventId));
+}
+
+/** Several selections' current prices and statuses at once (a bet slip's legs): re-renders when any changes. */
+export function useSelections(ids: readonly string[]): ReadonlyMap<string, { odds: string; status: string }> {
+  const { store } = useConn();
+  const joined = ids.join(",");
+  const subscribe = useCallback(
+    (cb: () => void) => {
+      const offs = joined === "" ? [] : joined.split(",").map((id) => store.subscribe(`s:${id}`, cb));
+      return () => offs.forEach((off) => off());
+    },
+    [store, joined],
+  );
+  const text = useSyncExternalStore(
+    subscribe,
+    // a string snapshot: equal by value, so an unrelated render never loops
+    () =>
+      ids
+        .map((id) => {
+          const s = store.selection(id);
+          return s === undefined ? "" : `${s.odds} ${s.status}`;
+        })
+        .join("|"),
+  );
+  return useMemo(() => {
+    const out = new Map<string, { odds: string; status: string }>();
+    const parts = text.split("|");
+    joined.split(",").forEach((id, i) => {
+      const [odds, status] = (parts[i] ?? "").split(" ");
+      if (odds && status) out.set(id, { odds, status });
+    });
+    return out;
+  }, [text, joined]);
 }
