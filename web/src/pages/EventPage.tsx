@@ -71,7 +71,7 @@ export function EventPage() {
   return (
     <article className="event-page">
       <p className="crumbs">
-        <Link to="/">Sports</Link> › <Link to={`/sports/${encodeURIComponent(event.sport)}`}>{event.sport.replace(/_/g, " ")}</Link>
+        <Link to="/">Sports</Link> › <Link to={`/sports/${encodeURIComponent(event.sport)}`}>{event.sport.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase())}</Link>
         {event.competition && <> › {event.competition}</>}
       </p>
       <header className="event-head panel">
