@@ -73,7 +73,7 @@ export const PriceButton = memo(function PriceButton({
           <span className="sel-odds">{open ? odds : "–"}</span>
         </>
       )}
-      {flash && <span className="visually-hidden">{flash === "up" ? " (odds up)" : " (odds down)"}</span>}
+      {flash && open && <span className="visually-hidden">{flash === "up" ? " (odds up)" : " (odds down)"}</span>}
     </button>
   );
 });
