@@ -22,7 +22,7 @@ type Quote = Schemas["QuoteOut"];
 type Outcome =
   | { kind: "idle" }
   | { kind: "placing" }
-  | { kind: "pending"; betId: string; delay: number }
+  | { kind: "pending"; betId: string; until: number }
   | { kind: "accepted"; betId: string; count: number }
   | { kind: "refused"; code: string };
 
@@ -31,6 +31,21 @@ const ODDS_CHANGE: readonly { value: OddsChange; label: string }[] = [
   { value: "higher", label: "Accept higher odds" },
   { value: "any", label: "Accept any odds change" },
 ];
+
+/** "Waiting for the in-play delay (N s)…", counting down each second. */
+function Countdown({ until }: { until: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  const left = Math.max(0, Math.ceil((until - now) / 1000));
+  return (
+    <p className="notice" role="status">
+      Waiting for the in-play delay{left > 0 ? ` (${left} s)` : ""}…
+    </p>
+  );
+}
 
 function LegRow({ leg, odds, open }: { leg: SlipLeg; odds: string; open: boolean }) {
   useLiveEvent(leg.eventId); // keep the leg's price live whatever page is showing
@@ -166,7 +181,7 @@ export function BetSlip() {
         slip.clear();
         setOutcome({ kind: "accepted", betId: placed.id, count: 1 });
       } else if (placed.status === "pending") {
-        setOutcome({ kind: "pending", betId: placed.id, delay: quote?.in_play_delay_s ?? 0 });
+        setOutcome({ kind: "pending", betId: placed.id, until: Date.now() + (quote?.in_play_delay_s ?? 0) * 1000 });
       } else {
         setOutcome({ kind: "refused", code: placed.reject_code ?? "invalid_bet" });
       }
@@ -185,9 +200,7 @@ export function BetSlip() {
         Bet placed. Reference: <code>{outcome.betId}</code>. <Link to="/bets">My bets</Link>
       </p>
     ) : outcome.kind === "pending" ? (
-      <p className="notice" role="status">
-        Waiting for the in-play delay{outcome.delay > 0 ? ` (${outcome.delay} s)` : ""}…
-      </p>
+      <Countdown until={outcome.until} />
     ) : outcome.kind === "refused" ? (
       <p className="error" role="alert">
         {describe(outcome.code)}
