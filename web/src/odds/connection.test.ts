@@ -128,3 +128,32 @@ describe("OddsConnection", () => {
     conn.stop();
   });
 });
+
+describe("OddsConnection watchdog", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    FakeSocket.all = [];
+    vi.stubGlobal("WebSocket", FakeSocket);
+  });
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.useRealTimers();
+  });
+
+  it("drops a connection silent for longer than the heartbeat allows, and connects again", () => {
+    const conn = new OddsConnection("ws://x/ws/odds");
+    conn.start();
+    conn.acquire("e1");
+    vi.advanceTimersByTime(60);
+    FakeSocket.all[0]?.open();
+    vi.advanceTimersByTime(20_000);
+    FakeSocket.all[0]?.receive({ type: "heartbeat" });
+    vi.advanceTimersByTime(20_000);
+    expect(FakeSocket.all).toHaveLength(1);
+    vi.advanceTimersByTime(8_000);
+    expect(FakeSocket.all[0]?.readyState).toBe(FakeSocket.CLOSED);
+    vi.advanceTimersByTime(1_000);
+    expect(FakeSocket.all).toHaveLength(2);
+    conn.stop();
+  });
+});

@@ -16,6 +16,8 @@ export type { MarketState, SelectionState, WireMarket } from "./store";
 
 const BATCH_PROTOCOL = "sportsbook.odds.batch";
 const MAX_PER_MESSAGE = 200;
+/** The server sends a heartbeat at least every 10 s: a connection silent for longer than this is dead. */
+const SILENCE_MS = 25_000;
 
 export class OddsConnection {
   readonly store = new OddsStore();
@@ -30,6 +32,7 @@ export class OddsConnection {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private checkTimer: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
+  private lastMessage = 0;
 
   constructor(private readonly url: string) {}
 
@@ -111,10 +114,12 @@ export class OddsConnection {
     }
     this.ws = ws;
     ws.onopen = () => {
+      this.lastMessage = Date.now();
       this.sent.clear();
       this.sync();
     };
     ws.onmessage = (msg: MessageEvent) => {
+      this.lastMessage = Date.now();
       if (typeof msg.data !== "string") return;
       let parsed: unknown;
       try {
@@ -125,16 +130,20 @@ export class OddsConnection {
       if (Array.isArray(parsed)) for (const f of parsed) this.onFrame(f as Frame);
       else this.onFrame(parsed as Frame);
     };
-    ws.onclose = () => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      this.sent.clear();
-      for (const id of this.refs.keys()) {
-        this.seqs.forget(id);
-        this.store.markStale(id);
-      }
-      this.reconnectLater();
-    };
+    ws.onclose = () => this.lost(ws);
+  }
+
+  /** The socket is gone (closed by the server, the network, or found silent): forget what it watched and
+   * connect again after the backoff; the new connection starts from fresh snapshots. */
+  private lost(ws: WebSocket): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    this.sent.clear();
+    for (const id of this.refs.keys()) {
+      this.seqs.forget(id);
+      this.store.markStale(id);
+    }
+    this.reconnectLater();
   }
 
   private reconnectLater(): void {
@@ -181,6 +190,13 @@ export class OddsConnection {
   }
 
   private checkGaps(): void {
+    const ws = this.ws;
+    if (ws !== null && ws.readyState === WebSocket.OPEN && Date.now() - this.lastMessage > SILENCE_MS) {
+      this.lost(ws);
+      ws.onclose = null;
+      ws.close();
+      return;
+    }
     for (const id of this.seqs.overdue()) if (this.sent.has(id)) this.resync(id);
   }
 }
