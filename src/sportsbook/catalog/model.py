@@ -21,7 +21,9 @@ from sportsbook.core.money import MAX_AMOUNT
 from sportsbook.core.odds import odds_text, parse_odds
 
 MAX_IN_PLAY_DELAY_S = 30
-MAX_MARKETS_PER_EVENT = 200
+# a top football match carries a thousand markets at a big book (every line of totals and handicaps, and more);
+# the bound keeps one event's snapshot and read model finite
+MAX_MARKETS_PER_EVENT = 1_200
 MAX_SELECTIONS_PER_MARKET = 200
 MAX_RUNNERS = 100
 _SPORT_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

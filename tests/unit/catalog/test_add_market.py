@@ -85,8 +85,15 @@ def test_the_market_is_checked_before_the_event_or_its_other_markets() -> None:
     assert exc.value.code == "invalid_odds"
 
 
+def handicap(line: str) -> MarketDraft:
+    return MarketDraft("asian_handicap", [SelectionDraft("home", "1.9"), SelectionDraft("away", "1.9")], {"hcp": line})
+
+
 def test_an_event_has_at_most_the_maximum_of_markets() -> None:
-    event = fixture(*(total(f"{n / 4}") for n in range(model.MAX_MARKETS_PER_EVENT)))
+    # every total line 0 to 100 by quarters, then handicap lines from -100 up, till the maximum
+    lines = [total(f"{n / 4}") for n in range(401)]
+    lines += [handicap(f"{n / 4 - 100}") for n in range(model.MAX_MARKETS_PER_EVENT - len(lines))]
+    event = fixture(*lines)
     with pytest.raises(DomainError) as exc:
         add(event, one_x_two())
     assert exc.value.code == "invalid_market"
