@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from sportsbook.catalog.model import (
+    MAX_MARKETS_PER_EVENT,
     DuplicateMarket,
     Event,
     EventClosed,
@@ -301,7 +302,7 @@ class EventIn(BaseModel):
     external_ids: dict[str, str] | None = Field(
         default=None, description='the event\'s ids at odds feeds: {"uof": "sr:match:10927088"}'
     )
-    markets: list[MarketIn] = Field(max_length=200)
+    markets: list[MarketIn] = Field(max_length=MAX_MARKETS_PER_EVENT)
 
 
 class EventPatch(BaseModel):
