@@ -93,7 +93,7 @@ function Payments({ version }: { version: number }) {
                 <tr key={p.id}>
                   <td>{formatDateTime(p.created_at)}</td>
                   <td>{paymentDirection(p.direction)}</td>
-                  <td>{p.card ? `•••• ${p.card.last4}` : "—"}</td>
+                  <td className="nowrap">{p.card ? `•••• ${p.card.last4}` : "—"}</td>
                   <td className="num">{formatMoney(p.amount, p.currency)}</td>
                   <td>
                     <span className={`status status-${p.status}`}>{paymentStatus(p.status)}</span>
