@@ -31,11 +31,14 @@ function eventOf(id: string): Promise<Event | null> {
   return found;
 }
 
+const NO_BETS: Bet[] = [];
+
 function useEvents(bets: Bet[]): Map<string, Event> {
   const [known, setKnown] = useState<Map<string, Event>>(new Map());
   useEffect(() => {
     let live = true;
     const ids = [...new Set(bets.flatMap((b) => b.legs.map((l) => l.event_id)))];
+    if (ids.length === 0) return;
     void Promise.all(ids.map((id) => eventOf(id))).then((found) => {
       if (!live) return;
       const map = new Map<string, Event>();
@@ -51,7 +54,7 @@ function useEvents(bets: Bet[]): Map<string, Event> {
   return known;
 }
 
-function Leg({ leg, event }: { leg: Bet["legs"][number]; event: Event | undefined }) {
+function Leg({ leg, event, closed }: { leg: Bet["legs"][number]; event: Event | undefined; closed: boolean }) {
   const market = event?.markets.find((m) => m.id === leg.market_id);
   const selection = market?.selections.find((s) => s.id === leg.selection_id);
   return (
@@ -65,7 +68,7 @@ function Leg({ leg, event }: { leg: Bet["legs"][number]; event: Event | undefine
         </span>
       </span>
       <span>
-        <span className="odds">{leg.odds}</span> <span className="small">{legResult(leg.result)}</span>
+        <span className="odds">{leg.odds}</span> <span className="small">{closed && !leg.result ? "—" : legResult(leg.result)}</span>
       </span>
     </li>
   );
@@ -83,7 +86,7 @@ function BetCard({ bet, events: known, onCashedOut }: { bet: Bet; events: Map<st
       </header>
       <ul className="legs">
         {bet.legs.map((leg) => (
-          <Leg key={leg.selection_id} leg={leg} event={known.get(leg.event_id)} />
+          <Leg key={leg.selection_id} leg={leg} event={known.get(leg.event_id)} closed={settled} />
         ))}
       </ul>
       <dl className="figures">
@@ -128,7 +131,7 @@ function BetList({ status }: { status: Tab }) {
   const [error, setError] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [cashedOut, setCashedOut] = useState<{ id: string; paid: number; currency: string } | null>(null);
-  const known = useEvents(bets ?? []);
+  const known = useEvents(bets ?? NO_BETS);
 
   const load = useCallback(() => {
     let live = true;
