@@ -1,4 +1,256 @@
-// Placeholder until its page is built (issue 13).
+// The player's wallet: balances, card deposits and withdrawals, recent payments and the transactions list.
+import { useCallback, useEffect, useState } from "react";
+import { api, ApiError, ok, type Schemas } from "../api/client";
+import { describe } from "../api/messages";
+import { useAuth } from "../auth";
+import { formatDateTime, paymentDirection, paymentStatus, transactionKind } from "../components/labels";
+import { RequireLogin } from "../components/RequireLogin";
+import { useWalletChanged } from "../components/walletEvents";
+import { formatMoney } from "../money";
+import { DepositForm, WithdrawForm } from "./WalletPayments";
+import "./wallet.css";
+
+type WalletOut = Schemas["WalletOut"];
+type Transaction = Schemas["TransactionsOut"]["items"][number];
+type Payment = Schemas["PaymentOut"];
+
+function errorText(e: unknown): string {
+  return e instanceof ApiError ? describe(e.code, e.message) : describe("network_error");
+}
+
+function Balances({ wallet }: { wallet: WalletOut }) {
+  const m = (v: number) => formatMoney(v, wallet.currency);
+  return (
+    <section className="panel" aria-labelledby="balances-title">
+      <h2 id="balances-title">Balances</h2>
+      <dl className="balances">
+        <div>
+          <dt>Cash</dt>
+          <dd>{m(wallet.cash)}</dd>
+        </div>
+        <div>
+          <dt>Bonus</dt>
+          <dd>{m(wallet.bonus)}</dd>
+        </div>
+        <div>
+          <dt>Reserved</dt>
+          <dd>{m(wallet.reserved)}</dd>
+        </div>
+        <div>
+          <dt>Withdrawable</dt>
+          <dd>{m(wallet.withdrawable)}</dd>
+        </div>
+      </dl>
+      <p className="muted small">Reserved money is held for withdrawals on their way. Bonus money can be bet but not withdrawn.</p>
+    </section>
+  );
+}
+
+function Payments({ version }: { version: number }) {
+  const [items, setItems] = useState<Payment[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    ok(api.GET("/api/v1/payments", { params: { query: { limit: 10 } } })).then(
+      (r) => {
+        if (!live) return;
+        setItems(r.items);
+        setError(null);
+      },
+      (e: unknown) => live && setError(errorText(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [version]);
+
+  return (
+    <section className="panel" aria-labelledby="payments-title">
+      <h2 id="payments-title">Recent payments</h2>
+      {error !== null && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {items === null && error === null && <p className="loading">Loading…</p>}
+      {items !== null && items.length === 0 && <p className="muted">No deposits or withdrawals yet.</p>}
+      {items !== null && items.length > 0 && (
+        <div className="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Date</th>
+                <th scope="col">Type</th>
+                <th scope="col">Card</th>
+                <th scope="col" className="num">
+                  Amount
+                </th>
+                <th scope="col">Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((p) => (
+                <tr key={p.id}>
+                  <td>{formatDateTime(p.created_at)}</td>
+                  <td>{paymentDirection(p.direction)}</td>
+                  <td className="nowrap">{p.card ? `•••• ${p.card.last4}` : "—"}</td>
+                  <td className="num">{formatMoney(p.amount, p.currency)}</td>
+                  <td>
+                    <span className={`status status-${p.status}`}>{paymentStatus(p.status)}</span>
+                    {p.status === "failed" && p.decline_code && (
+                      <span className="muted small block">{describe(p.decline_code)}</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Transactions({ version, currency }: { version: number; currency: string }) {
+  const [items, setItems] = useState<Transaction[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    ok(api.GET("/api/v1/wallet/transactions", { params: { query: { limit: 20 } } })).then(
+      (page) => {
+        if (!live) return;
+        setItems(page.items);
+        setCursor(page.next_cursor);
+        setError(null);
+      },
+      (e: unknown) => live && setError(errorText(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [version]);
+
+  async function more() {
+    if (cursor === null) return;
+    setLoadingMore(true);
+    try {
+      const page = await ok(api.GET("/api/v1/wallet/transactions", { params: { query: { limit: 20, cursor } } }));
+      setItems((old) => {
+        const seen = new Set((old ?? []).map((t) => t.id));
+        return [...(old ?? []), ...page.items.filter((t) => !seen.has(t.id))];
+      });
+      setCursor(page.next_cursor);
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  return (
+    <section className="panel" aria-labelledby="transactions-title">
+      <h2 id="transactions-title">Transactions</h2>
+      {error !== null && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {items === null && error === null && <p className="loading">Loading…</p>}
+      {items !== null && items.length === 0 && <p className="muted">No transactions yet.</p>}
+      {items !== null && items.length > 0 && (
+        <div className="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Date</th>
+                <th scope="col">Kind</th>
+                <th scope="col" className="num">
+                  Amount
+                </th>
+                <th scope="col" className="num">
+                  Balance after
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((t) => (
+                <tr key={t.id}>
+                  <td>{formatDateTime(t.created_at)}</td>
+                  <td>{transactionKind(t.kind)}</td>
+                  <td className={`num ${t.amount < 0 ? "out" : "in"}`}>
+                    {t.amount > 0 ? "+" : ""}
+                    {formatMoney(t.amount, currency)}
+                  </td>
+                  <td className="num">{formatMoney(t.balance_after, currency)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {cursor !== null && (
+        <button type="button" className="secondary more" onClick={() => void more()} disabled={loadingMore}>
+          {loadingMore ? "Loading…" : "Load more"}
+        </button>
+      )}
+    </section>
+  );
+}
+
+function WalletPage() {
+  const { me } = useAuth();
+  const [wallet, setWallet] = useState<WalletOut | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+
+  const load = useCallback(() => {
+    ok(api.GET("/api/v1/wallet")).then(
+      (w) => {
+        setWallet(w);
+        setError(null);
+      },
+      (e: unknown) => setError(errorText(e)),
+    );
+  }, []);
+
+  useEffect(load, [load]);
+  useWalletChanged(() => {
+    load();
+    setVersion((v) => v + 1);
+  });
+
+  return (
+    <div className="money-page">
+      <h1>Wallet</h1>
+      {error !== null && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {wallet === null && error === null && <p className="loading">Loading…</p>}
+      {wallet !== null && (
+        <>
+          <Balances wallet={wallet} />
+          <div className="money-forms">
+            <DepositForm currency={wallet.currency} />
+            <WithdrawForm currency={wallet.currency} withdrawable={wallet.withdrawable} kyc={me?.kyc_status ?? null} />
+          </div>
+          <Payments version={version} />
+          <Transactions version={version} currency={wallet.currency} />
+        </>
+      )}
+    </div>
+  );
+}
+
 export default function Wallet() {
-  return <p className="notice">Wallet is being built.</p>;
+  return (
+    <RequireLogin>
+      <WalletPage />
+    </RequireLogin>
+  );
 }
