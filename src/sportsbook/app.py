@@ -32,7 +32,7 @@ from sportsbook.odds import routes as odds_routes
 from sportsbook.odds.channel import MarketChannel
 from sportsbook.odds.memory import MemoryMarkets
 from sportsbook.odds.service import LiveOdds
-from sportsbook.ops import docs, health, metrics, web
+from sportsbook.ops import docs, health, metrics, monitoring_routes, web
 from sportsbook.ops.fastlane import FastLane
 from sportsbook.ops.http import install_error_handlers
 from sportsbook.ops.logging import configure_logging, install_request_context
@@ -395,5 +395,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.include_router(pricing_routes.router)
     app.include_router(odds_routes.router)
     app.include_router(payments_routes.router)
+    app.include_router(monitoring_routes.router)
     web.install(app, settings.web_dir)  # the router's "no route": GETs of the app's own paths
     return app

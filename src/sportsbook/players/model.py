@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
@@ -14,7 +14,15 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 from zxcvbn import zxcvbn
 
-from sportsbook.core.errors import Conflict, DomainError, Forbidden, InvalidRequest, NotFound, Unauthorized
+from sportsbook.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidCursor,
+    InvalidRequest,
+    NotFound,
+    Unauthorized,
+)
 from sportsbook.core.money import check_currency
 
 MIN_AGE_YEARS = 18
@@ -242,3 +250,23 @@ class LockoutPolicy:
 
     def after_success(self) -> LoginState:
         return LoginState()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def player_cursor(created_at: datetime, player_id: UUID) -> str:
+    """The cursor after this player in a list newest first: their creation time (microseconds) and id."""
+    micros = (created_at - _EPOCH) // timedelta(microseconds=1)
+    return f"{micros}_{player_id.hex}"
+
+
+def after_player_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """What `player_cursor` encoded; `invalid_cursor` for anything this API did not give out."""
+    try:
+        micros, hex_id = cursor.split("_")
+        if not micros.isdigit():
+            raise ValueError(cursor)
+        return _EPOCH + timedelta(microseconds=int(micros)), UUID(hex=hex_id)
+    except (ValueError, OverflowError):
+        raise InvalidCursor() from None

@@ -7,10 +7,10 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from sportsbook.core.errors import RateLimited
+from sportsbook.core.errors import InvalidCursor, RateLimited
 from sportsbook.core.money import InvalidCurrency
 from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
@@ -29,7 +29,7 @@ from sportsbook.players.model import (
     Underage,
     WeakPassword,
 )
-from sportsbook.players.service import Registration
+from sportsbook.players.service import Profile, Registration
 
 router = APIRouter(tags=["players"])
 
@@ -170,3 +170,92 @@ async def put_kyc(
     """Set a player's KYC status: only a `verified` player may withdraw."""
     profile = await platform.players.set_kyc(player_id, body.status, staff.id)
     return KycOut(player_id=profile.id, kyc_status=profile.kyc_status)
+
+
+_PLAYER_READERS = require_role(Role.SUPPORT, Role.RISK, Role.PAYMENTS)
+
+
+class StaffPlayerOut(BaseModel):
+    id: UUID
+    email: str
+    country: str
+    currency: str
+    kyc_status: Kyc
+    created_at: datetime
+
+
+class StaffPlayersOut(BaseModel):
+    items: list[StaffPlayerOut]
+    next_cursor: str | None
+
+
+class StaffWalletOut(BaseModel):
+    currency: str
+    cash: int
+    bonus: int
+    reserved: int
+    withdrawable: int
+
+
+class StaffPlayerDetailOut(StaffPlayerOut):
+    date_of_birth: date
+    wallet: StaffWalletOut
+
+
+def _staff_player(profile: Profile) -> StaffPlayerOut:
+    assert profile.country is not None
+    assert profile.currency is not None
+    return StaffPlayerOut(
+        id=profile.id,
+        email=profile.email,
+        country=profile.country,
+        currency=profile.currency,
+        kyc_status=profile.kyc_status,
+        created_at=profile.created_at,
+    )
+
+
+@router.get(
+    "/api/v1/admin/players",
+    response_model=StaffPlayersOut,
+    responses=error_responses(InvalidCursor),
+)
+async def get_players(
+    q: Annotated[
+        str | None, Query(max_length=320, description="Part of the email (any case), or the whole player id")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    _staff: Principal = Depends(_PLAYER_READERS),
+    platform: Platform = Depends(get_platform),
+) -> StaffPlayersOut:
+    """Find players (support, risk, payments staff): newest first."""
+    page = await platform.players.search(q.strip() if q else None, limit, cursor)
+    return StaffPlayersOut(items=[_staff_player(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/api/v1/admin/players/{player_id}",
+    response_model=StaffPlayerDetailOut,
+    responses=error_responses(PlayerNotFound),
+)
+async def get_player(
+    player_id: UUID,
+    _staff: Principal = Depends(_PLAYER_READERS),
+    platform: Platform = Depends(get_platform),
+) -> StaffPlayerDetailOut:
+    """One player with their wallet balances (support, risk, payments staff)."""
+    detail = await platform.players.player_detail(player_id)
+    profile, wallet = detail.profile, detail.wallet
+    assert profile.date_of_birth is not None
+    return StaffPlayerDetailOut(
+        **_staff_player(profile).model_dump(),
+        date_of_birth=profile.date_of_birth,
+        wallet=StaffWalletOut(
+            currency=wallet.currency,
+            cash=wallet.cash,
+            bonus=wallet.bonus,
+            reserved=wallet.reserved,
+            withdrawable=wallet.withdrawable,
+        ),
+    )

@@ -44,7 +44,7 @@ from sportsbook.players.sessions import SessionCache
 from sportsbook.players.store import PlayerStore
 
 if TYPE_CHECKING:
-    from sportsbook.ledger.service import Ledger
+    from sportsbook.ledger.service import Ledger, Wallet
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,22 @@ class Profile:
     date_of_birth: date | None
     created_at: datetime
     kyc_status: Kyc = Kyc.UNVERIFIED
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerPage:
+    """One page of a staff search for players, newest first."""
+
+    items: list[Profile]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerDetail:
+    """A player as staff see them: the profile, and the wallet the ledger keeps for them."""
+
+    profile: Profile
+    wallet: Wallet
 
 
 def token_hash(token: str) -> str:
@@ -249,6 +265,26 @@ class Players:
             kyc_status=user.kyc_status,
         )
 
+    async def search(self, text: str | None, limit: int, cursor: str | None) -> PlayerPage:
+        """Players whose email contains `text` (or whose id it is), newest first, `limit` at a time (staff)."""
+        after = model.after_player_cursor(cursor) if cursor is not None else None
+        async with reading(self._db) as uow:
+            found = await uow.store(PlayerStore).search_players(text, limit + 1, after)
+        page = found[:limit]
+        more = len(found) > limit
+        next_cursor = model.player_cursor(page[-1].created_at, page[-1].id) if more and page else None
+        return PlayerPage([_profile(user) for user in page], next_cursor)
+
+    async def player_detail(self, player_id: UUID) -> PlayerDetail:
+        """A player with their wallet, read from the ledger's service (staff); `player_not_found` for anyone
+        else, staff included."""
+        async with reading(self._db) as uow:
+            user = await uow.store(PlayerStore).user_by_id(player_id)
+        if user is None or user.role is not Role.PLAYER or user.currency is None:
+            raise PlayerNotFound()
+        wallet = await self._ledger.wallet(user.id, user.currency)
+        return PlayerDetail(_profile(user), wallet)
+
     async def country_and_kyc(self, player_id: UUID) -> tuple[str | None, Kyc]:
         """A player's country and KYC status (payments ask before a withdrawal)."""
         profile = await self.profile(player_id)
@@ -322,6 +358,19 @@ class Players:
         if self._dummy_hash is None:
             self._dummy_hash = await self._hash(secrets.token_urlsafe(16))
         await self._verify(self._dummy_hash, password)
+
+
+def _profile(user: store.UserRecord) -> Profile:
+    return Profile(
+        id=user.id,
+        email=user.email,
+        role=user.role,
+        country=user.country,
+        currency=user.currency,
+        date_of_birth=user.date_of_birth,
+        created_at=user.created_at,
+        kyc_status=user.kyc_status,
+    )
 
 
 def _live(session: store.SessionRecord, now: datetime) -> bool:

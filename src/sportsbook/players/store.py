@@ -104,6 +104,13 @@ def _uuid(value: UUID) -> UUID:
     return value if type(value) is UUID else UUID(bytes=value.bytes)
 
 
+def _parse_uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text.strip())
+    except ValueError:
+        return None
+
+
 def _aware(value: datetime | None) -> datetime | None:
     return None if value is None else utc(value)
 
@@ -174,6 +181,24 @@ class PlayerStore:
             .values(kyc_status=status.value)
         )
         return bool(result.rowcount == 1)
+
+    async def search_players(
+        self, text: str | None, limit: int, after: tuple[datetime, UUID] | None
+    ) -> list[UserRecord]:
+        """Players (never staff), newest first: those whose email contains `text` or whose id it is."""
+        query = select(users).where(users.c.role == Role.PLAYER.value)
+        if text:
+            clause = users.c.email.contains(text.lower(), autoescape=True)
+            as_id = _parse_uuid(text)
+            if as_id is not None:
+                clause = clause | (users.c.id == as_id)
+            query = query.where(clause)
+        if after is not None:
+            at, last_id = after
+            query = query.where((users.c.created_at < at) | ((users.c.created_at == at) & (users.c.id < last_id)))
+        query = query.order_by(users.c.created_at.desc(), users.c.id.desc()).limit(limit)
+        rows = (await self.conn.execute(query)).mappings().all()
+        return [_user(row) for row in rows]
 
     async def user_by_id(self, user_id: UUID) -> UserRecord | None:
         conn = self.conn
