@@ -37,5 +37,8 @@ describe("labels", () => {
     expect(passwordHint("annsmith-2026", "annsmith@example.com").level).toBe(1);
     expect(passwordHint("aaaaaaaaaaaa").level).toBe(1);
     expect(passwordHint("Correct-Horse-Battery").level).toBe(3);
+    expect(passwordHint("password123").level).toBe(1);
+    expect(passwordHint("Sunshine2026").level).toBe(1);
+    expect(passwordHint("Blue-Kettle-77").level).toBe(3);
   });
 });

@@ -128,6 +128,8 @@ export function formatDate(iso: string, locale?: string): string {
   return d.toLocaleDateString(locale, { dateStyle: "long", timeZone: "UTC" });
 }
 
+const COMMON = ["password", "passwort", "qwerty", "letmein", "welcome", "football", "123456", "abc123", "iloveyou", "sportsbook"];
+
 /** A rough strength hint for a new password (the platform decides: at least 10 characters, hard to guess). */
 export function passwordHint(password: string, email = ""): { level: 0 | 1 | 2 | 3; text: string } {
   if (password.length === 0) return { level: 0, text: "At least 10 characters; a few unrelated words work well." };
@@ -135,6 +137,10 @@ export function passwordHint(password: string, email = ""): { level: 0 | 1 | 2 |
   const local = email.split("@")[0]?.toLowerCase() ?? "";
   if (local.length >= 3 && password.toLowerCase().includes(local)) {
     return { level: 1, text: "Weak: do not use your email in your password." };
+  }
+  const lower = password.toLowerCase();
+  if (COMMON.some((w) => lower.includes(w)) || /^[a-z]+[\d!.?]*$/i.test(password)) {
+    if (password.length < 16) return { level: 1, text: "Weak: common words and a word with numbers are guessed first." };
   }
   const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((r) => r.test(password)).length;
   const distinct = new Set(password).size;

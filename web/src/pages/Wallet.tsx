@@ -75,7 +75,7 @@ function Payments({ version }: { version: number }) {
       {items === null && error === null && <p className="loading">Loading…</p>}
       {items !== null && items.length === 0 && <p className="muted">No deposits or withdrawals yet.</p>}
       {items !== null && items.length > 0 && (
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0} role="region" aria-labelledby="payments-title">
           <table>
             <thead>
               <tr>
@@ -162,7 +162,7 @@ function Transactions({ version, currency }: { version: number; currency: string
       {items === null && error === null && <p className="loading">Loading…</p>}
       {items !== null && items.length === 0 && <p className="muted">No transactions yet.</p>}
       {items !== null && items.length > 0 && (
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0} role="region" aria-labelledby="transactions-title">
           <table>
             <thead>
               <tr>
