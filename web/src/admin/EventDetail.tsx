@@ -22,6 +22,8 @@ export function EventDetail() {
   const [jobs, setJobs] = useState<Tracked[]>([]);
   const track = (job: Job, label: string) => setJobs((all) => [{ job, label }, ...all.filter((t) => t.job.id !== job.id)]);
 
+  const { reload: reloadEvent } = event;
+
   if (event.data === null) {
     return (
       <section>
@@ -58,7 +60,7 @@ export function EventDetail() {
           <h2 id="jobs-title">Settlement jobs</h2>
           <ul className="adm-jobs">
             {jobs.map((t) => (
-              <JobCard key={t.job.id} job={t.job} label={t.label} />
+              <JobCard key={t.job.id} job={t.job} label={t.label} onFinished={reloadEvent} />
             ))}
           </ul>
         </section>
@@ -337,7 +339,10 @@ function SettleForm({ market, label, onJob }: { market: AdminMarket; label: stri
           {market.selections.map((s) => (
             <label key={s.id}>
               {s.name}
-              <select value={results[s.id] ?? "lost"} onChange={(e) => setResults({ ...results, [s.id]: e.target.value as Result })}>
+              <select
+                aria-label={`Result of ${s.name} (${label})`}
+                value={results[s.id] ?? "lost"}
+                onChange={(e) => setResults({ ...results, [s.id]: e.target.value as Result })}>
                 {RESULTS.map((r) => (
                   <option key={r} value={r}>
                     {r}

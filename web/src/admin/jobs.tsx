@@ -1,5 +1,5 @@
 // Settlement jobs as they run: each polled every second until it succeeds or fails, with its report.
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, ok, type Schemas } from "../api/client";
 import { ErrorNote } from "./common";
 import { jobFinished, minorUnits } from "./labels";
@@ -14,11 +14,18 @@ type Report = {
   outcomes?: Record<string, { bets: number; stake: number; return: number }>;
 };
 
-export function JobCard({ job: first, label }: { job: Job; label: string }) {
+export function JobCard({ job: first, label, onFinished }: { job: Job; label: string; onFinished?: () => void }) {
   const [job, setJob] = useState<Job>(first);
   const [error, setError] = useState<unknown>(null);
+  const finishedOnce = useRef(false);
   useEffect(() => {
-    if (jobFinished(job.status)) return;
+    if (jobFinished(job.status)) {
+      if (!finishedOnce.current) {
+        finishedOnce.current = true;
+        onFinished?.();
+      }
+      return;
+    }
     const timer = window.setTimeout(() => {
       ok(api.GET("/api/v1/admin/settlement-jobs/{job_id}", { params: { path: { job_id: job.id } } }))
         .then((next) => {
@@ -28,7 +35,7 @@ export function JobCard({ job: first, label }: { job: Job; label: string }) {
         .catch(setError);
     }, 1000);
     return () => window.clearTimeout(timer);
-  }, [job]);
+  }, [job, onFinished]);
   const report = (job.report ?? null) as Report | null;
   return (
     <li className={`adm-job adm-job-${job.status}`}>
