@@ -35,7 +35,7 @@ def register(page: Page, email: str) -> None:
     page.get_by_label("Date of birth").fill("1990-05-17")
     page.get_by_label("Country").select_option("GB")
     page.get_by_label("Currency").select_option("EUR")
-    page.get_by_role("button", name=re.compile("create account", re.I)).click()
+    page.get_by_role("button", name="Open account").click()
     expect(page).to_have_url(re.compile(r"/wallet$"))
 
 
