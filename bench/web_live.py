@@ -154,12 +154,12 @@ async def _phase(page: Any, frames: list[int], seconds: float, load: Callable[[]
         await asyncio.sleep(seconds)
     else:
         sent = await load()
-    await asyncio.sleep(0.5)  # the last frames arrive and render
     elapsed = time.perf_counter() - started
+    await asyncio.sleep(0.5)  # the last frames arrive and render
     tasks = [t for t in await page.evaluate("window.__longTasks") if t["start"] >= start_ms]
     return {
         "changes_per_s": round(sent / elapsed, 1),
-        "odds_frames_per_s": round((frames[0] - received) / elapsed, 1),
+        "odds_frames_per_s": round((frames[0] - received) / elapsed, 1),  # the late ones included
         "long_tasks": len(tasks),
         "longest_task_ms": round(max((t["ms"] for t in tasks), default=0.0), 1),
     }
