@@ -51,7 +51,8 @@ MARKETS = 1_000
 CHANGES_PER_S = 100
 TICK_S = 0.05  # the odds feed's flush interval
 DIST = Path(__file__).resolve().parents[1] / "web" / "dist"
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium"  # Debian's (scripts/browser.sh); the browser tests launch it the same way
+# as root in a container without a sandbox, and with nothing reaching for Google's hosts (the network is closed)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

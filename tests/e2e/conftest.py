@@ -23,26 +23,17 @@ from typing import Any
 
 import httpx
 import pytest
+from bench.web_live import CHROMIUM as WEB_LIVE_CHROMIUM
+from bench.web_live import CHROMIUM_ARGS
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from sportsbook.cli import DEMO_ADMIN, DEMO_PLAYER
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "web" / "dist"
-CHROMIUM = Path(os.environ.get("SPORTSBOOK_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = Path(os.environ.get("SPORTSBOOK_TEST_CHROMIUM", WEB_LIVE_CHROMIUM))
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-# Chromium as root in a sandbox-less container, with nothing reaching for Google's hosts (this network is closed)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 PASSWORD = "Vq8#zL2!mW9pTr-e2e"
 
 pytestmark = pytest.mark.e2e

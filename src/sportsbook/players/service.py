@@ -254,16 +254,7 @@ class Players:
             user = await users.user_by_id(user_id)
         if user is None:
             raise Unauthorized("the account no longer exists")
-        return Profile(
-            id=user.id,
-            email=user.email,
-            role=user.role,
-            country=user.country,
-            currency=user.currency,
-            date_of_birth=user.date_of_birth,
-            created_at=user.created_at,
-            kyc_status=user.kyc_status,
-        )
+        return _profile(user)
 
     async def search(self, text: str | None, limit: int, cursor: str | None) -> PlayerPage:
         """Players whose email contains `text` (or whose id it is), newest first, `limit` at a time (staff)."""
