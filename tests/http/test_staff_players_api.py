@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from tests.http.conftest import Api, unique_email
+import pytest
+
+from tests.http.conftest import Api, open_api, unique_email
 
 
 async def _credit(api: Api, player_id: str, amount: int) -> None:
@@ -107,3 +109,27 @@ async def test_players_and_traders_may_not_read_players(api: Api) -> None:
     assert (await api.client.get(f"/api/v1/admin/players/{player.id}", headers=admin.headers)).status_code == 200
     anonymous = await api.client.get("/api/v1/admin/players")
     assert anonymous.status_code == 401
+
+
+@pytest.mark.postgres
+async def test_search_and_detail_on_postgresql(postgres_url: str) -> None:
+    async with open_api(postgres_url) as api:
+        marker = uuid4().hex[:10]
+        ids = {str((await api.registered_player(email=f"pg{n}.{marker}@example.com"))[1]) for n in range(3)}
+        staff = await api.new_staff("support")
+        first = (
+            await api.client.get("/api/v1/admin/players", params={"q": marker, "limit": "2"}, headers=staff.headers)
+        ).json()
+        rest = (
+            await api.client.get(
+                "/api/v1/admin/players",
+                params={"q": marker.upper(), "limit": "2", "cursor": first["next_cursor"]},
+                headers=staff.headers,
+            )
+        ).json()
+        seen = [item["id"] for item in first["items"] + rest["items"]]
+        assert sorted(seen) == sorted(ids)
+        assert rest["next_cursor"] is None
+        one = await api.client.get(f"/api/v1/admin/players/{seen[0]}", headers=staff.headers)
+        assert one.status_code == 200, one.text
+        assert one.json()["wallet"]["cash"] == 0

@@ -20,6 +20,7 @@ export function EventDetail() {
     [eventId],
   );
   const [jobs, setJobs] = useState<Tracked[]>([]);
+  const [marketFilter, setMarketFilter] = useState("");
   const track = (job: Job, label: string) => setJobs((all) => [{ job, label }, ...all.filter((t) => t.job.id !== job.id)]);
 
   const { reload: reloadEvent } = event;
@@ -67,7 +68,15 @@ export function EventDetail() {
       )}
       <h2>Markets</h2>
       {e.markets.length === 0 && <p>This event has no markets.</p>}
-      {e.markets.map((m) => (
+      {e.markets.length > 3 && (
+        <label className="adm-filter">
+          Filter markets (type or line)
+          <input type="search" value={marketFilter} onChange={(ev) => setMarketFilter(ev.target.value)} />
+        </label>
+      )}
+      {e.markets
+        .filter((m) => marketLabel(m.type, m.specifiers).toLowerCase().includes(marketFilter.trim().toLowerCase()))
+        .map((m) => (
         <MarketPanel
           key={m.id}
           market={m}

@@ -45,7 +45,6 @@ export function Players() {
 
   useEffect(() => {
     void fetchPage(null, true);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [q]);
 
   function submit(e: FormEvent) {

@@ -17,7 +17,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: DependencyList): Loaded
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
   const latest = useRef(0);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const run = useCallback(load, deps);
   const reload = useCallback(async () => {
     const ticket = ++latest.current;
