@@ -54,6 +54,10 @@ const PLAYER: Record<string, string> = {
   malformed_json: "Some of the details are missing or not valid.",
   not_found: "This cannot be found.",
   network_error: "The connection dropped. Check your connection and try again.",
+  idempotency_key_required: "This request could not be sent safely. Please reload the page and try again.",
+  invalid_cursor: "This list changed. Reload the page to see it from the start.",
+  event_not_found: "This event cannot be found.",
+  authentication_required: "Your bank needs a security check (3-D Secure). Please try again.",
 };
 
 // The issuer's decline codes, as a deposit's `decline_code` carries them.
@@ -75,6 +79,20 @@ const DECLINES: Record<string, string> = {
   "65": "This is over your card's limit. Try a smaller amount.",
   "91": "Your bank is not answering. Please try again later.",
   "96": "The payment service had a problem. Please try again.",
+  "01": "Your bank asks you to contact them about this payment.",
+  "03": "This payment cannot be taken here. Please use another card.",
+  "12": "Your bank refused this kind of payment. Contact your bank or use another card.",
+  "13": "The amount is not valid for this card.",
+  "15": "The card number is not valid at your bank. Check it or use another card.",
+  "19": "Please try the payment again.",
+  "21": "Your bank refused the payment. Contact your bank or use another card.",
+  "46": "This card account is closed. Please use another card.",
+  "59": "Your bank declined the payment. Contact your bank or use another card.",
+  "62": "This card cannot be used for this payment. Contact your bank or use another card.",
+  "63": "Your bank declined the payment. Contact your bank or use another card.",
+  R0: "You have stopped payments on this card. Please use another card.",
+  R1: "You have stopped payments on this card. Please use another card.",
+  R3: "You have stopped payments on this card. Please use another card.",
 };
 
 /** The sentence to show a player for an API code (or an issuer's decline code). */

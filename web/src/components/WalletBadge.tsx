@@ -2,11 +2,18 @@
 import { useCallback, useEffect, useState } from "react";
 import { Link } from "react-router";
 import { api, ok, type Schemas } from "../api/client";
+import { isStaff, useAuth } from "../auth";
 import { formatMoney } from "../money";
 import { useVisibleInterval, useWalletChanged } from "./walletEvents";
 import "./WalletBadge.css";
 
 export function WalletBadge() {
+  const { me } = useAuth();
+  // staff have no wallet
+  return isStaff(me) ? null : <PlayerBalance />;
+}
+
+function PlayerBalance() {
   const [wallet, setWallet] = useState<Schemas["WalletOut"] | null>(null);
 
   const load = useCallback(() => {

@@ -1,5 +1,5 @@
 // Money moves tell the rest of the page: the header's balance and the wallet refresh on "wallet:changed".
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 
 export const WALLET_CHANGED = "wallet:changed";
 
@@ -37,4 +37,20 @@ export function useVisibleInterval(tick: () => void, ms: number | null): void {
       document.removeEventListener("visibilitychange", onVisible);
     };
   }, [ms]);
+}
+
+/** Whether the element is on screen (true where IntersectionObserver is missing). */
+export function useInView<T extends Element>(): [(el: T | null) => void, boolean] {
+  const [el, setEl] = useState<T | null>(null);
+  const [inView, setInView] = useState(typeof IntersectionObserver === "undefined");
+  useEffect(() => {
+    if (el === null || typeof IntersectionObserver === "undefined") return;
+    const observer = new IntersectionObserver((entries) => {
+      const last = entries[entries.length - 1];
+      if (last !== undefined) setInView(last.isIntersecting);
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [el]);
+  return [setEl, inView];
 }

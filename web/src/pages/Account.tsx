@@ -39,8 +39,10 @@ function Profile({ me }: { me: Me }) {
 
 type Section = { id: string; title: string; render: (me: Me) => ReactNode };
 
-// One entry per area of the account, in page order. Security (two-factor sign-in) and gambling limits are
-// added here by their own issues.
+// One entry per area of the account, in page order; each becomes a titled panel with its anchor, and the
+// "Account sections" navigation appears once there is more than one. Their own issues add, after Profile:
+//   { id: "security", title: "Security (two-factor sign-in)", render: (me) => <AccountSecurity me={me} /> },
+//   { id: "limits", title: "Gambling limits", render: (me) => <AccountLimits me={me} /> },
 const ACCOUNT_SECTIONS: Section[] = [{ id: "profile", title: "Profile", render: (me) => <Profile me={me} /> }];
 
 function AccountPage() {

@@ -66,7 +66,9 @@ export default function Login() {
       saveToken(session.token);
       const account = await ok(api.GET("/api/v1/me"));
       await refresh();
-      navigate(account.role !== "player" ? "/admin" : next, { replace: true });
+      // the back office is its own app: a full page load, as the header's link does
+      if (account.role !== "player") window.location.assign("/admin");
+      else navigate(next, { replace: true });
     } catch (err) {
       const code = err instanceof ApiError ? err.code : "network_error";
       if (code === "otp_required") {

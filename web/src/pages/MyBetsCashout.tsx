@@ -4,7 +4,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError, newKey, ok } from "../api/client";
 import { describe } from "../api/messages";
 import { answered, keyFor, type Sent } from "../components/submission";
-import { announceWalletChanged, useVisibleInterval } from "../components/walletEvents";
+import { announceWalletChanged, useInView, useVisibleInterval } from "../components/walletEvents";
 import { formatMoney } from "../money";
 
 type Props = { betId: string; currency: string; onCashedOut: (paid: number) => void };
@@ -17,6 +17,7 @@ export function Cashout({ betId, currency, onCashedOut }: Props) {
   const [error, setError] = useState<string | null>(null);
   const last = useRef<Sent | null>(null);
   const busyRef = useRef(false);
+  const [ref, inView] = useInView<HTMLDivElement>();
 
   const load = useCallback(async (): Promise<number | null> => {
     try {
@@ -35,11 +36,15 @@ export function Cashout({ betId, currency, onCashedOut }: Props) {
   }, [betId]);
 
   useEffect(() => {
-    void load();
-  }, [load]);
-  useVisibleInterval(() => {
-    if (!busyRef.current) void load();
-  }, 3000);
+    if (inView) void load();
+  }, [load, inView]);
+  // the live value of a bet on screen, every 3 s while the page is visible
+  useVisibleInterval(
+    () => {
+      if (!busyRef.current) void load();
+    },
+    inView ? 3000 : null,
+  );
 
   async function cashOut(amount: number) {
     const text = JSON.stringify({ amount });
@@ -82,7 +87,7 @@ export function Cashout({ betId, currency, onCashedOut }: Props) {
   }
 
   return (
-    <div className="cashout" aria-live="polite">
+    <div className="cashout" ref={ref}>
       {quote !== null && changedFrom !== null && changedFrom !== quote && (
         <p className="notice" role="alert">
           The cash-out value changed from {formatMoney(changedFrom, currency)} to{" "}

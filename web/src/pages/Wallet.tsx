@@ -7,7 +7,9 @@ import { formatDateTime, paymentDirection, paymentStatus, transactionKind } from
 import { RequireLogin } from "../components/RequireLogin";
 import { useWalletChanged } from "../components/walletEvents";
 import { formatMoney } from "../money";
-import { DepositForm, WithdrawForm } from "./WalletPayments";
+import { ThreeDSDialog } from "../components/ThreeDSDialog";
+import { announceWalletChanged } from "../components/walletEvents";
+import { DepositForm, Outcome, WithdrawForm } from "./WalletPayments";
 import "./wallet.css";
 
 type WalletOut = Schemas["WalletOut"];
@@ -49,6 +51,33 @@ function Balances({ wallet }: { wallet: WalletOut }) {
 function Payments({ version }: { version: number }) {
   const [items, setItems] = useState<Payment[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // a deposit left waiting for its 3-D Secure answer (the page was closed mid-way) can be answered from here
+  const [challenge, setChallenge] = useState<Payment | null>(null);
+  const [authBusy, setAuthBusy] = useState(false);
+  const [answered, setAnswered] = useState<Payment | null>(null);
+  const [authError, setAuthError] = useState<string | null>(null);
+
+  async function authenticate(passed: boolean) {
+    if (challenge === null) return;
+    setAuthBusy(true);
+    setAuthError(null);
+    try {
+      const p = await ok(
+        api.POST("/api/v1/payments/{payment_id}/authenticate", {
+          params: { path: { payment_id: challenge.id } },
+          body: { passed },
+        }),
+      );
+      setAnswered(p);
+      announceWalletChanged();
+    } catch (e) {
+      setAuthError(errorText(e));
+      announceWalletChanged();
+    } finally {
+      setAuthBusy(false);
+      setChallenge(null);
+    }
+  }
   useEffect(() => {
     let live = true;
     ok(api.GET("/api/v1/payments", { params: { query: { limit: 10 } } })).then(
@@ -72,8 +101,25 @@ function Payments({ version }: { version: number }) {
           {error}
         </p>
       )}
+      <div aria-live="polite">
+        {answered !== null && <Outcome payment={answered} />}
+        {authError !== null && (
+          <p className="error" role="alert">
+            {authError}
+          </p>
+        )}
+      </div>
       {items === null && error === null && <p className="loading">Loading…</p>}
       {items !== null && items.length === 0 && <p className="muted">No deposits or withdrawals yet.</p>}
+      {challenge !== null && (
+        <ThreeDSDialog
+          amount={challenge.amount}
+          currency={challenge.currency}
+          last4={challenge.card?.last4 ?? null}
+          busy={authBusy}
+          onAnswer={(passed) => void authenticate(passed)}
+        />
+      )}
       {items !== null && items.length > 0 && (
         <div className="table-scroll" tabIndex={0} role="region" aria-labelledby="payments-title">
           <table>
@@ -97,6 +143,19 @@ function Payments({ version }: { version: number }) {
                   <td className="num">{formatMoney(p.amount, p.currency)}</td>
                   <td>
                     <span className={`status status-${p.status}`}>{paymentStatus(p.status)}</span>
+                    {p.status === "requires_action" && p.direction === "deposit" && (
+                      <button
+                        type="button"
+                        className="secondary small block"
+                        onClick={() => {
+                          setAnswered(null);
+                          setAuthError(null);
+                          setChallenge(p);
+                        }}
+                      >
+                        Confirm with your bank
+                      </button>
+                    )}
                     {p.status === "failed" && p.decline_code && (
                       <span className="muted small block">{describe(p.decline_code)}</span>
                     )}

@@ -47,7 +47,7 @@ function useFollow(payment: Payment | null, onUpdate: (p: Payment) => void): voi
   }, [id, following]);
 }
 
-function Outcome({ payment }: { payment: Payment }) {
+export function Outcome({ payment }: { payment: Payment }) {
   const amount = formatMoney(payment.amount, payment.currency);
   const deposit = payment.direction === "deposit";
   if (payment.status === "succeeded") {
