@@ -106,13 +106,15 @@ def _wait_ready(server: Server) -> None:
     pytest.fail(f"the demo was not ready within 120 s:\n{server.log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API holds an event loop of its own while it runs, and the
+# suite's asyncio tests (in other modules) need the thread's loop free.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/browser.sh (the README's test command does)")
