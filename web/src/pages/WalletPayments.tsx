@@ -114,6 +114,7 @@ export function DepositForm({ currency }: { currency: string }) {
     if (amount.minor === null || amount.minor <= 0) found.amount = "Enter an amount, for example 20 or 20.50.";
     setErrors(found);
     setFailure(null);
+    setPayment(null);
     if (Object.keys(found).length > 0 || amount.minor === null) return;
     const body = { amount: amount.minor, currency, card: cardBody(card) };
     const text = JSON.stringify(body);
@@ -223,6 +224,7 @@ export function WithdrawForm({ currency, withdrawable, kyc }: { currency: string
       found.amount = `You can withdraw up to ${formatMoney(withdrawable, currency)}.`;
     setErrors(found);
     setFailure(null);
+    setPayment(null);
     if (Object.keys(found).length > 0 || amount.minor === null) return;
     const body = { amount: amount.minor, currency, card: cardBody(card) };
     const text = JSON.stringify(body);
