@@ -1,5 +1,5 @@
 // The player's wallet: balances, card deposits and withdrawals, recent payments and the transactions list.
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError, ok, type Schemas } from "../api/client";
 import { describe } from "../api/messages";
 import { useAuth } from "../auth";
@@ -56,6 +56,13 @@ function Payments({ version }: { version: number }) {
   const [authBusy, setAuthBusy] = useState(false);
   const [answered, setAnswered] = useState<Payment | null>(null);
   const [authError, setAuthError] = useState<string | null>(null);
+  const outcomeRef = useRef<HTMLDivElement>(null);
+  const [focusOutcome, setFocusOutcome] = useState(false);
+  useEffect(() => {
+    if (!focusOutcome) return;
+    outcomeRef.current?.focus();
+    setFocusOutcome(false);
+  }, [focusOutcome]);
 
   async function authenticate(passed: boolean) {
     if (challenge === null) return;
@@ -76,6 +83,7 @@ function Payments({ version }: { version: number }) {
     } finally {
       setAuthBusy(false);
       setChallenge(null);
+      setFocusOutcome(true);
     }
   }
   useEffect(() => {
@@ -101,7 +109,7 @@ function Payments({ version }: { version: number }) {
           {error}
         </p>
       )}
-      <div aria-live="polite">
+      <div aria-live="polite" tabIndex={-1} ref={outcomeRef} className="outcome">
         {answered !== null && <Outcome payment={answered} />}
         {authError !== null && (
           <p className="error" role="alert">

@@ -101,6 +101,14 @@ export function DepositForm({ currency }: { currency: string }) {
   const [payment, setPayment] = useState<Payment | null>(null);
   const [authBusy, setAuthBusy] = useState(false);
   const last = useRef<Sent | null>(null);
+  // after the 3-D Secure dialog, focus goes to what came of it (the button that opened it was disabled)
+  const outcomeRef = useRef<HTMLDivElement>(null);
+  const [focusOutcome, setFocusOutcome] = useState(false);
+  useEffect(() => {
+    if (!focusOutcome) return;
+    outcomeRef.current?.focus();
+    setFocusOutcome(false);
+  }, [focusOutcome]);
 
   const update = (p: Payment) => {
     setPayment(p);
@@ -152,6 +160,7 @@ export function DepositForm({ currency }: { currency: string }) {
       setFailure(errorText(err));
     } finally {
       setAuthBusy(false);
+      setFocusOutcome(true);
     }
   }
 
@@ -179,7 +188,7 @@ export function DepositForm({ currency }: { currency: string }) {
       <button type="submit" disabled={busy}>
         {busy ? "Depositing…" : amount.minor ? `Deposit ${formatMoney(amount.minor, currency)}` : "Deposit"}
       </button>
-      <div aria-live="polite">
+      <div aria-live="polite" tabIndex={-1} ref={outcomeRef} className="outcome">
         {failure !== null && (
           <p className="error" role="alert">
             {failure}
