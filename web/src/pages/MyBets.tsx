@@ -81,7 +81,7 @@ function BetCard({ bet, events: known, onCashedOut }: { bet: Bet; events: Map<st
   return (
     <article className="bet" aria-label={`${title}, ${betStatus(bet.status)}`}>
       <header>
-        <h3>{title}</h3>
+        <h2>{title}</h2>
         <span className={`status status-bet-${bet.status}`}>{betStatus(bet.status)}</span>
       </header>
       <ul className="legs">
