@@ -150,9 +150,9 @@ function BetList({ status }: { status: Tab }) {
   }, [status]);
 
   useEffect(load, [load]);
-  // a bet placed or settled elsewhere moves money: show the list as it is now
+  // a bet placed, cashed out or settled moves money: show the list as it is now
   useWalletChanged(() => {
-    if (status === "settled") load();
+    load();
   });
 
   async function more() {
