@@ -252,10 +252,10 @@ export function WithdrawForm({ currency, withdrawable, kyc }: { currency: string
       const status = err instanceof ApiError ? err.status : 0;
       last.current = { key, body: text, answered: answered(status) };
       const code = err instanceof ApiError ? err.code : "network_error";
-      let text2 = errorText(err);
-      if (code === "insufficient_funds") text2 += ` You can withdraw up to ${formatMoney(withdrawable, currency)}: money held for open bets or bonus money cannot be withdrawn.`;
-      if (!answered(status)) text2 += " Sending it again is safe: it will not be paid twice.";
-      setFailure({ code, text: text2 });
+      let message = errorText(err);
+      if (code === "insufficient_funds") message += ` You can withdraw up to ${formatMoney(withdrawable, currency)}: money held for open bets or bonus money cannot be withdrawn.`;
+      if (!answered(status)) message += " Sending it again is safe: it will not be paid twice.";
+      setFailure({ code, text: message });
     } finally {
       setBusy(false);
     }
