@@ -253,7 +253,7 @@ export function WithdrawForm({ currency, withdrawable, kyc }: { currency: string
       last.current = { key, body: text, answered: answered(status) };
       const code = err instanceof ApiError ? err.code : "network_error";
       let message = errorText(err);
-      if (code === "insufficient_funds") message += ` You can withdraw up to ${formatMoney(withdrawable, currency)}: money held for open bets or bonus money cannot be withdrawn.`;
+      if (code === "insufficient_funds") message += ` You can withdraw up to ${formatMoney(withdrawable, currency)} (bonus money and withdrawals already on their way do not count).`;
       if (!answered(status)) message += " Sending it again is safe: it will not be paid twice.";
       setFailure({ code, text: message });
     } finally {
