@@ -81,7 +81,7 @@ function BetCard({ bet, events: known, onCashedOut }: { bet: Bet; events: Map<st
   return (
     <article className="bet" aria-label={`${title}, ${betStatus(bet.status)}`}>
       <header>
-        <h3>{title}</h3>
+        <h2>{title}</h2>
         <span className={`status status-bet-${bet.status}`}>{betStatus(bet.status)}</span>
       </header>
       <ul className="legs">
@@ -150,9 +150,9 @@ function BetList({ status }: { status: Tab }) {
   }, [status]);
 
   useEffect(load, [load]);
-  // a bet placed or settled elsewhere moves money: show the list as it is now
+  // a bet placed, cashed out or settled moves money: show the list as it is now
   useWalletChanged(() => {
-    if (status === "settled") load();
+    load();
   });
 
   async function more() {

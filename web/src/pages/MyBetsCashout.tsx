@@ -88,10 +88,11 @@ export function Cashout({ betId, currency, onCashedOut }: Props) {
 
   return (
     <div className="cashout" ref={ref}>
-      {quote !== null && changedFrom !== null && changedFrom !== quote && (
+      {quote !== null && changedFrom !== null && (
         <p className="notice" role="alert">
-          The cash-out value changed from {formatMoney(changedFrom, currency)} to{" "}
-          <strong>{formatMoney(quote, currency)}</strong>. Confirm to cash out at the new value.
+          The cash-out value changed
+          {changedFrom !== quote && <> from {formatMoney(changedFrom, currency)}</>}: it is now{" "}
+          <strong>{formatMoney(quote, currency)}</strong>. Confirm to cash out at this value.
         </p>
       )}
       {quote !== null ? (

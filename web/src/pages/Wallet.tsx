@@ -1,5 +1,5 @@
 // The player's wallet: balances, card deposits and withdrawals, recent payments and the transactions list.
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api, ApiError, ok, type Schemas } from "../api/client";
 import { describe } from "../api/messages";
 import { useAuth } from "../auth";
@@ -56,6 +56,13 @@ function Payments({ version }: { version: number }) {
   const [authBusy, setAuthBusy] = useState(false);
   const [answered, setAnswered] = useState<Payment | null>(null);
   const [authError, setAuthError] = useState<string | null>(null);
+  const outcomeRef = useRef<HTMLDivElement>(null);
+  const [focusOutcome, setFocusOutcome] = useState(false);
+  useEffect(() => {
+    if (!focusOutcome) return;
+    outcomeRef.current?.focus();
+    setFocusOutcome(false);
+  }, [focusOutcome]);
 
   async function authenticate(passed: boolean) {
     if (challenge === null) return;
@@ -76,6 +83,7 @@ function Payments({ version }: { version: number }) {
     } finally {
       setAuthBusy(false);
       setChallenge(null);
+      setFocusOutcome(true);
     }
   }
   useEffect(() => {
@@ -101,7 +109,7 @@ function Payments({ version }: { version: number }) {
           {error}
         </p>
       )}
-      <div aria-live="polite">
+      <div aria-live="polite" tabIndex={-1} ref={outcomeRef} className="outcome">
         {answered !== null && <Outcome payment={answered} />}
         {authError !== null && (
           <p className="error" role="alert">
@@ -121,28 +129,24 @@ function Payments({ version }: { version: number }) {
         />
       )}
       {items !== null && items.length > 0 && (
-        <div className="table-scroll" tabIndex={0} role="region" aria-labelledby="payments-title">
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Recent payments table">
           <table>
             <thead>
               <tr>
-                <th scope="col">Date</th>
-                <th scope="col">Type</th>
-                <th scope="col">Card</th>
+                <th scope="col">Payment</th>
                 <th scope="col" className="num">
                   Amount
                 </th>
-                <th scope="col">Status</th>
               </tr>
             </thead>
             <tbody>
               {items.map((p) => (
                 <tr key={p.id}>
-                  <td>{formatDateTime(p.created_at)}</td>
-                  <td>{paymentDirection(p.direction)}</td>
-                  <td className="nowrap">{p.card ? `•••• ${p.card.last4}` : "—"}</td>
-                  <td className="num">{formatMoney(p.amount, p.currency)}</td>
                   <td>
-                    <span className={`status status-${p.status}`}>{paymentStatus(p.status)}</span>
+                    {paymentDirection(p.direction)}
+                    {p.card && <> · <span className="nowrap">card •••• {p.card.last4}</span></>}
+                    <span className="muted small block">{formatDateTime(p.created_at)}</span>
+                    <span className={`status block status-${p.status}`}>{paymentStatus(p.status)}</span>
                     {p.status === "requires_action" && p.direction === "deposit" && (
                       <button
                         type="button"
@@ -160,6 +164,7 @@ function Payments({ version }: { version: number }) {
                       <span className="muted small block">{describe(p.decline_code)}</span>
                     )}
                   </td>
+                  <td className="num">{formatMoney(p.amount, p.currency)}</td>
                 </tr>
               ))}
             </tbody>
@@ -221,12 +226,11 @@ function Transactions({ version, currency }: { version: number; currency: string
       {items === null && error === null && <p className="loading">Loading…</p>}
       {items !== null && items.length === 0 && <p className="muted">No transactions yet.</p>}
       {items !== null && items.length > 0 && (
-        <div className="table-scroll" tabIndex={0} role="region" aria-labelledby="transactions-title">
+        <div className="table-scroll" tabIndex={0} role="region" aria-label="Transactions table">
           <table>
             <thead>
               <tr>
-                <th scope="col">Date</th>
-                <th scope="col">Kind</th>
+                <th scope="col">Transaction</th>
                 <th scope="col" className="num">
                   Amount
                 </th>
@@ -238,8 +242,10 @@ function Transactions({ version, currency }: { version: number; currency: string
             <tbody>
               {items.map((t) => (
                 <tr key={t.id}>
-                  <td>{formatDateTime(t.created_at)}</td>
-                  <td>{transactionKind(t.kind)}</td>
+                  <td>
+                    {transactionKind(t.kind)}
+                    <span className="muted small block">{formatDateTime(t.created_at)}</span>
+                  </td>
                   <td className={`num ${t.amount < 0 ? "out" : "in"}`}>
                     {t.amount > 0 ? "+" : ""}
                     {formatMoney(t.amount, currency)}

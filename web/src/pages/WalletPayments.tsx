@@ -101,6 +101,14 @@ export function DepositForm({ currency }: { currency: string }) {
   const [payment, setPayment] = useState<Payment | null>(null);
   const [authBusy, setAuthBusy] = useState(false);
   const last = useRef<Sent | null>(null);
+  // after the 3-D Secure dialog, focus goes to what came of it (the button that opened it was disabled)
+  const outcomeRef = useRef<HTMLDivElement>(null);
+  const [focusOutcome, setFocusOutcome] = useState(false);
+  useEffect(() => {
+    if (!focusOutcome) return;
+    outcomeRef.current?.focus();
+    setFocusOutcome(false);
+  }, [focusOutcome]);
 
   const update = (p: Payment) => {
     setPayment(p);
@@ -114,6 +122,7 @@ export function DepositForm({ currency }: { currency: string }) {
     if (amount.minor === null || amount.minor <= 0) found.amount = "Enter an amount, for example 20 or 20.50.";
     setErrors(found);
     setFailure(null);
+    setPayment(null);
     if (Object.keys(found).length > 0 || amount.minor === null) return;
     const body = { amount: amount.minor, currency, card: cardBody(card) };
     const text = JSON.stringify(body);
@@ -151,6 +160,7 @@ export function DepositForm({ currency }: { currency: string }) {
       setFailure(errorText(err));
     } finally {
       setAuthBusy(false);
+      setFocusOutcome(true);
     }
   }
 
@@ -178,7 +188,7 @@ export function DepositForm({ currency }: { currency: string }) {
       <button type="submit" disabled={busy}>
         {busy ? "Depositing…" : amount.minor ? `Deposit ${formatMoney(amount.minor, currency)}` : "Deposit"}
       </button>
-      <div aria-live="polite">
+      <div aria-live="polite" tabIndex={-1} ref={outcomeRef} className="outcome">
         {failure !== null && (
           <p className="error" role="alert">
             {failure}
@@ -223,6 +233,7 @@ export function WithdrawForm({ currency, withdrawable, kyc }: { currency: string
       found.amount = `You can withdraw up to ${formatMoney(withdrawable, currency)}.`;
     setErrors(found);
     setFailure(null);
+    setPayment(null);
     if (Object.keys(found).length > 0 || amount.minor === null) return;
     const body = { amount: amount.minor, currency, card: cardBody(card) };
     const text = JSON.stringify(body);
@@ -241,10 +252,10 @@ export function WithdrawForm({ currency, withdrawable, kyc }: { currency: string
       const status = err instanceof ApiError ? err.status : 0;
       last.current = { key, body: text, answered: answered(status) };
       const code = err instanceof ApiError ? err.code : "network_error";
-      let text2 = errorText(err);
-      if (code === "insufficient_funds") text2 += ` You can withdraw up to ${formatMoney(withdrawable, currency)}: money held for open bets or bonus money cannot be withdrawn.`;
-      if (!answered(status)) text2 += " Sending it again is safe: it will not be paid twice.";
-      setFailure({ code, text: text2 });
+      let message = errorText(err);
+      if (code === "insufficient_funds") message += ` You can withdraw up to ${formatMoney(withdrawable, currency)} (bonus money and withdrawals already on their way do not count).`;
+      if (!answered(status)) message += " Sending it again is safe: it will not be paid twice.";
+      setFailure({ code, text: message });
     } finally {
       setBusy(false);
     }
