@@ -5,7 +5,8 @@ import { Link } from "react-router";
 import { api, ApiError, ok, type Schemas } from "../api/client";
 import { describe } from "../api/messages";
 import { betStatus, betType, formatDateTime, legResult } from "../components/labels";
-import { marketName } from "../components/markets";
+import { useOddsFormat } from "../odds/format";
+import { marketName } from "../odds/markets";
 import { RequireLogin } from "../components/RequireLogin";
 import { useWalletChanged } from "../components/walletEvents";
 import { formatMoney } from "../money";
@@ -57,6 +58,7 @@ function useEvents(bets: Bet[]): Map<string, Event> {
 function Leg({ leg, event, closed }: { leg: Bet["legs"][number]; event: Event | undefined; closed: boolean }) {
   const market = event?.markets.find((m) => m.id === leg.market_id);
   const selection = market?.selections.find((s) => s.id === leg.selection_id);
+  const { show } = useOddsFormat();
   return (
     <li>
       <span>
@@ -68,7 +70,7 @@ function Leg({ leg, event, closed }: { leg: Bet["legs"][number]; event: Event | 
         </span>
       </span>
       <span>
-        <span className="odds">{leg.odds}</span> <span className="small">{closed && !leg.result ? "—" : legResult(leg.result)}</span>
+        <span className="odds">{show(leg.odds)}</span> <span className="small">{closed && !leg.result ? "—" : legResult(leg.result)}</span>
       </span>
     </li>
   );
