@@ -158,9 +158,18 @@ def test_a_market_a_trader_suspends_greys_out_for_the_player(page: Page, staff: 
     expect(button).to_be_enabled()
 
 
-def test_the_home_page_shows_the_demos_live_events_and_the_odds_formats(page: Page) -> None:
+def test_the_home_page_shows_the_demos_live_events_their_prices_moving_and_the_odds_formats(page: Page) -> None:
     page.goto("/")
     expect(page.get_by_role("button", name=re.compile(r"\d+\.\d\d$")).first).to_be_visible()
+    # the simulated feed moves the live events' prices: some price on the page changes by itself
+    page.wait_for_function(
+        """(before) => {
+            const now = [...document.querySelectorAll("button.price")].map((b) => b.innerText);
+            return now.length === before.length && now.some((text, i) => text !== before[i]);
+        }""",
+        arg=page.locator("button.price").all_inner_texts(),
+        timeout=60_000,
+    )
     page.get_by_label(re.compile("odds", re.I)).select_option(label="Fractional")
     expect(page.get_by_role("button", name=re.compile(r"\d+\/\d+$")).first).to_be_visible()
     page.get_by_label(re.compile("odds", re.I)).select_option(label="Decimal")
