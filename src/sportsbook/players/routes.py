@@ -30,6 +30,7 @@ from sportsbook.players.model import (
     WeakPassword,
 )
 from sportsbook.players.service import Profile, Registration
+from sportsbook.wallet.routes import WalletOut
 
 router = APIRouter(tags=["players"])
 
@@ -189,17 +190,9 @@ class StaffPlayersOut(BaseModel):
     next_cursor: str | None
 
 
-class StaffWalletOut(BaseModel):
-    currency: str
-    cash: int
-    bonus: int
-    reserved: int
-    withdrawable: int
-
-
 class StaffPlayerDetailOut(StaffPlayerOut):
     date_of_birth: date
-    wallet: StaffWalletOut
+    wallet: WalletOut
 
 
 def _staff_player(profile: Profile) -> StaffPlayerOut:
@@ -246,16 +239,10 @@ async def get_player(
 ) -> StaffPlayerDetailOut:
     """One player with their wallet balances (support, risk, payments staff)."""
     detail = await platform.players.player_detail(player_id)
-    profile, wallet = detail.profile, detail.wallet
+    profile = detail.profile
     assert profile.date_of_birth is not None
     return StaffPlayerDetailOut(
         **_staff_player(profile).model_dump(),
         date_of_birth=profile.date_of_birth,
-        wallet=StaffWalletOut(
-            currency=wallet.currency,
-            cash=wallet.cash,
-            bonus=wallet.bonus,
-            reserved=wallet.reserved,
-            withdrawable=wallet.withdrawable,
-        ),
+        wallet=WalletOut.of(detail.wallet),
     )

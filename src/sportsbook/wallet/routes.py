@@ -15,6 +15,7 @@ from sportsbook.core.errors import InsufficientFunds, Unauthorized
 from sportsbook.core.ids import new_id
 from sportsbook.core.money import InvalidAmount
 from sportsbook.idempotency.service import Once, idempotency_key
+from sportsbook.ledger.service import Wallet
 from sportsbook.ops.openapi import error_responses
 from sportsbook.platform import Platform, get_platform
 from sportsbook.players.auth import current_player, require_role
@@ -30,6 +31,16 @@ class WalletOut(BaseModel):
     bonus: int
     reserved: int
     withdrawable: int
+
+    @classmethod
+    def of(cls, wallet: Wallet) -> WalletOut:
+        return cls(
+            currency=wallet.currency,
+            cash=wallet.cash,
+            bonus=wallet.bonus,
+            reserved=wallet.reserved,
+            withdrawable=wallet.withdrawable,
+        )
 
 
 class TransactionOut(BaseModel):
@@ -67,14 +78,7 @@ async def get_wallet(
     player: Principal = Depends(current_player), platform: Platform = Depends(get_platform)
 ) -> WalletOut:
     assert player.currency is not None
-    wallet = await platform.ledger.wallet(player.id, player.currency)
-    return WalletOut(
-        currency=wallet.currency,
-        cash=wallet.cash,
-        bonus=wallet.bonus,
-        reserved=wallet.reserved,
-        withdrawable=wallet.withdrawable,
-    )
+    return WalletOut.of(await platform.ledger.wallet(player.id, player.currency))
 
 
 @router.get("/api/v1/wallet/transactions", response_model=TransactionsOut)
