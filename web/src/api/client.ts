@@ -1,6 +1,7 @@
 // The platform's HTTP API, typed from its own OpenAPI schema (src/api/schema.d.ts is generated from
 // `sportsbook openapi` by `npm run gen`, so a contract change breaks the build, not a player's screen).
 import createClient, { type Middleware } from "openapi-fetch";
+import { describe } from "./messages";
 import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
@@ -73,4 +74,10 @@ export async function ok<T>(answer: Promise<Answer<T>>): Promise<T> {
 /** A fresh Idempotency-Key for one action of the user's (kept for a retry of the same action). */
 export function newKey(): string {
   return crypto.randomUUID();
+}
+
+/** What went wrong, in the player's words: an API refusal by its code, anything else (no answer) as a
+ * network failure. */
+export function errorText(e: unknown): string {
+  return e instanceof ApiError ? describe(e.code, e.message) : describe("network_error");
 }

@@ -2,8 +2,7 @@
 // sections list is where "Security (two-factor sign-in)" and "Gambling limits" join, each as its own section
 // (see ACCOUNT_SECTIONS), with no controls shown before they exist.
 import { useEffect, useState, type ReactNode } from "react";
-import { api, ApiError, ok } from "../api/client";
-import { describe } from "../api/messages";
+import { api, errorText, ok } from "../api/client";
 import { useAuth, type Me } from "../auth";
 import { formatDate, formatDateTime, kycStatus } from "../components/labels";
 import { COUNTRIES, CURRENCIES } from "../components/regions";
@@ -57,7 +56,7 @@ function AccountPage() {
         setMe(m);
         setError(null);
       },
-      (e: unknown) => setError(e instanceof ApiError ? describe(e.code, e.message) : describe("network_error")),
+      (e: unknown) => setError(errorText(e)),
     );
   }, []);
 

@@ -2,7 +2,7 @@
 // where the player came from; staff go to the back office.
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { api, ApiError, ok, saveToken } from "../api/client";
+import { api, ApiError, errorText, ok, saveToken } from "../api/client";
 import { describe } from "../api/messages";
 import { useAuth } from "../auth";
 import { safeNext } from "../components/next";
@@ -76,7 +76,7 @@ export default function Login() {
         else setError(null);
         setNeedOtp(true);
       } else {
-        setError(err instanceof ApiError ? describe(err.code, err.message) : describe("network_error"));
+        setError(errorText(err));
       }
     } finally {
       setBusy(false);

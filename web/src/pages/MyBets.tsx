@@ -2,7 +2,7 @@
 // Each leg is named from its event in the catalogue (an event that is gone leaves its ids).
 import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
 import { Link } from "react-router";
-import { api, ApiError, ok, type Schemas } from "../api/client";
+import { api, errorText, ok, type Schemas } from "../api/client";
 import { describe } from "../api/messages";
 import { betStatus, betType, formatDateTime, legResult } from "../components/labels";
 import { useOddsFormat } from "../odds/format";
@@ -144,7 +144,7 @@ function BetList({ status }: { status: Tab }) {
         setCursor(page.next_cursor);
         setError(null);
       },
-      (e: unknown) => live && setError(e instanceof ApiError ? describe(e.code, e.message) : describe("network_error")),
+      (e: unknown) => live && setError(errorText(e)),
     );
     return () => {
       live = false;
@@ -168,7 +168,7 @@ function BetList({ status }: { status: Tab }) {
       });
       setCursor(page.next_cursor);
     } catch (e) {
-      setError(e instanceof ApiError ? describe(e.code, e.message) : describe("network_error"));
+      setError(errorText(e));
     } finally {
       setLoadingMore(false);
     }

@@ -1,7 +1,7 @@
 // An open bet's cash-out: its live value (asked every 3 s while the page is visible) and the button that takes
 // it. A value that moved before the cash-out was struck is shown to the player to confirm again.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, ApiError, newKey, ok } from "../api/client";
+import { api, ApiError, errorText, newKey, ok } from "../api/client";
 import { describe } from "../api/messages";
 import { answered, keyFor, type Sent } from "../components/submission";
 import { announceWalletChanged, useInView, useVisibleInterval } from "../components/walletEvents";
@@ -76,7 +76,7 @@ export function Cashout({ betId, currency, onCashedOut }: Props) {
         setUnavailable(describe(code));
       } else {
         setError(
-          (e instanceof ApiError ? describe(e.code, e.message) : describe("network_error")) +
+          errorText(e) +
             (answered(status) ? "" : " Trying again is safe: the bet is cashed out at most once."),
         );
       }

@@ -2,7 +2,7 @@
 // platform's refusals show at the field they are about; once the account exists the player is logged in.
 import { useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router";
-import { api, ApiError, ok } from "../api/client";
+import { api, ApiError, errorText, ok } from "../api/client";
 import { describe } from "../api/messages";
 import { useAuth } from "../auth";
 import { passwordHint } from "../components/labels";
@@ -66,7 +66,7 @@ export default function Register() {
       );
     } catch (err) {
       const code = err instanceof ApiError ? err.code : "network_error";
-      const text = err instanceof ApiError ? describe(err.code, err.message) : describe("network_error");
+      const text = errorText(err);
       const field = FIELD_OF[code];
       const next: Errors = field ? { [field]: text } : { form: text };
       setErrors(next);
@@ -79,7 +79,7 @@ export default function Register() {
       navigate("/wallet", { replace: true });
     } catch (err) {
       // the account exists: the player can log in by hand
-      setErrors({ form: `Your account is open, but logging in failed: ${err instanceof ApiError ? describe(err.code, err.message) : describe("network_error")}` });
+      setErrors({ form: `Your account is open, but logging in failed: ${errorText(err)}` });
       setBusy(false);
     }
   }

@@ -1,12 +1,13 @@
 // The player's wallet: balances, card deposits and withdrawals, recent payments and the transactions list.
-import { useCallback, useEffect, useRef, useState } from "react";
-import { api, ApiError, ok, type Schemas } from "../api/client";
+import { useCallback, useEffect, useState } from "react";
+import { api, errorText, ok, type Schemas } from "../api/client";
 import { describe } from "../api/messages";
 import { useAuth } from "../auth";
 import { formatDateTime, paymentDirection, paymentStatus, transactionKind } from "../components/labels";
 import { RequireLogin } from "../components/RequireLogin";
 import { useWalletChanged } from "../components/walletEvents";
 import { formatMoney } from "../money";
+import { answerChallenge, useFocusLater } from "../components/payments";
 import { ThreeDSDialog } from "../components/ThreeDSDialog";
 import { announceWalletChanged } from "../components/walletEvents";
 import { DepositForm, Outcome, WithdrawForm } from "./WalletPayments";
@@ -15,10 +16,6 @@ import "./wallet.css";
 type WalletOut = Schemas["WalletOut"];
 type Transaction = Schemas["TransactionsOut"]["items"][number];
 type Payment = Schemas["PaymentOut"];
-
-function errorText(e: unknown): string {
-  return e instanceof ApiError ? describe(e.code, e.message) : describe("network_error");
-}
 
 function Balances({ wallet }: { wallet: WalletOut }) {
   const m = (v: number) => formatMoney(v, wallet.currency);
@@ -56,25 +53,14 @@ function Payments({ version }: { version: number }) {
   const [authBusy, setAuthBusy] = useState(false);
   const [answered, setAnswered] = useState<Payment | null>(null);
   const [authError, setAuthError] = useState<string | null>(null);
-  const outcomeRef = useRef<HTMLDivElement>(null);
-  const [focusOutcome, setFocusOutcome] = useState(false);
-  useEffect(() => {
-    if (!focusOutcome) return;
-    outcomeRef.current?.focus();
-    setFocusOutcome(false);
-  }, [focusOutcome]);
+  const [outcomeRef, focusOutcome] = useFocusLater<HTMLDivElement>();
 
   async function authenticate(passed: boolean) {
     if (challenge === null) return;
     setAuthBusy(true);
     setAuthError(null);
     try {
-      const p = await ok(
-        api.POST("/api/v1/payments/{payment_id}/authenticate", {
-          params: { path: { payment_id: challenge.id } },
-          body: { passed },
-        }),
-      );
+      const p = await answerChallenge(challenge.id, passed);
       setAnswered(p);
       announceWalletChanged();
     } catch (e) {
@@ -83,7 +69,7 @@ function Payments({ version }: { version: number }) {
     } finally {
       setAuthBusy(false);
       setChallenge(null);
-      setFocusOutcome(true);
+      focusOutcome();
     }
   }
   useEffect(() => {

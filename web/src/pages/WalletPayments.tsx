@@ -2,10 +2,11 @@
 // withdrawal. Each submission sends its own Idempotency-Key, kept for a retry of the same submission.
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router";
-import { api, ApiError, newKey, ok, type Schemas } from "../api/client";
+import { api, ApiError, errorText, newKey, ok, type Schemas } from "../api/client";
 import { describe } from "../api/messages";
 import { cardBody, cardErrors, EMPTY_CARD, type CardErrors, type CardForm } from "../components/card";
 import { answered, isFinal, keyFor, type Sent } from "../components/submission";
+import { answerChallenge, useFocusLater } from "../components/payments";
 import { ThreeDSDialog } from "../components/ThreeDSDialog";
 import { announceWalletChanged } from "../components/walletEvents";
 import { formatMoney, parseMoney } from "../money";
@@ -81,10 +82,6 @@ export function Outcome({ payment }: { payment: Payment }) {
   );
 }
 
-function errorText(e: unknown): string {
-  return e instanceof ApiError ? describe(e.code, e.message) : describe("network_error");
-}
-
 function useAmount(currency: string) {
   const [text, setText] = useState("");
   const minor = parseMoney(text, currency);
@@ -102,13 +99,7 @@ export function DepositForm({ currency }: { currency: string }) {
   const [authBusy, setAuthBusy] = useState(false);
   const last = useRef<Sent | null>(null);
   // after the 3-D Secure dialog, focus goes to what came of it (the button that opened it was disabled)
-  const outcomeRef = useRef<HTMLDivElement>(null);
-  const [focusOutcome, setFocusOutcome] = useState(false);
-  useEffect(() => {
-    if (!focusOutcome) return;
-    outcomeRef.current?.focus();
-    setFocusOutcome(false);
-  }, [focusOutcome]);
+  const [outcomeRef, focusOutcome] = useFocusLater<HTMLDivElement>();
 
   const update = (p: Payment) => {
     setPayment(p);
@@ -148,19 +139,14 @@ export function DepositForm({ currency }: { currency: string }) {
     if (payment === null) return;
     setAuthBusy(true);
     try {
-      const p = await ok(
-        api.POST("/api/v1/payments/{payment_id}/authenticate", {
-          params: { path: { payment_id: payment.id } },
-          body: { passed },
-        }),
-      );
+      const p = await answerChallenge(payment.id, passed);
       update(p);
     } catch (err) {
       setPayment(null);
       setFailure(errorText(err));
     } finally {
       setAuthBusy(false);
-      setFocusOutcome(true);
+      focusOutcome();
     }
   }
 
